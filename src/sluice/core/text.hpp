@@ -1,0 +1,24 @@
+#pragma once
+// Small byte-string helpers shared by the parsers. ASCII-only case folding on
+// purpose: provider codes and header names are ASCII, and UTF-8 text (the
+// Chinese z.ai messages) must pass through untouched.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+std::string ascii_lower(std::string_view s);
+std::string_view trim(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view s, std::string_view prefix);
+// True when `needle` (already lower case) occurs in `haystack` (already lower case).
+inline bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+// Strict decimal number parse ("12", "-1", "7.66", "1e3"); nullopt on anything else.
+std::optional<double> parse_number(std::string_view s);
+// Strict integer parse; nullopt on anything else (including "1.5").
+std::optional<long long> parse_integer(std::string_view s);
+
+}  // namespace sluice

@@ -1,0 +1,16 @@
+# Runs `sluice classify` on the shipped example and checks every line classified.
+execute_process(COMMAND ${SLUICE} classify INPUT_FILE ${INPUT}
+  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "sluice classify exited ${rc}")
+endif()
+file(STRINGS ${INPUT} in_lines)
+string(REGEX MATCHALL "\n" nl "${out}")
+list(LENGTH in_lines n_in)
+list(LENGTH nl n_out)
+if(NOT n_in EQUAL n_out)
+  message(FATAL_ERROR "expected ${n_in} output lines, got ${n_out}:\n${out}")
+endif()
+if(NOT out MATCHES "\"class\":\"RATE_LIMIT\"")
+  message(FATAL_ERROR "no RATE_LIMIT in output:\n${out}")
+endif()
