@@ -1,0 +1,44 @@
+#pragma once
+// Pre-emptive throttling: given the last budget a provider reported for a
+// key, and what this gateway has sent with that key since, decide whether the
+// next request may go now (DESIGN capability 2).
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "sluice/core/rate_limit_snapshot.hpp"
+
+namespace sluice::policy {
+
+struct ThrottleInput {
+  const RateLimitSnapshot* snapshot = nullptr;  // none yet: always send
+  TimePoint now{};
+  // Sends with this key that the snapshot cannot reflect yet: requests in
+  // flight when it was taken plus requests sent after. Headers lag, and many
+  // requests share one key.
+  std::int64_t unaccounted_requests = 0;
+  std::int64_t unaccounted_tokens = 0;
+  // Wait when remaining requests, less unaccounted ones, is at or below this.
+  std::int64_t threshold = 2;
+  // This request's estimated cost: prompt tokens and max output tokens.
+  std::int64_t estimated_input_tokens = 0;
+  std::int64_t estimated_output_tokens = 0;
+  // Longest wait this request accepts before trying another candidate.
+  Duration max_wait = std::chrono::seconds(30);
+  std::optional<TimePoint> deadline;
+};
+
+struct ThrottleDecision {
+  enum class Kind {
+    kSendNow,
+    kWait,       // wait until `until`, then send: within max_wait and the deadline
+    kNotBefore,  // this key cannot send before `until`: try another candidate
+  };
+  Kind kind = Kind::kSendNow;
+  TimePoint until{};
+  std::string bucket;  // the bucket that forced the wait, for logs and status
+};
+
+ThrottleDecision decide_throttle(const ThrottleInput& in);
+
+}  // namespace sluice::policy
