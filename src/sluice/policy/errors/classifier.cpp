@@ -208,6 +208,23 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
       out.rule = "bare-400-large-session";
     }
   }
+  // An error the rules do not know, inside a 2xx body or frame: its own
+  // numeric code is the best status we have (vLLM: {"error":{"code":500}}).
+  if (!decided && body.has_error) {
+    for (const auto& c : body.codes) {
+      if (auto n = parse_integer(c); n && *n >= 400 && *n <= 599) {
+        out.cls = class_of_status(static_cast<int>(*n));
+        out.rule = "in-band-code-" + c;
+        decided = true;
+        break;
+      }
+    }
+    if (!decided) {
+      out.cls = ErrorClass::kUnknown;
+      out.rule = "in-band-error";
+      decided = true;
+    }
+  }
   if (!decided) {
     if (success_status || (!in.status && in.body.empty())) {
       out.ok = success_status;
@@ -251,6 +268,14 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
   }
   out.wait = wait;
   out.wait_source = wait ? wait_source : "";
+
+  // Every provider that documents a 503 means capacity by it (OpenAI,
+  // Gemini, DeepSeek, Together, Fireworks); generic server wording at 503
+  // must not turn a back-off into a retry storm on a struggling provider.
+  if (out.cls == ErrorClass::kServerError && in.status == 503) {
+    out.cls = ErrorClass::kOverloaded;
+    out.rule += "+503";
+  }
 
   // 5. Refinements that need the wait: a hint longer than any sensible
   //    in-request wait means a long window is empty.

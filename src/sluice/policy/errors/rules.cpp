@@ -95,7 +95,8 @@ std::vector<ErrorRule> make_builtin() {
                        "spending limit", "spend limit", "余额不足", "欠费", "please recharge",
                        "not available on the free tier", "requires available credits",
                        "top up your credits", "billing hard limit", "out of funds",
-                       "payment required", "key limit exceeded (total limit)",
+                       "payment required", "key limit exceeded (total limit)", "credits are depleted",
+                       "prepaid credits",
                        "plan does not include", ", limit: 0,", "limit: 0\n"},
                       C::kBilling));
 
@@ -225,8 +226,7 @@ std::vector<ErrorRule> make_builtin() {
                     C::kServerError));
   r.push_back(phrases("server-text",
                       {"bad gateway", "error code: 502", "error code: 500", "error code: 503",
-                       "internal server error", "the server had an error",
-                       "service unavailable"},
+                       "internal server error", "the server had an error"},
                       C::kServerError));
   return r;
 }
