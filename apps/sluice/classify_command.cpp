@@ -109,8 +109,7 @@ json bucket_json(const RateLimitBucket& b) {
 
 }  // namespace
 
-std::variant<ClassifyInput, std::string> parse_classify_line(std::string_view line,
-                                                             TimePoint now) {
+std::variant<ClassifyInput, std::string> parse_classify_line(std::string_view line, TimePoint now) {
   if (line.size() > kMaxLine) return std::string("line longer than 8 MiB");
   json j;
   try {
@@ -170,8 +169,9 @@ std::variant<ClassifyInput, std::string> parse_classify_line(std::string_view li
     } else if (key == "expect" || key == "comment") {
       // Test fixtures carry their expectations; ignored here.
     } else {
-      err = key + ": unknown field (provider, status, headers, body, transport, stream, "
-                  "request, now, label)";
+      err = key +
+            ": unknown field (provider, status, headers, body, transport, stream, "
+            "request, now, label)";
     }
     if (err) return *err;
   }
@@ -266,8 +266,9 @@ std::variant<std::vector<policy::ErrorRule>, std::string> parse_rules_json(std::
           rule.statuses.push_back(s.get<int>());
         }
       } else {
-        return path + ": unknown field (name, class, codes, phrases, all_phrases, unless, "
-                      "dialects, status)";
+        return path +
+               ": unknown field (name, class, codes, phrases, all_phrases, unless, "
+               "dialects, status)";
       }
       if (err) return *err;
     }

@@ -13,15 +13,24 @@ struct DialectName {
   std::string_view name;
 };
 constexpr std::array<DialectName, 19> kNames = {{
-    {Dialect::kGeneric, "generic"},     {Dialect::kOpenAI, "openai"},
-    {Dialect::kAzure, "azure"},         {Dialect::kAnthropic, "anthropic"},
-    {Dialect::kOpenRouter, "openrouter"}, {Dialect::kGroq, "groq"},
-    {Dialect::kZai, "zai"},             {Dialect::kKimi, "kimi"},
-    {Dialect::kGemini, "gemini"},       {Dialect::kDeepSeek, "deepseek"},
-    {Dialect::kMistral, "mistral"},     {Dialect::kCerebras, "cerebras"},
-    {Dialect::kTogether, "together"},   {Dialect::kFireworks, "fireworks"},
-    {Dialect::kXai, "xai"},             {Dialect::kNous, "nous"},
-    {Dialect::kVllm, "vllm"},           {Dialect::kLlamaCpp, "llamacpp"},
+    {Dialect::kGeneric, "generic"},
+    {Dialect::kOpenAI, "openai"},
+    {Dialect::kAzure, "azure"},
+    {Dialect::kAnthropic, "anthropic"},
+    {Dialect::kOpenRouter, "openrouter"},
+    {Dialect::kGroq, "groq"},
+    {Dialect::kZai, "zai"},
+    {Dialect::kKimi, "kimi"},
+    {Dialect::kGemini, "gemini"},
+    {Dialect::kDeepSeek, "deepseek"},
+    {Dialect::kMistral, "mistral"},
+    {Dialect::kCerebras, "cerebras"},
+    {Dialect::kTogether, "together"},
+    {Dialect::kFireworks, "fireworks"},
+    {Dialect::kXai, "xai"},
+    {Dialect::kNous, "nous"},
+    {Dialect::kVllm, "vllm"},
+    {Dialect::kLlamaCpp, "llamacpp"},
     {Dialect::kOllama, "ollama"},
 }};
 

@@ -4,10 +4,10 @@ namespace sluice {
 
 namespace {
 constexpr std::array<std::string_view, kErrorClassCount> kNames = {
-    "RATE_LIMIT",        "CONCURRENCY_LIMIT", "QUOTA_EXHAUSTED", "OVERLOADED",
-    "BILLING",           "AUTH",              "AUTH_PERMANENT",  "MODEL_NOT_FOUND",
-    "CONTEXT_OVERFLOW",  "PAYLOAD_TOO_LARGE", "FORMAT_ERROR",    "CONTENT_POLICY",
-    "TIMEOUT",           "SERVER_ERROR",      "STREAM_DROP",     "UNKNOWN",
+    "RATE_LIMIT",   "CONCURRENCY_LIMIT", "QUOTA_EXHAUSTED", "OVERLOADED",       "BILLING",
+    "AUTH",         "AUTH_PERMANENT",    "MODEL_NOT_FOUND", "CONTEXT_OVERFLOW", "PAYLOAD_TOO_LARGE",
+    "FORMAT_ERROR", "CONTENT_POLICY",    "TIMEOUT",         "SERVER_ERROR",     "STREAM_DROP",
+    "UNKNOWN",
 };
 }  // namespace
 

@@ -3,6 +3,7 @@
 // before background work (summaries, vision, sub-agents, cron jobs) that
 // shares the same upstream key; background work may be skipped when it waited
 // too long, interactive work never jumps behind it.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>

@@ -13,9 +13,7 @@ std::string_view to_string(BudgetAxis a) {
   return "other";
 }
 
-bool RateLimitBucket::is_long_window() const {
-  return window && *window > std::chrono::hours(2);
-}
+bool RateLimitBucket::is_long_window() const { return window && *window > std::chrono::hours(2); }
 
 const RateLimitBucket* RateLimitSnapshot::find(std::string_view name) const {
   for (const auto& b : buckets) {
@@ -38,8 +36,8 @@ const RateLimitBucket* RateLimitSnapshot::most_exhausted() const {
   const RateLimitBucket* best = nullptr;
   for (const auto& b : buckets) {
     if (!b.remaining || *b.remaining > 0) continue;
-    if (!best || b.reset_after.value_or(Duration::zero()) >
-                     best->reset_after.value_or(Duration::zero())) {
+    if (!best ||
+        b.reset_after.value_or(Duration::zero()) > best->reset_after.value_or(Duration::zero())) {
       best = &b;
     }
   }

@@ -14,17 +14,27 @@ namespace {
 
 constexpr std::size_t kMaxMessage = 300;
 
+// True when `code` stands in the text as "[code]", without building the string.
+bool bracketed(std::string_view hay, std::string_view code) {
+  for (std::size_t p = hay.find(code); p != std::string_view::npos; p = hay.find(code, p + 1)) {
+    if (p > 0 && hay[p - 1] == '[' && p + code.size() < hay.size() && hay[p + code.size()] == ']') {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool rule_matches(const ErrorRule& r, const UpstreamOutcome& in, const ErrorBody& body) {
   if (!r.dialects.empty() &&
       std::find(r.dialects.begin(), r.dialects.end(), in.dialect) == r.dialects.end()) {
     return false;
   }
-  if (!r.statuses.empty() &&
-      (!in.status || std::find(r.statuses.begin(), r.statuses.end(), *in.status) ==
-                         r.statuses.end())) {
+  if (!r.statuses.empty() && (!in.status || std::find(r.statuses.begin(), r.statuses.end(),
+                                                      *in.status) == r.statuses.end())) {
     return false;
   }
   const std::string& hay = body.haystack;
+  const bool has_bracket = hay.find('[') != std::string::npos;
   if (!r.codes.empty()) {
     bool hit = false;
     for (const auto& code : r.codes) {
@@ -33,8 +43,8 @@ bool rule_matches(const ErrorRule& r, const UpstreamOutcome& in, const ErrorBody
         break;
       }
       // z.ai's bracketed form: "[1308][Usage limit reached …]"
-      if (!code.empty() && code.front() >= '0' && code.front() <= '9' &&
-          contains(hay, "[" + code + "]")) {
+      if (has_bracket && !code.empty() && code.front() >= '0' && code.front() <= '9' &&
+          bracketed(hay, code)) {
         hit = true;
         break;
       }
@@ -176,9 +186,7 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
     switch (in.transport) {
       case TransportFailure::kConnect:
       case TransportFailure::kTimeout:
-      case TransportFailure::kTls:
-        out.cls = ErrorClass::kTimeout;
-        break;
+      case TransportFailure::kTls: out.cls = ErrorClass::kTimeout; break;
       case TransportFailure::kReset:
       case TransportFailure::kEof:
         // Only keep-alives before the close (DeepSeek's queue): the provider
@@ -301,8 +309,8 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
     const bool hint_applies = out.cls == ErrorClass::kRateLimit ||
                               out.cls == ErrorClass::kConcurrencyLimit ||
                               out.cls == ErrorClass::kQuotaExhausted;
-    out.cooldown = (hint_applies && wait && *wait > Duration::zero()) ? *wait
-                                                                       : out.traits.default_cooldown;
+    out.cooldown =
+        (hint_applies && wait && *wait > Duration::zero()) ? *wait : out.traits.default_cooldown;
   }
   return out;
 }

@@ -67,7 +67,6 @@ struct Classification {
   std::vector<std::string> diagnostics;
 };
 
-Classification classify(const UpstreamOutcome& outcome,
-                        const RuleTable& rules = builtin_rules());
+Classification classify(const UpstreamOutcome& outcome, const RuleTable& rules = builtin_rules());
 
 }  // namespace sluice::policy

@@ -125,8 +125,11 @@ TEST(Classifier, RateLimitWithLongHintBecomesQuota) {
 
 TEST(Classifier, SuccessCarriesTheSnapshot) {
   HeaderList h{{"x-ratelimit-remaining-requests", "7"}};
-  UpstreamOutcome in{.dialect = Dialect::kOpenAI, .status = 200, .headers = h.view(),
-                     .body = R"({"choices":[]})", .now = kNow};
+  UpstreamOutcome in{.dialect = Dialect::kOpenAI,
+                     .status = 200,
+                     .headers = h.view(),
+                     .body = R"({"choices":[]})",
+                     .now = kNow};
   auto c = classify(in);
   EXPECT_TRUE(c.ok);
   ASSERT_NE(c.ratelimit.find("requests"), nullptr);

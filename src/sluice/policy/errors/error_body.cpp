@@ -255,9 +255,8 @@ std::string scan_sse(std::string_view body, ErrorBody& out, dom::parser& parser)
     if (!parse_json(parser, data, doc)) continue;
     const std::string type = text_field(doc, "type");
     if (type == "message_stop" || type == "response.completed") out.sse.terminal_seen = true;
-    const bool error_event = event == "error" || event == "response.failed" ||
-                             type == "error" || type == "response.failed" ||
-                             field(doc, "error").has_value();
+    const bool error_event = event == "error" || event == "response.failed" || type == "error" ||
+                             type == "response.failed" || field(doc, "error").has_value();
     if (error_event && found.empty()) {
       found = std::string(data);
       out.sse.error_frame = true;
@@ -323,9 +322,9 @@ ErrorBody parse_error_body(std::string_view body) {
   }
 
   // Code-like fields, lower-cased, for exact code rules.
-  for (const std::string* c : {&out.code, &out.type, &out.status, &out.error_type, &out.reason,
-                               &out.limit_source, &out.availability_code, &out.inner_code,
-                               &out.inner_type}) {
+  for (const std::string* c :
+       {&out.code, &out.type, &out.status, &out.error_type, &out.reason, &out.limit_source,
+        &out.availability_code, &out.inner_code, &out.inner_type}) {
     if (!c->empty()) out.codes.push_back(ascii_lower(*c));
   }
   std::erase_if(out.codes, [](const std::string& c) { return c.empty(); });

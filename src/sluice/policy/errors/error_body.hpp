@@ -25,13 +25,13 @@ struct SseSummary {
 
 struct ErrorBody {
   bool json = false;
-  bool has_error = false;  // the body carries an error object, string or frame
-  std::string message;     // the upstream's own words, original case
-  std::string type;        // error.type / top-level type
-  std::string code;        // error.code (numbers as digits) / top-level code
-  std::string status;      // Gemini error.status, e.g. RESOURCE_EXHAUSTED
-  std::string error_type;  // OpenRouter typed code (metadata.error_type, error_type)
-  std::string reason;      // Gemini ErrorInfo.reason
+  bool has_error = false;    // the body carries an error object, string or frame
+  std::string message;       // the upstream's own words, original case
+  std::string type;          // error.type / top-level type
+  std::string code;          // error.code (numbers as digits) / top-level code
+  std::string status;        // Gemini error.status, e.g. RESOURCE_EXHAUSTED
+  std::string error_type;    // OpenRouter typed code (metadata.error_type, error_type)
+  std::string reason;        // Gemini ErrorInfo.reason
   std::string limit_source;  // OpenRouter metadata.limit_source
   std::string provider_name;
   std::string availability_code;

@@ -10,13 +10,13 @@
 namespace sluice::policy {
 
 struct ClassTraits {
-  bool retryable;     // re-sending the same request to the same key can succeed soon
-  bool rotate_key;    // another key of the same provider may succeed
-  bool cool_key;      // bench this key for a while
-  bool lower_limit;   // cut this key's concurrency limit (AIMD) instead of benching it
-  bool disable_key;   // never use this key again until the config changes
-  bool fallback;      // another route candidate may serve the request
-  int client_status;  // status sluice shows its client when it gives up
+  bool retryable;             // re-sending the same request to the same key can succeed soon
+  bool rotate_key;            // another key of the same provider may succeed
+  bool cool_key;              // bench this key for a while
+  bool lower_limit;           // cut this key's concurrency limit (AIMD) instead of benching it
+  bool disable_key;           // never use this key again until the config changes
+  bool fallback;              // another route candidate may serve the request
+  int client_status;          // status sluice shows its client when it gives up
   Duration default_cooldown;  // when the provider gave no reset hint
 };
 

@@ -44,9 +44,9 @@ std::optional<TimePoint> beijing_stamp_after(std::string_view text, std::size_t 
 }  // namespace
 
 std::optional<Duration> body_wait_hint(std::string_view text, TimePoint reference) {
-  static constexpr std::array<std::string_view, 6> kRelative = {
-      "try again in ", "retry in ", "try again after ", "retry after ", "retry_after ",
-      "resets in "};
+  static constexpr std::array<std::string_view, 6> kRelative = {"try again in ",    "retry in ",
+                                                                "try again after ", "retry after ",
+                                                                "retry_after ",     "resets in "};
   for (std::string_view marker : kRelative) {
     std::size_t p = text.find(marker);
     while (p != std::string_view::npos) {

@@ -184,7 +184,8 @@ struct Parser {
     set(header, value, axis_name, axis, "", *field);
   }
 
-  // Mistral: x-ratelimitbysize-{limit,remaining}-{minute,month}, ratelimitbysize-{limit,remaining,reset}
+  // Mistral: x-ratelimitbysize-{limit,remaining}-{minute,month},
+  // ratelimitbysize-{limit,remaining,reset}
   void mistral_family(std::string_view header, std::string_view rest, std::string_view value) {
     auto field = take_field(rest);
     if (!field) return;

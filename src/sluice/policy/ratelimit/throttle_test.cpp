@@ -98,7 +98,9 @@ TEST(Throttle, TokenEstimateAboveRemainingWaits) {
   t.limit = 40000;
   t.remaining = 5000;
   t.reset_after = seconds(2);
-  ThrottleInput in{.snapshot = &s, .now = clock.now(), .estimated_input_tokens = 3000,
+  ThrottleInput in{.snapshot = &s,
+                   .now = clock.now(),
+                   .estimated_input_tokens = 3000,
                    .estimated_output_tokens = 1000};
   EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);
   in.unaccounted_tokens = 2000;  // 3000 left < 4000 needed
@@ -115,7 +117,9 @@ TEST(Throttle, AnthropicInputAndOutputBucketsAreCheckedSeparately) {
   in_b.limit = 80000, in_b.remaining = 78000, in_b.reset_after = seconds(3);
   auto& out_b = s.find_or_add("output_tokens", BudgetAxis::kOutputTokens);
   out_b.limit = 16000, out_b.remaining = 1000, out_b.reset_after = seconds(18);
-  ThrottleInput in{.snapshot = &s, .now = clock.now(), .estimated_input_tokens = 5000,
+  ThrottleInput in{.snapshot = &s,
+                   .now = clock.now(),
+                   .estimated_input_tokens = 5000,
                    .estimated_output_tokens = 4096};
   auto d = decide_throttle(in);
   EXPECT_EQ(d.kind, Kind::kWait);
