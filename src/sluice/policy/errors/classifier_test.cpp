@@ -37,6 +37,8 @@ std::vector<Case> load_cases() {
   return cases;
 }
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.label; }
+
 const TimePoint kNow = *parse_rfc3339("2026-08-22T00:00:00Z");
 
 class ClassifierTable : public ::testing::TestWithParam<Case> {};

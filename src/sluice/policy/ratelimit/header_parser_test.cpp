@@ -30,6 +30,8 @@ struct HeaderRow {
   std::size_t diagnostics = 0;
 };
 
+void PrintTo(const HeaderRow& r, std::ostream* os) { *os << r.label; }
+
 const TimePoint kNow = from_unix_ms(1'740'435'930'000);  // 2025-02-24T22:25:30Z
 
 HeaderList to_list(const std::vector<std::pair<std::string, std::string>>& h) {

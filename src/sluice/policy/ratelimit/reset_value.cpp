@@ -192,6 +192,9 @@ std::optional<Duration> parse_reset_value(std::string_view s, TimePoint referenc
   if (s.empty()) return std::nullopt;
   if (auto n = parse_number(s)) {
     if (*n < 0) return std::nullopt;  // "-1": unknown, not "now"
+    // Past year 9999 even as epoch milliseconds: garbage, not a time. Reject
+    // before converting, which would overflow.
+    if (*n >= 2.6e14) return std::nullopt;
     if (*n > 1e12) return until(TimePoint(std::chrono::milliseconds(std::llround(*n))), reference);
     if (*n > 1e9) return until(TimePoint(std::chrono::seconds(std::llround(*n))), reference);
     return from_seconds(*n);

@@ -14,6 +14,8 @@ struct DurationRow {
   std::optional<double> seconds;
 };
 
+void PrintTo(const DurationRow& r, std::ostream* os) { *os << '"' << r.input << '"'; }
+
 class GoDuration : public ::testing::TestWithParam<DurationRow> {};
 
 TEST_P(GoDuration, ParsesOrRejects) {
