@@ -222,7 +222,10 @@ std::variant<std::vector<policy::ErrorRule>, std::string> parse_rules_json(std::
     policy::ErrorRule rule;
     rule.name = "config:" + std::to_string(i);
     bool has_class = false;
-    for (auto& [key, v] : r.items()) {
+    for (const auto& item : r.items()) {
+      // Named references, not a structured binding: the lambda below captures them.
+      const std::string& key = item.key();
+      const json& v = item.value();
       const std::string path = at + "." + key;
       const auto strings = [&](std::vector<std::string>& dst) -> std::optional<std::string> {
         if (!v.is_array()) return type_error(path, "an array of strings", v);

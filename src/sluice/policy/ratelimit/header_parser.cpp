@@ -60,7 +60,8 @@ struct Parser {
     const std::string name = bucket_name(axis_name, suffix);
     std::optional<long long> integer;
     if (field != Field::kReset) {
-      if (auto n = parse_number(value)) integer = std::llround(*n);
+      // Clamp before rounding: llround of a value beyond 64 bits is unspecified.
+      if (auto n = parse_number(value)) integer = std::llround(std::clamp(*n, -1e18, 1e18));
       if (!integer) return diag(header, value, "unparsable value");
       if (*integer < 0) {  // Azure sends -1 for "unknown"; never read it as exhausted
         if (std::find(unknown_buckets.begin(), unknown_buckets.end(), name) ==
@@ -75,7 +76,7 @@ struct Parser {
     switch (field) {
       case Field::kLimit: b.limit = *integer; break;
       case Field::kRemaining: b.remaining = *integer; break;
-      case Field::kWindow: b.window = std::chrono::seconds(*integer); break;
+      case Field::kWindow: b.window = from_seconds(static_cast<double>(*integer)); break;
       case Field::kReset:
         if (auto d = parse_reset_value(value, reference)) {
           b.reset_after = *d;

@@ -278,6 +278,17 @@ INSTANTIATE_TEST_SUITE_P(
                   {}}),
     label_of);
 
+// Found by fuzz_header_parser: a window of 4.4e12 seconds overflowed.
+TEST(HeaderParser, HugeValuesSaturateInsteadOfOverflowing) {
+  HeaderList h{{"x-ratelimit-renewalperiod-tokens", "4412809441280"},
+               {"x-ratelimit-remaining-tokens", "1e300"}};
+  auto r = parse_rate_limit_headers(h.view(), Dialect::kAzure, kNow);
+  const auto* b = r.snapshot.find("tokens");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->window, kMaxDuration);
+  EXPECT_EQ(b->remaining, 1'000'000'000'000'000'000);
+}
+
 TEST(HeaderParser, ReadsXShouldRetry) {
   HeaderList h{{"x-should-retry", "false"}};
   auto r = parse_rate_limit_headers(h.view(), Dialect::kAnthropic, kNow);

@@ -48,6 +48,9 @@ bool take_char(std::string_view& s, char c) {
 std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int sec, double frac) {
   using namespace std::chrono;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // TimePoint counts nanoseconds in 64 bits: years outside ~1678..2262 do
+  // not fit. No provider reset lies outside this window.
+  if (y < 1971 || y > 2200) return std::nullopt;
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
                            day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
@@ -192,11 +195,13 @@ std::optional<Duration> parse_reset_value(std::string_view s, TimePoint referenc
   if (s.empty()) return std::nullopt;
   if (auto n = parse_number(s)) {
     if (*n < 0) return std::nullopt;  // "-1": unknown, not "now"
-    // Past year 9999 even as epoch milliseconds: garbage, not a time. Reject
-    // before converting, which would overflow.
-    if (*n >= 2.6e14) return std::nullopt;
-    if (*n > 1e12) return until(TimePoint(std::chrono::milliseconds(std::llround(*n))), reference);
-    if (*n > 1e9) return until(TimePoint(std::chrono::seconds(std::llround(*n))), reference);
+    if (*n > 1e9) {
+      // Epoch milliseconds (> 1e12) or seconds (> 1e9). Past 2255 the instant
+      // would overflow the 64-bit nanosecond TimePoint: garbage, not a time.
+      const double epoch_s = *n > 1e12 ? *n / 1000.0 : *n;
+      if (epoch_s >= 9e9) return std::nullopt;
+      return until(TimePoint(from_seconds(epoch_s)), reference);
+    }
     return from_seconds(*n);
   }
   if (auto d = parse_go_duration(s)) return d;

@@ -86,6 +86,19 @@ TEST(ResetValue, DisambiguatesBareNumbers) {
   EXPECT_FALSE(parse_reset_value("later", ref));
 }
 
+// Found by fuzz_header_parser / fuzz_classifier: values that overflowed the
+// 64-bit nanosecond TimePoint. They must be rejected, not converted.
+TEST(ResetValue, OutOfRangeInstantsAreRejected) {
+  const TimePoint ref = from_unix_ms(1'788'825'000'000);
+  EXPECT_FALSE(parse_reset_value("17410407301", ref));  // epoch seconds in the year 2521
+  EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59Z"));
+  EXPECT_FALSE(parse_rfc3339("1525-01-01 00:00:00", std::chrono::hours(8)));
+  EXPECT_FALSE(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"));
+  EXPECT_FALSE(parse_reset_value("17888825600000", ref));  // epoch ms in the year 2536
+  EXPECT_FALSE(parse_reset_value("44128094412800", ref));
+  EXPECT_TRUE(parse_reset_value("8999999999", ref));  // 2255: still representable
+}
+
 TEST(RetryAfter, SecondsFloatsAndDates) {
   const TimePoint ref = *parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT");
   EXPECT_NEAR(to_seconds(*parse_retry_after("7", ref)), 7, 1e-9);
