@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "sluice/core/text.hpp"
+#include "sluice/policy/errors/traits.hpp"
 
 namespace sluice::policy {
 
@@ -112,15 +113,8 @@ bool is_available(const KeyState& key, TimePoint now) {
 }
 
 bool cools_key(ErrorClass cls) {
-  switch (cls) {
-    case ErrorClass::kRateLimit:
-    case ErrorClass::kConcurrencyLimit:
-    case ErrorClass::kQuotaExhausted:
-    case ErrorClass::kBilling:
-    case ErrorClass::kAuth:
-    case ErrorClass::kAuthPermanent: return true;
-    default: return false;
-  }
+  // One source of truth for which classes bench a key: the class traits table.
+  return traits_of(cls).cool_key;
 }
 
 Selection select_key(PoolState state, SelectionStrategy strategy, TimePoint now, Rng& rng) {

@@ -45,6 +45,21 @@ bool take_char(std::string_view& s, char c) {
   return true;
 }
 
+struct ClockTime {
+  int h, mi, sec;
+};
+
+// "HH:MM:SS", shared by the HTTP-date and RFC 3339 parsers.
+std::optional<ClockTime> take_clock(std::string_view& s) {
+  auto h = take_digits(s, 2);
+  if (!h || !take_char(s, ':')) return std::nullopt;
+  auto mi = take_digits(s, 2);
+  if (!mi || !take_char(s, ':')) return std::nullopt;
+  auto sec = take_digits(s, 2);
+  if (!sec) return std::nullopt;
+  return ClockTime{*h, *mi, *sec};
+}
+
 std::optional<TimePoint> make_time(int y, int mo, int d, int h, int mi, int sec, double frac) {
   using namespace std::chrono;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
@@ -126,15 +141,12 @@ std::optional<TimePoint> parse_http_date(std::string_view s) {
   if (!take_char(s, ' ')) return std::nullopt;
   auto y = take_digits(s, 4);
   if (!y || !take_char(s, ' ')) return std::nullopt;
-  auto h = take_digits(s, 2);
-  if (!h || !take_char(s, ':')) return std::nullopt;
-  auto mi = take_digits(s, 2);
-  if (!mi || !take_char(s, ':')) return std::nullopt;
-  auto sec = take_digits(s, 2);
-  if (!sec) return std::nullopt;
+  auto clock = take_clock(s);
+  if (!clock) return std::nullopt;
+  const auto [h, mi, sec] = *clock;
   s = trim(s);
   if (!s.empty() && !iequals(s, "GMT") && !iequals(s, "UTC")) return std::nullopt;
-  return make_time(*y, mo, *d, *h, *mi, *sec, 0.0);
+  return make_time(*y, mo, *d, h, mi, sec, 0.0);
 }
 
 std::optional<TimePoint> parse_rfc3339(std::string_view s, std::chrono::minutes default_offset) {
@@ -148,12 +160,9 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, std::chrono::minutes 
     return std::nullopt;
   }
   s.remove_prefix(1);
-  auto h = take_digits(s, 2);
-  if (!h || !take_char(s, ':')) return std::nullopt;
-  auto mi = take_digits(s, 2);
-  if (!mi || !take_char(s, ':')) return std::nullopt;
-  auto sec = take_digits(s, 2);
-  if (!sec) return std::nullopt;
+  auto clock = take_clock(s);
+  if (!clock) return std::nullopt;
+  const auto [h, mi, sec] = *clock;
   double frac = 0;
   if (!s.empty() && s.front() == '.') {
     std::size_t i = 1;
@@ -179,7 +188,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s, std::chrono::minutes 
       return std::nullopt;
     }
   }
-  auto t = make_time(*y, *mo, *d, *h, *mi, *sec, frac);
+  auto t = make_time(*y, *mo, *d, h, mi, sec, frac);
   if (!t) return std::nullopt;
   return *t - offset;
 }
