@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "apps/sluice/classify_command.hpp"
+#include "apps/sluice/sim_command.hpp"
 
 namespace {
 
@@ -60,7 +61,38 @@ int main(int argc, char** argv) {
                        "JSON file of extra classification rules, checked before the built-in ones");
   classify->add_flag("--strict", strict, "Exit 1 when any input line was malformed");
 
+  sluice::cli::SimFlags sim_flags;
+  auto* sim = app.add_subcommand(
+      "sim",
+      "Serve simulated LLM providers on loopback with exact rate limits, each dialect's headers, "
+      "error bodies and SSE streams, and injectable faults");
+  sim->add_option("--config", sim_flags.config_path, "YAML file describing several providers");
+  sim->add_option("--name", sim_flags.name, "Provider name (flags mode)");
+  sim->add_option("--dialect", sim_flags.dialect,
+                  "openai | anthropic | openrouter | zai | kimi | groq | azure");
+  sim->add_option("--listen", sim_flags.listen, "host:port (port 0 picks a free one)");
+  sim->add_option("--keys", sim_flags.keys, "Comma-separated valid API keys (default: any)");
+  sim->add_option("--rpm", sim_flags.rpm, "Requests per window, per key");
+  sim->add_option("--tpm", sim_flags.tpm, "Tokens per window, per key (prompt + max_tokens)");
+  sim->add_option("--concurrency", sim_flags.concurrency, "Requests in flight, per key");
+  sim->add_option("--daily", sim_flags.daily, "Requests per daily window, per key");
+  sim->add_option("--window", sim_flags.window, "The rate window, e.g. 60s or 2s");
+  sim->add_option("--daily-window", sim_flags.daily_window, "The daily window, e.g. 24h or 10s");
+  sim->add_option("--latency", sim_flags.latency, "Fixed latency before the status line");
+  sim->add_option("--jitter", sim_flags.jitter, "Uniform extra latency in [0, jitter)");
+  sim->add_option("--ttft", sim_flags.ttft, "Streams: time to first token");
+  sim->add_option("--per-token", sim_flags.per_token, "Streams: time between tokens");
+  sim->add_option("--seed", sim_flags.seed, "Seed for faults and jitter (deterministic)");
+
   CLI11_PARSE(app, argc, argv);
   if (classify->parsed()) return classify_main(input_path, rules_path, strict);
+  if (sim->parsed()) {
+    auto config = sluice::cli::sim_config_from_flags(sim_flags);
+    if (auto* err = std::get_if<std::string>(&config)) {
+      std::cerr << "sluice sim: " << *err << "\n";
+      return 2;
+    }
+    return sluice::cli::run_sim(std::get<sluice::sim::SimConfig>(std::move(config)));
+  }
   return 0;
 }

@@ -1,0 +1,300 @@
+#include "sluice/net/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+namespace sluice::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::string_view reason_code(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 408: return "request_timeout";
+    case 413: return "payload_too_large";
+    case 431: return "headers_too_large";
+    default: return "server_error";
+  }
+}
+
+// One client connection: the socket and a watchdog timer. On expiry the
+// watchdog cancels pending I/O but keeps the socket open, so the server can
+// still answer 408 (Beast's tcp_stream would close it).
+struct Connection {
+  tcp::socket socket;
+  asio::steady_timer watchdog;
+  bool timed_out = false;
+
+  explicit Connection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
+
+  void arm(Duration d) {
+    timed_out = false;
+    watchdog.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(d));
+    watchdog.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;  // re-armed or disarmed: this connection may be gone
+      timed_out = true;
+      beast::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  void disarm() { watchdog.cancel(); }
+  void close() {
+    beast::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+};
+
+class BeastWriter final : public ResponseWriter {
+ public:
+  BeastWriter(Connection& conn, const ServerOptions& opts, unsigned version, bool keep_alive)
+      : conn_(conn), opts_(opts), version_(version), keep_alive_(keep_alive) {}
+
+  awaitable<bool> send(int status, const HeaderFields& headers, std::string body) override {
+    if (started_ || aborted_) co_return false;
+    started_ = true;
+    http::response<http::string_body> res{static_cast<http::status>(status), version_};
+    for (const auto& [n, v] : headers) res.set(n, v);
+    res.keep_alive(keep_alive_);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    conn_.arm(opts_.write_timeout);
+    auto [ec, n] = co_await http::async_write(conn_.socket, res, kTuple);
+    conn_.disarm();
+    finished_ = !ec;
+    co_return !ec;
+  }
+
+  awaitable<bool> begin_stream(int status, const HeaderFields& headers) override {
+    if (started_ || aborted_) co_return false;
+    started_ = true;
+    http::response<http::empty_body> res{static_cast<http::status>(status), version_};
+    for (const auto& [n, v] : headers) res.set(n, v);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    conn_.arm(opts_.write_timeout);
+    auto [ec, n] = co_await http::async_write_header(conn_.socket, sr, kTuple);
+    conn_.disarm();
+    streaming_ = !ec;
+    co_return !ec;
+  }
+
+  awaitable<bool> write_chunk(std::string_view data) override {
+    if (!streaming_ || aborted_) co_return false;
+    if (data.empty()) co_return true;  // an empty chunk would end the body
+    conn_.arm(opts_.write_timeout);
+    auto [ec, n] =
+        co_await asio::async_write(conn_.socket, http::make_chunk(asio::buffer(data)), kTuple);
+    conn_.disarm();
+    if (ec) streaming_ = false;
+    co_return !ec;
+  }
+
+  awaitable<bool> end_stream() override {
+    if (!streaming_ || aborted_) co_return false;
+    conn_.arm(opts_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(conn_.socket, http::make_chunk_last(), kTuple);
+    conn_.disarm();
+    streaming_ = false;
+    finished_ = !ec;
+    co_return !ec;
+  }
+
+  void abort() override {
+    aborted_ = true;
+    conn_.close();
+  }
+
+  bool started() const override { return started_; }
+  bool finished() const { return finished_; }
+  bool aborted() const { return aborted_; }
+
+ private:
+  Connection& conn_;
+  const ServerOptions& opts_;
+  unsigned version_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool streaming_ = false;
+  bool finished_ = false;
+  bool aborted_ = false;
+};
+
+}  // namespace
+
+std::string default_error_body(int status, std::string_view code, std::string_view message) {
+  nlohmann::json j = {{"error",
+                       {{"message", message},
+                        {"type", status >= 500 ? "server_error" : "invalid_request_error"},
+                        {"code", code}}}};
+  return j.dump();
+}
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  asio::any_io_executor executor;
+  ServerOptions opts;
+  Handler handler;
+  tcp::acceptor acceptor;
+  std::unordered_set<Connection*> open;
+  bool stopped = false;
+
+  Impl(asio::any_io_executor ex, ServerOptions o, Handler h)
+      : executor(ex), opts(std::move(o)), handler(std::move(h)), acceptor(ex) {
+    if (!opts.error_body) opts.error_body = default_error_body;
+  }
+
+  awaitable<void> reply_error(Connection& conn, int status, std::string_view message) {
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(false);
+    res.body() = opts.error_body(status, reason_code(status), message);
+    res.prepare_payload();
+    conn.arm(opts.write_timeout);
+    co_await http::async_write(conn.socket, res, kTuple);
+    conn.disarm();
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();  // the server may be destroyed while sessions drain
+    Connection conn(std::move(socket));
+    open.insert(&conn);
+    struct Unregister {
+      Impl* impl;
+      Connection* c;
+      ~Unregister() {
+        c->disarm();
+        impl->open.erase(c);
+      }
+    } unregister{this, &conn};
+
+    beast::flat_buffer buffer;
+    for (bool first = true; !stopped; first = false) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(opts.max_body_bytes);
+      conn.arm(first ? opts.header_timeout : opts.idle_timeout);
+      auto [ec, n] = co_await http::async_read(conn.socket, buffer, parser, kTuple);
+      const bool timed_out = conn.timed_out;
+      conn.disarm();
+      if (timed_out) {
+        // An idle keep-alive connection just closes; a half-sent request gets a 408.
+        if (buffer.size() > 0 || parser.got_some()) {
+          co_await reply_error(conn, 408, "request not received in time");
+        }
+        break;
+      }
+      if (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor ||
+          ec == asio::error::eof) {
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        co_await reply_error(conn, 431, "request headers are larger than the server accepts");
+        break;
+      }
+      if (ec == http::error::body_limit) {
+        co_await reply_error(conn, 413,
+                             "request body is larger than the server accepts (" +
+                                 std::to_string(opts.max_body_bytes) + " bytes)");
+        break;
+      }
+      if (ec) {
+        co_await reply_error(conn, 400, "malformed HTTP request: " + ec.message());
+        break;
+      }
+
+      auto msg = parser.release();
+      HttpRequest req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      req.path = req.target.substr(0, req.target.find('?'));
+      for (const auto& f : msg) {
+        req.headers.add(std::string(f.name_string()), std::string(f.value()));
+      }
+      req.body = std::move(msg.body());
+      req.keep_alive = msg.keep_alive();
+
+      // The handler owns the pace (latency, streams, hangs); writes arm their own timeout.
+      BeastWriter writer(conn, opts, msg.version(), req.keep_alive);
+      co_await handler(req, writer);
+      if (writer.aborted()) break;
+      if (!writer.started()) {
+        co_await reply_error(conn, 500, "the handler produced no response");
+        break;
+      }
+      if (!writer.finished() || !req.keep_alive) break;
+    }
+    beast::error_code ignored;
+    conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopped) break;
+        continue;  // EMFILE and friends: keep serving the connections we have
+      }
+      asio::co_spawn(executor, session(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(asio::any_io_executor executor, ServerOptions options, Handler handler)
+    : impl_(std::make_shared<Impl>(executor, std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+std::string HttpServer::start() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->opts.host, ec);
+  if (ec) return "invalid listen address \"" + impl_->opts.host + "\": " + ec.message();
+  const tcp::endpoint ep(address, impl_->opts.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return "cannot listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) + ": " +
+           ec.message();
+  }
+  asio::co_spawn(impl_->executor, impl_->accept_loop(), asio::detached);
+  return {};
+}
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  for (Connection* c : impl_->open) c->close();
+}
+
+std::size_t HttpServer::open_connections() const { return impl_->open.size(); }
+
+}  // namespace sluice::net

@@ -1,0 +1,88 @@
+#pragma once
+// A lean HTTP/1.1 server on Boost.Beast + C++20 coroutines, shared by the
+// simulator and the gateway. It knows no policy: it parses requests with size
+// and time limits, hands each to a coroutine handler, and writes whole or
+// streamed (chunked) responses. Beast itself is included only by the .cpp.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sluice/core/headers.hpp"
+#include "sluice/core/time.hpp"
+
+namespace sluice::net {
+
+using HeaderFields = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query as sent
+  std::string path;    // target without the query
+  HeaderList headers;
+  std::string body;
+  bool keep_alive = true;
+};
+
+// How a handler answers. Every call returns false once the client is gone.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  // A whole response; Content-Length is set from the body.
+  virtual boost::asio::awaitable<bool> send(int status, const HeaderFields& headers,
+                                            std::string body) = 0;
+  // A streamed response: the status line and headers now (chunked encoding),
+  // then each write_chunk() as it comes, never buffered whole.
+  virtual boost::asio::awaitable<bool> begin_stream(int status, const HeaderFields& headers) = 0;
+  virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
+  virtual boost::asio::awaitable<bool> end_stream() = 0;
+  // Drops the connection without finishing the response: no terminal chunk.
+  virtual void abort() = 0;
+  // True once the status line went out (nothing else can be sent instead).
+  virtual bool started() const = 0;
+};
+
+using Handler = std::function<boost::asio::awaitable<void>(HttpRequest&, ResponseWriter&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port; read it back with port()
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 32 * 1024 * 1024;
+  Duration header_timeout = std::chrono::seconds(30);  // whole request head + body
+  Duration idle_timeout = std::chrono::seconds(75);    // between keep-alive requests
+  Duration write_timeout = std::chrono::seconds(30);
+  // Renders the server's own error bodies (413, 431, 408, 400, 500). Default:
+  // OpenAI-style {"error":{"message","type","code"}} JSON.
+  std::function<std::string(int status, std::string_view code, std::string_view message)>
+      error_body;
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::any_io_executor executor, ServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts accepting. Returns an error message, or empty on success.
+  std::string start();
+  std::uint16_t port() const;
+  // Stops accepting and closes every open connection.
+  void stop();
+  std::size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// The default error body: {"error":{"message":…,"type":…,"code":…}}.
+std::string default_error_body(int status, std::string_view code, std::string_view message);
+
+}  // namespace sluice::net

@@ -1,0 +1,168 @@
+#include "sluice/net/http_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
+
+#include "testing/http_client.hpp"
+
+namespace sluice::net {
+namespace {
+
+namespace asio = boost::asio;
+using testing::HttpClient;
+
+// Runs one server on 127.0.0.1:0 on its own io thread; stops by itself.
+class ServerUnderTest {
+ public:
+  ServerUnderTest(Handler handler, ServerOptions opts = {}) {
+    server_ = std::make_unique<HttpServer>(io_.get_executor(), std::move(opts), std::move(handler));
+    const std::string err = server_->start();
+    EXPECT_EQ(err, "");
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~ServerUnderTest() {
+    asio::post(io_, [this] { server_->stop(); });
+    io_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return server_->port(); }
+  std::size_t open_connections() {
+    std::promise<std::size_t> p;
+    asio::post(io_, [&] { p.set_value(server_->open_connections()); });
+    return p.get_future().get();
+  }
+  void stop() {
+    std::promise<void> p;
+    asio::post(io_, [&] {
+      server_->stop();
+      p.set_value();
+    });
+    p.get_future().get();
+  }
+
+ private:
+  asio::io_context io_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+// Header lists are named constants, not braced temporaries inside co_await:
+// g++ 12 miscompiles the latter ("array used as initializer").
+const HeaderFields kText = {{"content-type", "text/plain"}};
+const HeaderFields kSse = {{"content-type", "text/event-stream"}};
+
+asio::awaitable<void> echo(HttpRequest& req, ResponseWriter& w) {
+  co_await w.send(200, kText, req.method + " " + req.path + " " + req.body);
+}
+
+TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
+  ServerUnderTest s(echo);
+  HttpClient c(s.port());
+  auto r1 = c.request("POST", "/v1/a?x=1", {}, "one");
+  EXPECT_EQ(r1.status, 200);
+  EXPECT_EQ(r1.body, "POST /v1/a one");
+  EXPECT_TRUE(c.connected());
+  auto r2 = c.request("GET", "/v1/b");
+  EXPECT_EQ(r2.body, "GET /v1/b ");
+  EXPECT_EQ(s.open_connections(), 1u);
+}
+
+TEST(HttpServer, OversizedBodyGetsA413InJson) {
+  ServerOptions opts;
+  opts.max_body_bytes = 1024;
+  ServerUnderTest s(echo, opts);
+  HttpClient c(s.port());
+  auto r = c.request("POST", "/v1/chat/completions", {}, std::string(4096, 'x'));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_NE(r.body.find("\"code\":\"payload_too_large\""), std::string::npos) << r.body;
+  // Everyone else keeps being served.
+  HttpClient other(s.port());
+  EXPECT_EQ(other.request("GET", "/ok").status, 200);
+}
+
+TEST(HttpServer, OversizedHeadersGetA431) {
+  ServerOptions opts;
+  opts.max_header_bytes = 2048;
+  ServerUnderTest s(echo, opts);
+  HttpClient c(s.port());
+  auto r = c.request("GET", "/", {{"x-big", std::string(8192, 'a')}});
+  EXPECT_EQ(r.status, 431);
+}
+
+TEST(HttpServer, MalformedRequestGetsA400) {
+  ServerUnderTest s(echo);
+  HttpClient c(s.port());
+  auto r = c.raw("THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("malformed HTTP request"), std::string::npos);
+}
+
+TEST(HttpServer, ConflictingFramingIsRejected) {
+  ServerUnderTest s(echo);
+  HttpClient c(s.port());
+  auto r = c.raw(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n");
+  EXPECT_EQ(r.status, 400);
+}
+
+TEST(HttpServer, HalfSentRequestTimesOutWithA408) {
+  ServerOptions opts;
+  opts.header_timeout = std::chrono::milliseconds(200);
+  ServerUnderTest s(echo, opts);
+  HttpClient c(s.port());
+  auto r = c.raw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-part");
+  EXPECT_EQ(r.status, 408);
+}
+
+TEST(HttpServer, StreamedChunksArriveAndTheStreamEndsCleanly) {
+  ServerUnderTest s([](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+    co_await w.begin_stream(200, kSse);
+    co_await w.write_chunk("data: 1\n\n");
+    co_await w.write_chunk("data: 2\n\n");
+    co_await w.write_chunk("data: [DONE]\n\n");
+    co_await w.end_stream();
+  });
+  HttpClient c(s.port());
+  auto r = c.request("POST", "/stream");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.body, "data: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
+}
+
+TEST(HttpServer, AbortMidStreamLeavesTheBodyIncomplete) {
+  ServerUnderTest s([](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+    co_await w.begin_stream(200, kSse);
+    co_await w.write_chunk("data: 1\n\n");
+    w.abort();
+  });
+  HttpClient c(s.port());
+  auto r = c.request("POST", "/stream");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(r.complete);
+  EXPECT_FALSE(r.error.empty());
+}
+
+TEST(HttpServer, AHandlerThatSendsNothingYieldsA500) {
+  ServerUnderTest s([](HttpRequest&, ResponseWriter&) -> asio::awaitable<void> { co_return; });
+  HttpClient c(s.port());
+  EXPECT_EQ(c.request("GET", "/").status, 500);
+}
+
+TEST(HttpServer, StopClosesOpenConnections) {
+  ServerUnderTest s(echo);
+  HttpClient c(s.port());
+  ASSERT_EQ(c.request("GET", "/").status, 200);
+  ASSERT_EQ(s.open_connections(), 1u);
+  s.stop();
+  EXPECT_EQ(s.open_connections(), 0u);
+  EXPECT_NE(c.request("GET", "/").status, 200);
+}
+
+}  // namespace
+}  // namespace sluice::net

@@ -1,0 +1,415 @@
+#include "sluice/net/upstream_client.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "sluice/core/text.hpp"
+
+namespace sluice::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadPiece = 16 * 1024;
+
+asio::steady_timer::duration steady(Duration d) {
+  return std::chrono::duration_cast<asio::steady_timer::duration>(d);
+}
+
+// Maps an I/O error to what the classifier needs to know about it.
+ClientFailure failure_of(const beast::error_code& ec, bool timed_out) {
+  if (timed_out || ec == asio::error::timed_out) return ClientFailure::kTimeout;
+  if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+      ec == asio::error::connection_aborted) {
+    return ClientFailure::kReset;
+  }
+  if (ec == asio::error::eof || ec == http::error::end_of_stream ||
+      ec == http::error::partial_message || ec == ssl::error::stream_truncated) {
+    return ClientFailure::kEof;
+  }
+  if (ec.category() == asio::error::get_ssl_category()) return ClientFailure::kTls;
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+    return ClientFailure::kProtocol;
+  }
+  return ClientFailure::kReset;
+}
+
+}  // namespace
+
+std::string_view to_string(ClientFailure f) {
+  switch (f) {
+    case ClientFailure::kNone: return "none";
+    case ClientFailure::kConnect: return "connect";
+    case ClientFailure::kTimeout: return "timeout";
+    case ClientFailure::kReset: return "reset";
+    case ClientFailure::kEof: return "eof";
+    case ClientFailure::kTls: return "tls";
+    case ClientFailure::kProtocol: return "protocol";
+  }
+  return "unknown";
+}
+
+std::string Endpoint::pool_key() const {
+  return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
+std::variant<Endpoint, std::string> parse_base_url(std::string_view url) {
+  Endpoint e;
+  std::string_view rest = trim(url);
+  if (istarts_with(rest, "https://")) {
+    e.tls = true;
+    rest.remove_prefix(8);
+  } else if (istarts_with(rest, "http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return std::string("base_url must start with http:// or https://");
+  }
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos) {
+    return std::string("base_url must not carry credentials; use keys");
+  }
+  if (authority.empty()) return std::string("base_url has no host");
+  std::string_view host = authority;
+  e.port = e.tls ? 443 : 80;
+  if (!authority.empty() && authority.front() == '[') {  // [::1]:8080
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::string("base_url has a malformed IPv6 host");
+    host = authority.substr(1, close - 1);
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') {
+      return std::string("base_url has a malformed IPv6 host");
+    }
+    if (!authority.empty()) authority.remove_prefix(1);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    authority.remove_prefix(colon + 1);
+  } else {
+    authority = {};
+  }
+  if (!authority.empty()) {
+    auto port = parse_integer(authority);
+    if (!port || *port < 1 || *port > 65535) return std::string("base_url has an invalid port");
+    e.port = static_cast<std::uint16_t>(*port);
+  }
+  e.host = ascii_lower(host);
+  e.base_path = std::string(path.substr(0, path.find_first_of("?#")));
+  while (!e.base_path.empty() && e.base_path.back() == '/') e.base_path.pop_back();
+  return e;
+}
+
+// One pooled connection, plain or TLS, with a watchdog that cancels pending
+// I/O when a timeout passes (so the failure is reported as a timeout).
+struct Connection {
+  std::string key;
+  bool tls;
+  tcp::socket plain;
+  std::unique_ptr<ssl::stream<tcp::socket>> secure;
+  beast::flat_buffer buffer;
+  asio::steady_timer watchdog;
+  bool timed_out = false;
+  bool reused = false;
+
+  Connection(asio::any_io_executor ex, std::string k, bool use_tls, ssl::context* ctx)
+      : key(std::move(k)), tls(use_tls), plain(ex), watchdog(ex) {
+    if (tls) secure = std::make_unique<ssl::stream<tcp::socket>>(ex, *ctx);
+  }
+  tcp::socket& socket() { return tls ? secure->next_layer() : plain; }
+  void arm(Duration d) {
+    timed_out = false;
+    watchdog.expires_after(steady(d));
+    watchdog.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;
+      timed_out = true;
+      beast::error_code ignored;
+      socket().cancel(ignored);
+    });
+  }
+  void disarm() { watchdog.cancel(); }
+  void close() {
+    beast::error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
+  }
+};
+
+struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl> {
+  asio::any_io_executor executor;
+  ClientOptions opts;
+  ssl::context tls_context{ssl::context::tls_client};
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  struct DnsEntry {
+    tcp::resolver::results_type results;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::unordered_map<std::string, DnsEntry> dns;
+
+  Impl(asio::any_io_executor ex, ClientOptions o) : executor(ex), opts(std::move(o)) {
+    beast::error_code ec;
+    tls_context.set_default_verify_paths(ec);
+    if (!opts.ca_file.empty()) tls_context.load_verify_file(opts.ca_file, ec);
+    tls_context.set_verify_mode(opts.verify_tls ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  void release(std::unique_ptr<Connection> conn) {
+    auto& list = idle[conn->key];
+    if (list.size() >= opts.max_idle_per_host) {
+      conn->close();
+      return;
+    }
+    conn->reused = true;
+    list.push_back(std::move(conn));
+  }
+
+  std::unique_ptr<Connection> take_idle(const std::string& key) {
+    auto it = idle.find(key);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    auto conn = std::move(it->second.back());
+    it->second.pop_back();
+    return conn;
+  }
+
+  awaitable<SendResult> connect(const Endpoint& ep, std::unique_ptr<Connection>& out) {
+    SendResult r;
+    const std::string key = ep.pool_key();
+    auto conn = std::make_unique<Connection>(executor, key, ep.tls, &tls_context);
+    auto now = std::chrono::steady_clock::now();
+    auto cached = dns.find(key);
+    if (cached == dns.end() || cached->second.expires <= now) {
+      tcp::resolver resolver(executor);
+      conn->arm(opts.connect_timeout);
+      auto [ec, results] =
+          co_await resolver.async_resolve(ep.host, std::to_string(ep.port), kTuple);
+      conn->disarm();
+      if (ec) {
+        r.failure = ClientFailure::kConnect;
+        r.message = "cannot resolve " + ep.host + ": " + ec.message();
+        co_return r;
+      }
+      cached = dns.insert_or_assign(key, DnsEntry{results, now + steady(opts.dns_ttl)}).first;
+    }
+    conn->arm(opts.connect_timeout);
+    auto [ec, endpoint] =
+        co_await asio::async_connect(conn->socket(), cached->second.results, kTuple);
+    const bool timed_out = conn->timed_out;
+    conn->disarm();
+    if (ec) {
+      dns.erase(key);  // the address may have moved
+      r.failure = ClientFailure::kConnect;
+      r.message = "cannot connect to " + key + (timed_out ? ": timed out" : ": " + ec.message());
+      co_return r;
+    }
+    beast::error_code ignored;
+    conn->socket().set_option(tcp::no_delay(true), ignored);
+    if (ep.tls) {
+      // SNI, and the certificate must name this host.
+      if (!SSL_set_tlsext_host_name(conn->secure->native_handle(), ep.host.c_str())) {
+        r.failure = ClientFailure::kTls;
+        r.message = "cannot set TLS server name for " + ep.host;
+        co_return r;
+      }
+      if (opts.verify_tls) conn->secure->set_verify_callback(ssl::host_name_verification(ep.host));
+      conn->arm(opts.connect_timeout);
+      auto [hec] = co_await conn->secure->async_handshake(ssl::stream_base::client, kTuple);
+      const bool hs_timed_out = conn->timed_out;
+      conn->disarm();
+      if (hec) {
+        r.failure = hs_timed_out ? ClientFailure::kTimeout : ClientFailure::kTls;
+        r.message = "TLS handshake with " + key + " failed: " + hec.message();
+        co_return r;
+      }
+    }
+    out = std::move(conn);
+    co_return r;
+  }
+};
+
+namespace {
+
+template <class Stream>
+awaitable<beast::error_code> write_request(Stream& stream, http::request<http::string_body>& req) {
+  auto [ec, n] = co_await http::async_write(stream, req, kTuple);
+  co_return ec;
+}
+
+template <class Stream, class Parser>
+awaitable<beast::error_code> read_head(Stream& stream, beast::flat_buffer& buffer, Parser& p) {
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, p, kTuple);
+  co_return ec;
+}
+
+template <class Stream, class Parser>
+awaitable<beast::error_code> read_some(Stream& stream, beast::flat_buffer& buffer, Parser& p) {
+  auto [ec, n] = co_await http::async_read_some(stream, buffer, p, kTuple);
+  co_return ec;
+}
+
+class Response final : public UpstreamResponse {
+ public:
+  Response(std::shared_ptr<UpstreamClient::Impl> client, std::unique_ptr<Connection> conn,
+           std::unique_ptr<http::response_parser<http::buffer_body>> parser)
+      : client_(std::move(client)), conn_(std::move(conn)), parser_(std::move(parser)) {
+    const auto& msg = parser_->get();
+    status_ = static_cast<int>(msg.result_int());
+    for (const auto& f : msg)
+      headers_.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    if (parser_->is_done()) finish();
+  }
+  ~Response() override {
+    if (conn_) conn_->close();  // abandoned mid-body: the connection cannot be reused
+  }
+
+  int status() const override { return status_; }
+  const HeaderFields& headers() const override { return headers_; }
+  bool complete() const override { return complete_; }
+  ClientFailure failure() const override { return failure_; }
+  std::string failure_message() const override { return message_; }
+
+  awaitable<std::optional<std::string>> next() override {
+    while (conn_ && !complete_) {
+      char piece[kReadPiece];
+      auto& body = parser_->get().body();
+      body.data = piece;
+      body.size = sizeof piece;
+      conn_->arm(client_->opts.idle_timeout);
+      // if/else, not ?: — g++ 12 evaluates the wrong operand of a
+      // conditional expression whose operands are co_await expressions.
+      beast::error_code ec;
+      if (conn_->tls) {
+        ec = co_await read_some(*conn_->secure, conn_->buffer, *parser_);
+      } else {
+        ec = co_await read_some(conn_->plain, conn_->buffer, *parser_);
+      }
+      const bool timed_out = conn_->timed_out;
+      conn_->disarm();
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        failure_ = failure_of(ec, timed_out);
+        message_ =
+            "reading the response body: " + (timed_out ? std::string("timed out") : ec.message());
+        conn_->close();
+        conn_.reset();
+        co_return std::nullopt;
+      }
+      const std::size_t got = sizeof piece - body.size;
+      if (parser_->is_done()) finish();
+      if (got > 0) co_return std::string(piece, got);
+    }
+    co_return std::nullopt;
+  }
+
+ private:
+  void finish() {
+    complete_ = true;
+    if (conn_ && parser_->get().keep_alive()) {
+      client_->release(std::move(conn_));
+    } else if (conn_) {
+      conn_->close();
+      conn_.reset();
+    }
+  }
+
+  std::shared_ptr<UpstreamClient::Impl> client_;
+  std::unique_ptr<Connection> conn_;
+  std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
+  int status_ = 0;
+  HeaderFields headers_;
+  bool complete_ = false;
+  ClientFailure failure_ = ClientFailure::kNone;
+  std::string message_;
+};
+
+}  // namespace
+
+UpstreamClient::UpstreamClient(asio::any_io_executor executor, ClientOptions options)
+    : impl_(std::make_shared<Impl>(executor, std::move(options))) {}
+
+UpstreamClient::~UpstreamClient() {
+  for (auto& [key, list] : impl_->idle) {
+    for (auto& c : list) c->close();
+  }
+}
+
+std::size_t UpstreamClient::idle_connections() const {
+  std::size_t n = 0;
+  for (const auto& [key, list] : impl_->idle) n += list.size();
+  return n;
+}
+
+awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std::string target,
+                                           HeaderFields headers, std::string body) {
+  auto impl = impl_;
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(ep.base_path + target);
+  req.version(11);
+  const bool default_port = ep.port == (ep.tls ? 443 : 80);
+  req.set(http::field::host, default_port ? ep.host : ep.host + ":" + std::to_string(ep.port));
+  for (const auto& [n, v] : headers) req.set(n, v);
+  req.body() = std::move(body);
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  // A pooled connection may have been closed by the server while idle; if it
+  // fails before any response byte, try once more on a fresh one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<Connection> conn = impl->take_idle(ep.pool_key());
+    if (!conn) {
+      SendResult failed = co_await impl->connect(ep, conn);
+      if (!conn) co_return failed;
+    }
+    const bool reused = conn->reused;
+
+    conn->arm(impl->opts.first_byte_timeout);
+    beast::error_code ec;  // if/else, not ?: (see Response::next)
+    if (conn->tls) {
+      ec = co_await write_request(*conn->secure, req);
+    } else {
+      ec = co_await write_request(conn->plain, req);
+    }
+    auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
+    parser->header_limit(static_cast<std::uint32_t>(impl->opts.max_header_bytes));
+    parser->body_limit(impl->opts.max_body_bytes);
+    if (!ec && conn->tls) {
+      ec = co_await read_head(*conn->secure, conn->buffer, *parser);
+    } else if (!ec) {
+      ec = co_await read_head(conn->plain, conn->buffer, *parser);
+    }
+    const bool timed_out = conn->timed_out;
+    conn->disarm();
+    if (!ec) {
+      co_return SendResult{std::make_unique<Response>(impl, std::move(conn), std::move(parser)),
+                           ClientFailure::kNone,
+                           {}};
+    }
+    conn->close();
+    const ClientFailure f = failure_of(ec, timed_out);
+    if (reused && !timed_out && (f == ClientFailure::kEof || f == ClientFailure::kReset)) continue;
+    SendResult r;
+    r.failure = f;
+    r.message = method + " " + ep.pool_key() + ep.base_path + target + ": " +
+                (timed_out ? std::string("no response head in time") : ec.message());
+    co_return r;
+  }
+  co_return SendResult{nullptr, ClientFailure::kReset, "connection reset twice"};
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,236 @@
+#include "sluice/net/upstream_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
+#include <thread>
+
+namespace sluice::net {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+TEST(ParseBaseUrl, SplitsSchemeHostPortAndPath) {
+  auto e = std::get<Endpoint>(parse_base_url("https://api.z.ai/api/paas/v4/"));
+  EXPECT_TRUE(e.tls);
+  EXPECT_EQ(e.host, "api.z.ai");
+  EXPECT_EQ(e.port, 443);
+  EXPECT_EQ(e.base_path, "/api/paas/v4");
+  auto p = std::get<Endpoint>(parse_base_url("http://127.0.0.1:8001"));
+  EXPECT_FALSE(p.tls);
+  EXPECT_EQ(p.port, 8001);
+  EXPECT_EQ(p.base_path, "");
+  auto v6 = std::get<Endpoint>(parse_base_url("http://[::1]:9000/v1"));
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, 9000);
+}
+
+TEST(ParseBaseUrl, RejectsWhatCannotWork) {
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_base_url("ftp://x")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_base_url("https://")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_base_url("http://h:99999")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_base_url("https://user:pw@h")));
+}
+
+const HeaderFields kSse = {{"content-type", "text/event-stream"}};
+const HeaderFields kJson = {{"content-type", "application/json"}};
+
+awaitable<void> pause(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  t.expires_after(d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+// An upstream (our own server) and a client on one io thread.
+class Loop {
+ public:
+  explicit Loop(Handler handler, ServerOptions opts = {}, ClientOptions copts = {})
+      : server_(io_.get_executor(), std::move(opts), std::move(handler)),
+        client_(io_.get_executor(), copts) {
+    EXPECT_EQ(server_.start(), "");
+    endpoint_.host = "127.0.0.1";
+    endpoint_.port = server_.port();
+    thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
+  }
+  ~Loop() {
+    asio::post(io_, [this] { server_.stop(); });
+    io_.stop();
+    thread_.join();
+  }
+  template <class T>
+  T run(std::function<awaitable<T>(UpstreamClient&, const Endpoint&)> body) {
+    std::promise<T> p;
+    asio::co_spawn(io_, body(client_, endpoint_), [&](std::exception_ptr e, T v) {
+      if (e) {
+        p.set_exception(e);
+      } else {
+        p.set_value(std::move(v));
+      }
+    });
+    return p.get_future().get();
+  }
+  UpstreamClient& client() { return client_; }
+  Endpoint endpoint() const { return endpoint_; }
+
+ private:
+  asio::io_context io_;
+  HttpServer server_;
+  UpstreamClient client_;
+  Endpoint endpoint_;
+  std::thread thread_;
+};
+
+struct Outcome {
+  int status = 0;
+  std::vector<std::string> pieces;
+  bool complete = false;
+  ClientFailure failure = ClientFailure::kNone;
+  std::size_t idle_after = 0;
+};
+
+// By value: this coroutine outlives the lambdas that start it.
+awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target) {
+  Outcome o;
+  SendResult r = co_await c.send(ep, "POST", target, kJson, "{}");
+  if (!r.response) {
+    o.failure = r.failure;
+    co_return o;
+  }
+  o.status = r.response->status();
+  while (auto piece = co_await r.response->next()) o.pieces.push_back(*piece);
+  o.complete = r.response->complete();
+  o.failure = r.response->failure();
+  r.response.reset();
+  o.idle_after = c.idle_connections();
+  co_return o;
+}
+
+std::string joined(const Outcome& o) {
+  std::string s;
+  for (const auto& p : o.pieces) s += p;
+  return s;
+}
+
+TEST(UpstreamClient, ReadsAWholeResponseAndReusesTheConnection) {
+  int accepted_requests = 0;
+  Loop loop([&](HttpRequest& req, ResponseWriter& w) -> awaitable<void> {
+    ++accepted_requests;
+    co_await w.send(200, kJson, R"({"path":")" + req.path + R"("})");
+  });
+  auto first = loop.run<Outcome>(
+      [](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/v1/chat/completions"); });
+  EXPECT_EQ(first.status, 200);
+  EXPECT_TRUE(first.complete);
+  EXPECT_EQ(joined(first), R"({"path":"/v1/chat/completions"})");
+  EXPECT_EQ(first.idle_after, 1u);
+  auto second = loop.run<Outcome>(
+      [](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/v1/models"); });
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.idle_after, 1u);  // the same connection went back to the pool
+  EXPECT_EQ(accepted_requests, 2);
+}
+
+TEST(UpstreamClient, StreamPiecesArriveAsTheyAreSentNotBufferedWhole) {
+  Loop loop([](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
+    co_await w.begin_stream(200, kSse);
+    co_await w.write_chunk("data: 1\n\n");
+    co_await pause(std::chrono::milliseconds(100));
+    co_await w.write_chunk("data: [DONE]\n\n");
+    co_await w.end_stream();
+  });
+  auto o = loop.run<Outcome>(
+      [](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/stream"); });
+  ASSERT_GE(o.pieces.size(), 2u);
+  EXPECT_EQ(o.pieces.front(), "data: 1\n\n");
+  EXPECT_EQ(joined(o), "data: 1\n\ndata: [DONE]\n\n");
+  EXPECT_TRUE(o.complete);
+}
+
+TEST(UpstreamClient, ACloseMidStreamIsAnIncompleteBody) {
+  Loop loop([](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
+    co_await w.begin_stream(200, kSse);
+    co_await w.write_chunk("data: 1\n\n");
+    w.abort();
+  });
+  auto o = loop.run<Outcome>(
+      [](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/stream"); });
+  EXPECT_EQ(o.status, 200);
+  EXPECT_FALSE(o.complete);
+  EXPECT_TRUE(o.failure == ClientFailure::kEof || o.failure == ClientFailure::kReset)
+      << to_string(o.failure);
+  EXPECT_EQ(o.idle_after, 0u);
+}
+
+TEST(UpstreamClient, NoResponseHeadInTimeIsATimeout) {
+  ClientOptions copts;
+  copts.first_byte_timeout = std::chrono::milliseconds(100);
+  Loop loop(
+      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
+        co_await pause(std::chrono::milliseconds(400));
+        co_await w.send(200, kJson, "{}");
+      },
+      {}, copts);
+  auto o = loop.run<Outcome>(
+      [](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/slow"); });
+  EXPECT_EQ(o.failure, ClientFailure::kTimeout);
+}
+
+TEST(UpstreamClient, ARefusedConnectionIsAConnectFailure) {
+  std::uint16_t dead_port = 0;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    dead_port = a.local_endpoint().port();
+  }  // closed again: nothing listens there now
+  Loop loop([](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
+    co_await w.send(200, kJson, "{}");
+  });
+  auto o = loop.run<Outcome>([dead_port](UpstreamClient& c, const Endpoint&) {
+    Endpoint ep;
+    ep.host = "127.0.0.1";
+    ep.port = dead_port;
+    return fetch(c, ep, "/");
+  });
+  EXPECT_EQ(o.failure, ClientFailure::kConnect);
+}
+
+TEST(UpstreamClient, AStalePooledConnectionIsReplacedTransparently) {
+  ServerOptions sopts;
+  sopts.idle_timeout = std::chrono::milliseconds(50);  // the server drops idle keep-alives
+  Loop loop(
+      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(200, kJson, "{}"); },
+      sopts);
+  auto first =
+      loop.run<Outcome>([](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/a"); });
+  ASSERT_EQ(first.idle_after, 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server close it
+  auto second =
+      loop.run<Outcome>([](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/b"); });
+  EXPECT_EQ(second.status, 200);
+  EXPECT_TRUE(second.complete);
+}
+
+TEST(UpstreamClient, TlsToAPeerThatDoesNotSpeakTlsIsATlsFailure) {
+  Loop loop([](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
+    co_await w.send(200, kJson, "{}");
+  });
+  auto o = loop.run<Outcome>([](UpstreamClient& c, const Endpoint& plain) {
+    Endpoint ep = plain;
+    ep.tls = true;
+    return fetch(c, ep, "/");
+  });
+  EXPECT_EQ(o.failure, ClientFailure::kTls);
+}
+
+}  // namespace
+}  // namespace sluice::net

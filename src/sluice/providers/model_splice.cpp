@@ -1,0 +1,213 @@
+#include "sluice/providers/model_splice.hpp"
+
+#include <simdjson.h>
+
+namespace sluice::providers {
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// A forward-only scanner over one JSON text that reports byte offsets. It
+// trusts that simdjson already validated the text; it only needs structure.
+struct Scanner {
+  std::string_view s;
+  std::size_t i = 0;
+
+  void ws() {
+    while (i < s.size() && is_ws(s[i])) ++i;
+  }
+  // At an opening quote: moves past the closing quote.
+  bool skip_string() {
+    if (i >= s.size() || s[i] != '"') return false;
+    for (++i; i < s.size(); ++i) {
+      if (s[i] == '\\') {
+        ++i;
+      } else if (s[i] == '"') {
+        ++i;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool skip_value() {
+    ws();
+    if (i >= s.size()) return false;
+    if (s[i] == '"') return skip_string();
+    if (s[i] == '{' || s[i] == '[') {
+      int depth = 0;
+      while (i < s.size()) {
+        const char c = s[i];
+        if (c == '"') {
+          if (!skip_string()) return false;
+          continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        if (c == '}' || c == ']') {
+          if (--depth == 0) {
+            ++i;
+            return true;
+          }
+        }
+        ++i;
+      }
+      return false;
+    }
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
+    return true;
+  }
+};
+
+void add_text(dom::element e, BodyFacts& f) {
+  std::string_view sv;
+  if (e.is_string() && !e.get_string().get(sv)) {
+    f.text_bytes += sv.size();
+    return;
+  }
+  dom::array arr;
+  if (!e.get_array().get(arr)) {
+    for (dom::element part : arr) {
+      dom::element text;
+      if (part.is_string()) {
+        add_text(part, f);
+      } else if (!part["text"].get(text)) {
+        add_text(text, f);
+      } else if (!part["content"].get(text)) {
+        add_text(text, f);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::int64_t estimate_prompt_tokens(std::size_t text_bytes) {
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>((text_bytes + 3) / 4));
+}
+
+std::string json_quote(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+BodyFacts inspect_body(std::string_view body) {
+  BodyFacts f;
+  thread_local dom::parser parser;
+  dom::element doc;
+  if (auto err = parser.parse(body.data(), body.size()).get(doc)) {
+    f.error = std::string("request body is not valid JSON: ") + simdjson::error_message(err);
+    return f;
+  }
+  dom::object obj;
+  if (doc.get_object().get(obj)) {
+    f.error = "request body must be a JSON object";
+    return f;
+  }
+  f.valid = true;
+  for (auto [key, value] : obj) {
+    if (key == "stream") {
+      bool b = false;
+      f.stream = value.is_bool() && !value.get_bool().get(b) && b;
+    } else if (key == "max_tokens" || key == "max_completion_tokens" ||
+               key == "max_output_tokens") {
+      int64_t n = 0;
+      if (!value.get_int64().get(n)) f.max_tokens = n;
+    } else if (key == "messages" || key == "input") {
+      dom::array arr;
+      if (!value.get_array().get(arr)) {
+        f.messages += arr.size();
+        for (dom::element m : arr) {
+          dom::element content;
+          if (m.is_string()) {
+            add_text(m, f);
+          } else if (!m["content"].get(content)) {
+            add_text(content, f);
+          }
+        }
+      } else {
+        add_text(value, f);  // "input": "text" (embeddings, responses)
+      }
+    } else if (key == "prompt" || key == "system" || key == "instructions") {
+      add_text(value, f);
+    } else if (key == "model") {
+      std::string_view sv;
+      if (value.is_string() && !value.get_string().get(sv)) f.model = std::string(sv);
+    }
+  }
+
+  // Byte offsets of the model value, found by walking the top-level members.
+  Scanner sc{body};
+  sc.ws();
+  if (sc.i < body.size() && body[sc.i] == '{') {
+    ++sc.i;
+    for (;;) {
+      sc.ws();
+      if (sc.i >= body.size() || body[sc.i] == '}') break;
+      const std::size_t key_begin = sc.i;
+      if (!sc.skip_string()) break;
+      const std::string_view raw_key = body.substr(key_begin, sc.i - key_begin);
+      sc.ws();
+      if (sc.i >= body.size() || body[sc.i] != ':') break;
+      ++sc.i;
+      sc.ws();
+      const std::size_t value_begin = sc.i;
+      if (!sc.skip_value()) break;
+      if (raw_key == "\"model\"") {  // the last duplicate wins, as in simdjson
+        f.model_begin = value_begin;
+        f.model_end = sc.i;
+      }
+      sc.ws();
+      if (sc.i < body.size() && body[sc.i] == ',') ++sc.i;
+    }
+  }
+  return f;
+}
+
+std::string splice_model(std::string_view body, const BodyFacts& facts, std::string_view model) {
+  const std::string quoted = json_quote(model);
+  std::string out;
+  if (facts.model_end > facts.model_begin && facts.model_end <= body.size()) {
+    out.reserve(body.size() + quoted.size());
+    out.append(body.substr(0, facts.model_begin));
+    out.append(quoted);
+    out.append(body.substr(facts.model_end));
+    return out;
+  }
+  // No model member: add one right after the opening brace.
+  const std::size_t brace = body.find('{');
+  if (brace == std::string_view::npos) return std::string(body);
+  std::size_t after = brace + 1;
+  while (after < body.size() && is_ws(body[after])) ++after;
+  const bool empty_object = after < body.size() && body[after] == '}';
+  out.append(body.substr(0, brace + 1));
+  out.append("\"model\":");
+  out.append(quoted);
+  if (!empty_object) out.append(",");
+  out.append(body.substr(brace + 1));
+  return out;
+}
+
+}  // namespace sluice::providers

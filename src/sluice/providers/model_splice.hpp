@@ -1,0 +1,39 @@
+#pragma once
+// The gateway forwards request bodies byte for byte, except the top-level
+// "model" value, which becomes the chosen candidate's upstream model. The
+// value is spliced in place, not re-serialised: key order, number formats,
+// whitespace and unknown fields reach the provider exactly as the client
+// wrote them. Never throws; malformed JSON is reported, not guessed at.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::providers {
+
+struct BodyFacts {
+  bool valid = false;
+  std::string error;                 // why the body is not a JSON object, for a 400
+  std::optional<std::string> model;  // the decoded top-level "model" string
+  std::size_t model_begin = 0;       // byte range of the model value token, quotes included
+  std::size_t model_end = 0;
+  bool stream = false;                     // top-level "stream": true
+  std::optional<std::int64_t> max_tokens;  // max_tokens / max_completion_tokens / max_output_tokens
+  std::size_t text_bytes = 0;  // bytes of prompt text: message contents, prompt, input, system
+  std::size_t messages = 0;    // entries of "messages" (or "input" items)
+};
+
+// Inspects a front-door request body (OpenAI or Anthropic JSON).
+BodyFacts inspect_body(std::string_view body);
+
+// The body with its top-level model value replaced by `model` (JSON-escaped).
+// When the body has no model field, it is added as the first member.
+std::string splice_model(std::string_view body, const BodyFacts& facts, std::string_view model);
+
+// Prompt tokens estimated from text bytes: ceil(bytes / 4), at least 1.
+std::int64_t estimate_prompt_tokens(std::size_t text_bytes);
+
+// JSON string literal for `s`, with quotes.
+std::string json_quote(std::string_view s);
+
+}  // namespace sluice::providers

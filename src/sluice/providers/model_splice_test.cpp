@@ -1,0 +1,68 @@
+#include "sluice/providers/model_splice.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::providers {
+namespace {
+
+TEST(ModelSplice, ReplacesOnlyTheModelValueByteForByte) {
+  const std::string body =
+      R"({ "temperature" : 0.70, "model":"main" ,"messages":[{"role":"user","content":"hi \"model\": x"}],"x_unknown":{"model":"inner"}})";
+  const BodyFacts f = inspect_body(body);
+  ASSERT_TRUE(f.valid) << f.error;
+  EXPECT_EQ(f.model, "main");
+  const std::string out = splice_model(body, f, "glm-5.1");
+  EXPECT_EQ(
+      out,
+      R"({ "temperature" : 0.70, "model":"glm-5.1" ,"messages":[{"role":"user","content":"hi \"model\": x"}],"x_unknown":{"model":"inner"}})");
+}
+
+TEST(ModelSplice, EscapesTheUpstreamModel) {
+  const std::string body = R"({"model":"a"})";
+  const std::string out = splice_model(body, inspect_body(body), "we\"ird\\name");
+  EXPECT_EQ(nlohmann::json::parse(out)["model"], "we\"ird\\name");
+}
+
+TEST(ModelSplice, AddsAModelWhenTheBodyHasNone) {
+  EXPECT_EQ(splice_model(R"({"input":"x"})", inspect_body(R"({"input":"x"})"), "m"),
+            R"({"model":"m","input":"x"})");
+  EXPECT_EQ(splice_model("{ }", inspect_body("{ }"), "m"), R"({"model":"m" })");
+}
+
+TEST(ModelSplice, EscapedKeysAndNestedModelsAreNotMistakenForTheModel) {
+  const std::string body = R"({"meta":{"model":"nested"},"mod\u0065l2":1,"model":"top"})";
+  const BodyFacts f = inspect_body(body);
+  EXPECT_EQ(f.model, "top");
+  EXPECT_EQ(nlohmann::json::parse(splice_model(body, f, "x"))["meta"]["model"], "nested");
+  EXPECT_EQ(nlohmann::json::parse(splice_model(body, f, "x"))["model"], "x");
+}
+
+TEST(InspectBody, ReadsStreamMaxTokensAndPromptSize) {
+  const BodyFacts f = inspect_body(
+      R"({"model":"m","stream":true,"max_tokens":512,"system":"abcd","messages":[{"role":"user","content":"12345678"},{"role":"user","content":[{"type":"text","text":"abcd"}]}]})");
+  ASSERT_TRUE(f.valid);
+  EXPECT_TRUE(f.stream);
+  EXPECT_EQ(f.max_tokens, 512);
+  EXPECT_EQ(f.messages, 2u);
+  EXPECT_EQ(f.text_bytes, 16u);
+  EXPECT_EQ(estimate_prompt_tokens(f.text_bytes), 4);
+}
+
+TEST(InspectBody, MalformedBodiesAreReportedNotGuessed) {
+  EXPECT_FALSE(inspect_body("{\"model\":").valid);
+  EXPECT_FALSE(inspect_body("[1,2]").valid);
+  EXPECT_FALSE(inspect_body("").valid);
+  EXPECT_FALSE(inspect_body("\xff\xfe{}").valid);
+  EXPECT_FALSE(inspect_body("{\"model\":\"m\"}").stream);
+}
+
+TEST(InspectBody, NonStringModelIsNotAModel) {
+  const BodyFacts f = inspect_body(R"({"model":42})");
+  EXPECT_TRUE(f.valid);
+  EXPECT_FALSE(f.model);
+}
+
+}  // namespace
+}  // namespace sluice::providers

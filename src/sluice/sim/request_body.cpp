@@ -1,0 +1,146 @@
+#include "sluice/sim/request_body.hpp"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace sluice::sim {
+
+namespace {
+
+using nlohmann::json;
+
+// Sizes all text below `root`: strings by their bytes (part "type" tags
+// excepted), numbers (token-id arrays) as one token each. Iterative, so a
+// hostile nesting depth cannot exhaust the stack.
+struct TextTally {
+  std::size_t bytes = 0;
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
+
+  void add(const json& root) {
+    std::vector<const json*> todo{&root};
+    while (!todo.empty()) {
+      const json* j = todo.back();
+      todo.pop_back();
+      if (j->is_string()) {
+        const auto& s = j->get_ref<const std::string&>();
+        bytes += s.size();
+        for (unsigned char c : s) hash = (hash ^ c) * 1099511628211ull;
+      } else if (j->is_number()) {
+        bytes += 4;
+      } else if (j->is_object()) {
+        // "type" values ("text", "image_url") name parts; they are not text.
+        for (auto it = j->begin(); it != j->end(); ++it) {
+          if (it.key() != "type") todo.push_back(&it.value());
+        }
+      } else if (j->is_array()) {
+        for (const auto& child : *j) todo.push_back(&child);
+      }
+    }
+  }
+};
+
+constexpr std::int64_t kMaxOutputTokens = 100'000'000;
+
+BadRequest bad(BadRequest::Why why, std::string param) { return BadRequest{why, std::move(param)}; }
+
+bool present(const json& doc, const char* key) {
+  auto it = doc.find(key);
+  return it != doc.end() && !it->is_null();
+}
+
+}  // namespace
+
+bool generates_text(Endpoint e) {
+  return e == Endpoint::kChatCompletions || e == Endpoint::kCompletions || e == Endpoint::kMessages;
+}
+
+bool is_rate_limited(Endpoint e) { return generates_text(e) || e == Endpoint::kEmbeddings; }
+
+std::int64_t estimate_prompt_tokens(std::size_t text_bytes) {
+  const auto tokens = static_cast<std::int64_t>((text_bytes + 3) / 4);
+  return tokens < 1 ? 1 : tokens;
+}
+
+std::variant<ParsedRequest, BadRequest> parse_request(Endpoint endpoint, std::string_view body,
+                                                      std::string_view implied_model) {
+  using Why = BadRequest::Why;
+  ParsedRequest out;
+  if (endpoint == Endpoint::kModels) return out;  // a GET: no body to read
+
+  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return bad(Why::kInvalidJson, "");
+  if (!doc.is_object()) return bad(Why::kNotAnObject, "");
+
+  if (present(doc, "model")) {
+    const json& m = doc["model"];
+    if (!m.is_string()) return bad(Why::kInvalidType, "model");
+    out.model = m.get<std::string>();
+    if (out.model.empty()) return bad(Why::kInvalidValue, "model");
+  } else if (!implied_model.empty()) {
+    out.model = std::string(implied_model);
+  } else {
+    return bad(Why::kMissing, "model");
+  }
+
+  if (present(doc, "stream")) {
+    if (!doc["stream"].is_boolean()) return bad(Why::kInvalidType, "stream");
+    out.stream = doc["stream"].get<bool>() && generates_text(endpoint);
+  }
+
+  TextTally text;
+  switch (endpoint) {
+    case Endpoint::kChatCompletions:
+    case Endpoint::kMessages:
+    case Endpoint::kCountTokens: {
+      if (!present(doc, "messages")) return bad(Why::kMissing, "messages");
+      const json& msgs = doc["messages"];
+      if (!msgs.is_array()) return bad(Why::kInvalidType, "messages");
+      if (msgs.empty()) return bad(Why::kInvalidValue, "messages");
+      for (const auto& m : msgs) {
+        if (!m.is_object()) return bad(Why::kInvalidType, "messages");
+        if (auto c = m.find("content"); c != m.end()) text.add(*c);
+      }
+      if (auto s = doc.find("system"); s != doc.end()) text.add(*s);  // Anthropic
+      break;
+    }
+    case Endpoint::kCompletions: {
+      if (!present(doc, "prompt")) return bad(Why::kMissing, "prompt");
+      const json& p = doc["prompt"];
+      if (!p.is_string() && !p.is_array()) return bad(Why::kInvalidType, "prompt");
+      text.add(p);
+      break;
+    }
+    case Endpoint::kEmbeddings: {
+      if (!present(doc, "input")) return bad(Why::kMissing, "input");
+      const json& in = doc["input"];
+      if (!in.is_string() && !in.is_array()) return bad(Why::kInvalidType, "input");
+      if (in.is_array() && in.empty()) return bad(Why::kInvalidValue, "input");
+      // An array of strings is a batch; an array of numbers is one tokenized input.
+      out.inputs = (in.is_array() && in.front().is_string()) ? in.size() : 1;
+      text.add(in);
+      break;
+    }
+    case Endpoint::kModels: break;
+  }
+  out.prompt_tokens = estimate_prompt_tokens(text.bytes);
+  out.text_hash = text.hash;
+
+  if (generates_text(endpoint)) {
+    // OpenAI's newer name wins over the old one; Anthropic only has max_tokens.
+    const char* field = (endpoint != Endpoint::kMessages && present(doc, "max_completion_tokens"))
+                            ? "max_completion_tokens"
+                            : "max_tokens";
+    out.max_tokens = kDefaultMaxTokens;
+    if (present(doc, field)) {
+      const json& mt = doc[field];
+      if (!mt.is_number_integer()) return bad(Why::kInvalidType, field);
+      const auto v = mt.get<std::int64_t>();
+      // Far beyond any model's output limit; also keeps cost() clear of overflow.
+      if (v <= 0 || v > kMaxOutputTokens) return bad(Why::kInvalidValue, field);
+      out.max_tokens = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace sluice::sim
