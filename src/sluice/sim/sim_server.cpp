@@ -53,6 +53,7 @@ struct SimServer::Impl {
     std::string host;
   };
   std::vector<Entry> entries;
+  bool stopping = false;
 
   // The control endpoints; nullopt when the path is not one of them.
   static std::optional<std::pair<int, std::string>> control(SimProvider& model,
@@ -99,7 +100,11 @@ struct SimServer::Impl {
 
     co_await sleep_for(plan.delay_before_headers);
     if (plan.ending == Ending::kHang) {
-      co_await sleep_for(kHangLimit);
+      // Held in short slices so stop() ends a hang promptly (shutdown drains).
+      const auto until = std::chrono::steady_clock::now() + kHangLimit;
+      while (!stopping && std::chrono::steady_clock::now() < until) {
+        co_await sleep_for(std::chrono::milliseconds(50));
+      }
       w.abort();
       co_return;
     }
@@ -155,6 +160,7 @@ std::string SimServer::start() {
 }
 
 void SimServer::stop() {
+  impl_->stopping = true;
   for (auto& e : impl_->entries) e.server->stop();
 }
 

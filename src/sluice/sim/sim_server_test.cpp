@@ -17,6 +17,7 @@
 #include "sluice/policy/errors/classifier.hpp"
 #include "sluice/policy/ratelimit/header_parser.hpp"
 #include "testing/http_client.hpp"
+#include "testing/io_thread.hpp"
 
 namespace sluice::sim {
 namespace {
@@ -28,22 +29,21 @@ using testing::HttpResponse;
 
 class SimUnderTest {
  public:
-  explicit SimUnderTest(SimConfig config) : server_(io_.get_executor(), std::move(config), clock_) {
-    EXPECT_EQ(server_.start(), "");
-    thread_ = std::thread([this] { io_.run(); });
+  explicit SimUnderTest(SimConfig config)
+      : server_(std::make_unique<SimServer>(loop_.io().get_executor(), std::move(config), clock_)) {
+    EXPECT_EQ(server_->start(), "");
+    loop_.start();
   }
   ~SimUnderTest() {
-    asio::post(io_, [this] { server_.stop(); });
-    io_.stop();
-    thread_.join();
+    // Hung requests never finish on their own: stop() aborts them, then drain.
+    loop_.drain([this] { server_->stop(); }, std::chrono::seconds(2));
   }
-  std::uint16_t port(std::size_t i = 0) const { return server_.listeners().at(i).port; }
+  std::uint16_t port(std::size_t i = 0) const { return server_->listeners().at(i).port; }
 
  private:
   SystemClock clock_;
-  asio::io_context io_;
-  SimServer server_;
-  std::thread thread_;
+  testing::IoThread loop_;
+  std::unique_ptr<SimServer> server_;
 };
 
 ProviderSimConfig provider(Dialect d) {

@@ -1,0 +1,620 @@
+#include "sluice/engine/request_engine.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "sluice/core/text.hpp"
+#include "sluice/engine/upstream_state.hpp"
+#include "sluice/policy/credentials/credential_pool.hpp"
+#include "sluice/policy/errors/classifier.hpp"
+#include "sluice/policy/errors/error_body.hpp"
+#include "sluice/policy/ratelimit/header_parser.hpp"
+#include "sluice/policy/ratelimit/throttle.hpp"
+#include "sluice/policy/retry/retry_budget.hpp"
+#include "sluice/policy/retry/retry_decision.hpp"
+
+namespace sluice::engine {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Error bodies are read whole for the classifier; anything longer is cut.
+constexpr std::size_t kMaxErrorBody = 1024 * 1024;
+// Until this much of a 200 stream has arrived without a data event, keep
+// waiting before committing the first byte to the client.
+constexpr std::size_t kMaxStreamProbe = 64 * 1024;
+
+awaitable<void> sleep_for(Duration d) {
+  if (d <= Duration::zero()) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(d));
+  co_await timer.async_wait(kTuple);
+}
+
+std::string ceil_seconds(Duration d) {
+  return std::to_string(static_cast<long long>(std::ceil(std::max(0.0, to_seconds(d)))));
+}
+
+bool hop_by_hop(std::string_view name) {
+  static constexpr std::string_view kDrop[] = {
+      "connection", "keep-alive",         "transfer-encoding",   "content-length", "te",  "trailer",
+      "upgrade",    "proxy-authenticate", "proxy-authorization", "server",         "date"};
+  for (auto d : kDrop) {
+    if (iequals(name, d)) return true;
+  }
+  return false;
+}
+
+// Client headers that travel upstream; everything else (auth above all) stays.
+bool forwarded_client_header(std::string_view name) {
+  return istarts_with(name, "anthropic-") || iequals(name, "openai-beta") ||
+         iequals(name, "accept") || iequals(name, "content-type") || iequals(name, "user-agent");
+}
+
+// Where a front-door path lands under a provider's base URL: base URLs carry
+// the version ("https://api.openai.com/v1", "https://api.z.ai/api/paas/v4"),
+// so "/v1" is dropped when the base has a path of its own.
+std::string upstream_target(const net::Endpoint& ep, const std::string& front_path) {
+  if (!ep.base_path.empty() && front_path.starts_with("/v1/")) return front_path.substr(3);
+  return front_path;
+}
+
+// Watches relayed SSE for its terminal event across piece boundaries.
+struct TerminalWatch {
+  std::string tail;
+  bool seen = false;
+  void feed(std::string_view piece) {
+    tail += piece;
+    if (tail.find("[DONE]") != std::string::npos ||
+        tail.find("message_stop") != std::string::npos ||
+        tail.find("response.completed") != std::string::npos) {
+      seen = true;
+    }
+    if (tail.size() > 64) tail.erase(0, tail.size() - 64);
+  }
+};
+
+// The first complete SSE event in `buf` that carries data (not a comment).
+bool has_data_event(std::string_view buf) {
+  std::size_t start = 0;
+  while (true) {
+    const auto end = buf.find("\n\n", start);
+    if (end == std::string_view::npos) return false;
+    const std::string_view ev = buf.substr(start, end - start);
+    if (ev.find("data:") != std::string_view::npos) return true;
+    start = end + 2;
+  }
+}
+
+std::string stream_error_event(config::WireApi api, std::string_view message) {
+  if (api == config::WireApi::kAnthropic) {
+    return "event: error\ndata: " +
+           json{{"type", "error"}, {"error", {{"type", "api_error"}, {"message", message}}}}
+               .dump() +
+           "\n\n";
+  }
+  return "data: " +
+         json{{"error", {{"message", message}, {"type", "server_error"}, {"code", "stream_drop"}}}}
+             .dump() +
+         "\n\n";
+}
+
+struct ProviderRuntime {
+  const config::ProviderConfig* cfg = nullptr;
+  net::Endpoint endpoint;
+  policy::PoolState pool;
+  std::string endpoint_error;  // base_url could not be parsed
+};
+
+// The last failure, for the client's answer when everything is exhausted.
+struct LastFailure {
+  policy::Classification cls;
+  std::string where;  // provider/model
+};
+
+}  // namespace
+
+std::string error_body(config::WireApi api, int status, std::string_view code,
+                       std::string_view message) {
+  if (api == config::WireApi::kAnthropic) {
+    std::string type = status == 400                    ? "invalid_request_error"
+                       : status == 401                  ? "authentication_error"
+                       : status == 402                  ? "billing_error"
+                       : status == 403                  ? "permission_error"
+                       : status == 404                  ? "not_found_error"
+                       : status == 413                  ? "request_too_large"
+                       : status == 429                  ? "rate_limit_error"
+                       : status == 503 || status == 529 ? "overloaded_error"
+                       : status == 504                  ? "timeout_error"
+                                                        : "api_error";
+    return json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump();
+  }
+  std::string type = status == 429   ? "rate_limit_error"
+                     : status >= 500 ? "server_error"
+                                     : "invalid_request_error";
+  return json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}}
+      .dump();
+}
+
+struct RequestEngine::Impl {
+  asio::any_io_executor executor;
+  const config::GatewayConfig& config;
+  const Clock& clock;
+  Rng& rng;
+  net::UpstreamClient client;
+  UpstreamRegistry registry;
+  std::map<std::string, ProviderRuntime> providers;
+  policy::RetryBudget budget;
+
+  Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r)
+      : executor(ex), config(cfg), clock(c), rng(r), client(ex, {}), budget(cfg.retry.budget) {
+    for (const auto& p : cfg.providers) {
+      ProviderRuntime rt;
+      rt.cfg = &p;
+      auto parsed = net::parse_base_url(p.base_url);
+      if (auto* ep = std::get_if<net::Endpoint>(&parsed)) {
+        rt.endpoint = *ep;
+      } else {
+        rt.endpoint_error = std::get<std::string>(parsed);
+      }
+      if (p.keyless) {
+        rt.pool.keys.push_back(policy::KeyState{.fingerprint = "keyless"});
+      }
+      for (const auto& k : p.keys) {
+        rt.pool.keys.push_back(policy::KeyState{.fingerprint = k.secret.fingerprint()});
+      }
+      providers.emplace(p.name, std::move(rt));
+    }
+  }
+
+  policy::PriorityLimiter& limiter_for(UpstreamKeyState& key, const ProviderRuntime& p,
+                                       const std::string& model) {
+    // z.ai caps each model separately (glm-5.1: 1, glm-4.7: 2 ...); others per key.
+    const std::string bucket = p.cfg->dialect == Dialect::kZai ? model : std::string();
+    auto it = key.limiters.find(bucket);
+    if (it == key.limiters.end()) {
+      const int limit = p.cfg->max_concurrent_for(model);
+      it = key.limiters.emplace(bucket, std::make_unique<policy::PriorityLimiter>(limit)).first;
+      policy::AdaptiveLimitConfig ac;
+      ac.max = limit;
+      ac.initial = limit;
+      key.adaptive.emplace(bucket, policy::AdaptiveLimit(ac));
+    }
+    return *it->second;
+  }
+
+  // Waits for a slot until `timeout`; nullopt when skipped.
+  awaitable<std::optional<policy::Permit>> acquire(policy::PriorityLimiter& limiter,
+                                                   Priority priority, Duration timeout) {
+    if (auto permit = limiter.try_acquire(priority)) co_return std::move(permit);
+    if (timeout <= Duration::zero()) co_return std::nullopt;
+    asio::steady_timer timer(executor);
+    timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(timeout));
+    std::optional<policy::Permit> got;
+    bool done = false;
+    const auto ticket =
+        limiter.enqueue(priority, clock.now() + timeout, [&](policy::AcquireResult r) {
+          done = true;
+          if (r.granted()) got = std::move(r.permit);
+          timer.cancel();
+        });
+    // If this frame is torn down while queued, the limiter must not call back into it.
+    struct CancelOnExit {
+      policy::PriorityLimiter& limiter;
+      policy::Ticket ticket;
+      bool& done;
+      ~CancelOnExit() {
+        if (!done) limiter.cancel(ticket);
+      }
+    } guard{limiter, ticket, done};
+    if (!done) co_await timer.async_wait(kTuple);
+    if (!done) limiter.cancel(ticket);
+    co_return std::move(got);
+  }
+
+  net::HeaderFields upstream_headers(const FrontRequest& req, const ProviderRuntime& p,
+                                     const config::ApiKey* key) {
+    net::HeaderFields h;
+    for (const auto& f : req.headers.view().fields()) {
+      if (forwarded_client_header(f.name))
+        h.emplace_back(std::string(f.name), std::string(f.value));
+    }
+    if (p.cfg->api == config::WireApi::kAnthropic && !req.headers.view().get("anthropic-version")) {
+      h.emplace_back("anthropic-version", "2023-06-01");
+    }
+    for (const auto& [n, v] : p.cfg->headers) h.emplace_back(n, v);
+    if (key) {
+      if (p.cfg->api == config::WireApi::kAnthropic) {
+        h.emplace_back("x-api-key", std::string(key->secret.reveal()));
+      } else if (p.cfg->dialect == Dialect::kAzure) {
+        h.emplace_back("api-key", std::string(key->secret.reveal()));
+      } else {
+        h.emplace_back("authorization", "Bearer " + std::string(key->secret.reveal()));
+      }
+    }
+    return h;
+  }
+
+  void capture_budget(ModelBudget& b, const RateLimitSnapshot& snap, std::int64_t own_tokens) {
+    if (snap.buckets.empty() && !snap.retry_after) return;
+    b.snapshot = snap;
+    // Everything else in flight may or may not be counted: assume not.
+    b.unaccounted_requests = std::max<std::int64_t>(0, b.in_flight - 1);
+    b.unaccounted_tokens = std::max<std::int64_t>(0, b.in_flight_tokens - own_tokens);
+  }
+
+  awaitable<void> reply_error(net::ResponseWriter& w, const FrontRequest& req, int status,
+                              std::string code, std::string message,
+                              std::optional<Duration> retry_after, bool should_retry,
+                              net::HeaderFields extra) {
+    net::HeaderFields h = std::move(extra);
+    h.emplace_back("content-type", "application/json");
+    h.emplace_back("x-should-retry", should_retry ? "true" : "false");
+    if (retry_after) {
+      h.emplace_back("retry-after", ceil_seconds(*retry_after));
+      h.emplace_back(
+          "retry-after-ms",
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after).count()));
+    }
+    std::string body = error_body(req.api, status, code, message);
+    co_await w.send(status, h, std::move(body));
+  }
+
+  void log_line(const FrontRequest& req, std::string_view outcome, std::string_view route,
+                int attempts, std::string_view detail) {
+    std::clog << "level=info msg=request alias=" << req.alias << " route=" << route
+              << " attempts=" << attempts << " outcome=" << outcome;
+    if (!detail.empty()) std::clog << " detail=\"" << detail << "\"";
+    std::clog << "\n";
+  }
+
+  awaitable<void> handle(FrontRequest req, net::ResponseWriter& w) {
+    const TimePoint started = clock.now();
+    budget.record_request(started);
+    const std::int64_t est_in = providers::estimate_prompt_tokens(req.facts.text_bytes);
+    const std::int64_t est_out = req.facts.max_tokens.value_or(256);
+    std::optional<TimePoint> earliest_free;
+    std::optional<LastFailure> last;
+    std::vector<std::string> skipped;
+    int attempts_total = 0;
+    int attempts_on_candidate = 0;
+    Duration queued = Duration::zero();
+
+    std::size_t idx = 0;
+    while (idx < req.route.size()) {
+      const policy::RouteTarget& target = req.route[idx];
+      const std::string label = target.provider + "/" + target.upstream_model;
+      auto pit = providers.find(target.provider);
+      const auto next_candidate = [&](std::string why) {
+        skipped.push_back(label + ": " + why);
+        ++idx;
+        attempts_on_candidate = 0;
+      };
+      if (pit == providers.end()) {
+        next_candidate("unknown provider");
+        continue;
+      }
+      ProviderRuntime& p = pit->second;
+      if (!p.endpoint_error.empty()) {
+        next_candidate(p.endpoint_error);
+        continue;
+      }
+      if (p.cfg->api != req.api) {
+        next_candidate("speaks the other wire API");
+        continue;
+      }
+      TimePoint now = clock.now();
+      if (req.deadline && now >= *req.deadline) break;
+
+      // 1. A key that is not cooling, by the pool's strategy.
+      auto sel = policy::select_key(std::move(p.pool), p.cfg->strategy, now, rng);
+      p.pool = std::move(sel.next);
+      if (!sel.index) {
+        const auto free = policy::next_available_at(p.pool, now);
+        if (free && (!earliest_free || *free < *earliest_free)) earliest_free = free;
+        next_candidate("every key is cooling");
+        continue;
+      }
+      const std::size_t key_index = *sel.index;
+      const config::ApiKey* api_key = p.cfg->keyless ? nullptr : &p.cfg->keys[key_index];
+      UpstreamKeyState& key_state =
+          registry.key(p.cfg->base_url, p.pool.keys[key_index].fingerprint);
+      ModelBudget& mb = key_state.budgets[target.upstream_model];
+
+      // 2. The provider's own budget, as its headers last said.
+      policy::ThrottleInput ti;
+      ti.snapshot = mb.snapshot ? &*mb.snapshot : nullptr;
+      ti.now = now;
+      ti.unaccounted_requests = mb.unaccounted_requests;
+      ti.unaccounted_tokens = mb.unaccounted_tokens;
+      ti.threshold = p.cfg->rpm_throttle_threshold;
+      ti.estimated_input_tokens = est_in;
+      ti.estimated_output_tokens = est_out;
+      ti.max_wait = p.cfg->max_wait;
+      ti.deadline = req.deadline;
+      const policy::ThrottleDecision td = policy::decide_throttle(ti);
+      if (td.kind == policy::ThrottleDecision::Kind::kNotBefore) {
+        if (!earliest_free || td.until < *earliest_free) earliest_free = td.until;
+        next_candidate("budget " + td.bucket + " is spent until its reset");
+        continue;
+      }
+      if (td.kind == policy::ThrottleDecision::Kind::kWait) {
+        co_await sleep_for(td.until - now);
+        now = clock.now();
+      }
+
+      // 3. A concurrency slot on this key, interactive before background.
+      policy::PriorityLimiter& limiter = limiter_for(key_state, p, target.upstream_model);
+      Duration queue_timeout = req.queue_timeout;
+      if (req.deadline) queue_timeout = std::min(queue_timeout, *req.deadline - now);
+      const TimePoint before_queue = clock.now();
+      std::optional<policy::Permit> permit = co_await acquire(limiter, req.priority, queue_timeout);
+      queued += clock.now() - before_queue;
+      if (!permit) {
+        const TimePoint retry_at = clock.now() + std::chrono::seconds(1);
+        if (!earliest_free || retry_at < *earliest_free) earliest_free = retry_at;
+        next_candidate("no concurrency slot within the queue timeout");
+        continue;
+      }
+
+      // 4. Send.
+      ++attempts_total;
+      ++attempts_on_candidate;
+      const std::int64_t own_tokens = est_in + est_out;
+      ++mb.in_flight;
+      mb.in_flight_tokens += own_tokens;
+      ++mb.unaccounted_requests;
+      mb.unaccounted_tokens += own_tokens;
+      const int in_flight_at_send = limiter.in_flight();
+      struct InFlight {
+        ModelBudget& b;
+        std::int64_t tokens;
+        ~InFlight() {
+          --b.in_flight;
+          b.in_flight_tokens -= tokens;
+        }
+      } in_flight_guard{mb, own_tokens};
+
+      std::string body = req.facts.model_end > req.facts.model_begin || req.facts.model
+                             ? providers::splice_model(req.body, req.facts, target.upstream_model)
+                             : req.body;
+      net::SendResult sent =
+          co_await client.send(p.endpoint, req.method, upstream_target(p.endpoint, req.path),
+                               upstream_headers(req, p, api_key), std::move(body));
+
+      // 5. Classify what came back, once.
+      policy::UpstreamOutcome outcome;
+      outcome.dialect = p.cfg->dialect;
+      outcome.now = clock.now();
+      outcome.request = {.tokens = est_in,
+                         .messages = static_cast<std::int64_t>(req.facts.messages)};
+      HeaderList resp_headers;
+      std::string resp_body;
+      bool streaming = false;
+      if (!sent.response) {
+        switch (sent.failure) {
+          case net::ClientFailure::kConnect:
+            outcome.transport = policy::TransportFailure::kConnect;
+            break;
+          case net::ClientFailure::kTimeout:
+            outcome.transport = policy::TransportFailure::kTimeout;
+            break;
+          case net::ClientFailure::kTls: outcome.transport = policy::TransportFailure::kTls; break;
+          case net::ClientFailure::kEof: outcome.transport = policy::TransportFailure::kEof; break;
+          default: outcome.transport = policy::TransportFailure::kReset; break;
+        }
+      } else {
+        outcome.status = sent.response->status();
+        for (const auto& [n, v] : sent.response->headers()) resp_headers.add(n, v);
+        const auto ctype = resp_headers.view().get("content-type").value_or("");
+        streaming =
+            sent.response->status() == 200 && contains(ascii_lower(ctype), "text/event-stream");
+        // Read a whole error or non-streaming body; for a stream, only until
+        // its first data event, which is where an in-band error would be.
+        while (true) {
+          if (streaming && has_data_event(resp_body)) break;
+          if (streaming && resp_body.size() > kMaxStreamProbe) break;
+          if (!streaming && sent.response->status() >= 300 && resp_body.size() > kMaxErrorBody)
+            break;
+          auto piece = co_await sent.response->next();
+          if (!piece) break;
+          resp_body += *piece;
+        }
+        if (!sent.response->complete() && sent.response->failure() != net::ClientFailure::kNone) {
+          outcome.transport = sent.response->failure() == net::ClientFailure::kTimeout
+                                  ? policy::TransportFailure::kTimeout
+                                  : policy::TransportFailure::kEof;
+        }
+        if (streaming) {
+          outcome.stream = policy::StreamState{.first_byte_sent = false,
+                                               .terminal_seen = true,  // judged after relay
+                                               .data_seen = true};
+        }
+      }
+      outcome.headers = resp_headers.view();
+      outcome.body = resp_body;
+      policy::Classification c = policy::classify(outcome);
+      if (streaming && !c.ok && outcome.transport == policy::TransportFailure::kNone) {
+        // The probe saw a stream whose first events were clean: keep relaying.
+        const auto parsed = policy::parse_error_body(resp_body);
+        if (!parsed.has_error) c.ok = true;
+      }
+      capture_budget(mb, c.ratelimit, own_tokens);
+
+      if (c.ok) {
+        p.pool = policy::record_success(std::move(p.pool), key_index);
+        const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
+        auto& adaptive = key_state.adaptive.at(bucket);
+        if (adaptive.on_success(in_flight_at_send, clock.now()))
+          limiter.set_limit(adaptive.current());
+
+        net::HeaderFields out;
+        for (const auto& f : resp_headers.view().fields()) {
+          if (!hop_by_hop(f.name)) out.emplace_back(std::string(f.name), std::string(f.value));
+        }
+        out.emplace_back("x-sluice-route", label);
+        out.emplace_back("x-sluice-attempts", std::to_string(attempts_total));
+        out.emplace_back(
+            "x-sluice-queue-ms",
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(queued).count()));
+        if (idx > 0) {
+          out.emplace_back("x-sluice-fallback",
+                           std::to_string(idx) + "/" + std::to_string(req.route.size()));
+        }
+        if (!streaming) {
+          while (auto piece = co_await sent.response->next()) resp_body += *piece;
+          co_await w.send(*outcome.status, out, std::move(resp_body));
+          log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback" : "");
+          co_return;
+        }
+        // Relay the stream as it arrives; from here on nothing can be retried.
+        if (!co_await w.begin_stream(200, out)) co_return;
+        TerminalWatch watch;
+        watch.feed(resp_body);
+        if (!co_await w.write_chunk(resp_body)) co_return;
+        while (auto piece = co_await sent.response->next()) {
+          watch.feed(*piece);
+          if (!co_await w.write_chunk(*piece)) co_return;  // the client left; drop upstream
+        }
+        if (!watch.seen) {
+          const std::string ev = stream_error_event(
+              req.api, "upstream " + label + " ended the stream without its terminal event");
+          co_await w.write_chunk(ev);
+          log_line(req, "STREAM_DROP", label, attempts_total, "after first byte");
+        } else {
+          log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback stream" : "stream");
+        }
+        co_await w.end_stream();
+        co_return;
+      }
+
+      // 6. A failure: bench or slow the key as the class says, then decide.
+      const policy::ClassTraits& traits = c.traits;
+      if (traits.cool_key || traits.disable_key) {
+        policy::KeyFailure kf;
+        kf.cls = c.cls;
+        kf.cooldown = c.cooldown.value_or(traits.default_cooldown);
+        kf.from_provider_hint = c.wait.has_value() && c.cooldown && *c.cooldown == *c.wait;
+        kf.disable = traits.disable_key;
+        kf.reason = std::string(to_string(c.cls)) + " via " + c.rule;
+        p.pool = policy::record_failure(std::move(p.pool), key_index, kf, clock.now(), {});
+      }
+      if (traits.lower_limit) {
+        const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
+        auto& adaptive = key_state.adaptive.at(bucket);
+        if (adaptive.on_concurrency_limit(clock.now())) limiter.set_limit(adaptive.current());
+      }
+      std::clog << "level=warn msg=upstream_failure route=" << label
+                << " key=" << p.pool.keys[key_index].fingerprint << " class=" << to_string(c.cls)
+                << " rule=" << c.rule << "\n";
+      last = LastFailure{c, label};
+      permit.reset();  // free the slot before any wait
+
+      const TimePoint decided_at = clock.now();
+      const auto pool_free = policy::next_available_at(p.pool, decided_at);
+      const bool can_rotate = traits.rotate_key && pool_free && *pool_free <= decided_at;
+      policy::RetryInput ri;
+      ri.retryable = traits.retryable;
+      ri.fallback_allowed = traits.fallback;
+      ri.wait_hint = c.wait;
+      ri.attempts_total = attempts_total;
+      ri.attempts_on_candidate = attempts_on_candidate;
+      ri.has_next_candidate = idx + 1 < req.route.size();
+      ri.now = decided_at;
+      ri.deadline = req.deadline;
+      // Another key of this pool may serve at once: rotation is not a wait.
+      if (can_rotate) ri.retryable = true, ri.wait_hint = Duration::zero();
+      const policy::RetryDecision d = policy::decide_retry(ri, config.retry.policy, budget, rng);
+      if (std::holds_alternative<policy::Stop>(d)) break;
+      if (std::holds_alternative<policy::NextCandidate>(d)) {
+        next_candidate(std::string(to_string(c.cls)));
+        continue;
+      }
+      if (!can_rotate) co_await sleep_for(std::get<policy::RetryAfter>(d).wait);
+    }
+
+    // Nothing served: answer honestly, in the caller's format.
+    std::optional<Duration> retry_after;
+    if (earliest_free)
+      retry_after = std::max(*earliest_free - clock.now(), Duration(std::chrono::milliseconds(1)));
+    net::HeaderFields extra;
+    extra.emplace_back("x-sluice-attempts", std::to_string(attempts_total));
+    std::string why;
+    for (const auto& s : skipped) why += (why.empty() ? "" : "; ") + s;
+    if (last) {
+      const auto& c = last->cls;
+      const int status = c.traits.client_status;
+      std::optional<Duration> ra = c.wait ? c.wait : retry_after;
+      std::string msg = "upstream " + last->where + " failed: " + std::string(to_string(c.cls));
+      if (c.cls != ErrorClass::kAuth && c.cls != ErrorClass::kAuthPermanent && !c.message.empty()) {
+        msg += ": " + c.message;
+      }
+      if (!why.empty()) msg += " (" + why + ")";
+      log_line(req, to_string(c.cls), last->where, attempts_total, why);
+      co_await reply_error(w, req, status, ascii_lower(to_string(c.cls)), msg, ra,
+                           c.traits.retryable || c.traits.fallback, std::move(extra));
+      co_return;
+    }
+    const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +
+                            (why.empty() ? std::string() : " (" + why + ")");
+    log_line(req, "refused", "-", attempts_total, why);
+    // Named, not a literal inside co_await (g++ 12, docs/decisions/0005).
+    std::string code = "sluice_capacity";
+    const Duration wait = retry_after.value_or(std::chrono::seconds(1));
+    co_await reply_error(w, req, 429, std::move(code), msg, wait, true, std::move(extra));
+  }
+
+  std::string status_json() const {
+    json providers_json = json::array();
+    const TimePoint now = clock.now();
+    for (const auto& [name, p] : providers) {
+      json keys = json::array();
+      for (const auto& k : p.pool.keys) {
+        json kj = {{"fingerprint", k.fingerprint}, {"uses", k.uses}, {"disabled", k.disabled}};
+        if (k.cooling_until && *k.cooling_until > now) {
+          kj["cooling_s"] = to_seconds(*k.cooling_until - now);
+          kj["cooling_class"] = k.cooling_class ? std::string(to_string(*k.cooling_class)) : "";
+          kj["cooling_reason"] = k.cooling_reason;
+        }
+        auto reg = registry.all().find(p.cfg->base_url + "|" + k.fingerprint);
+        if (reg != registry.all().end()) {
+          json lim = json::object();
+          for (const auto& [bucket, l] : reg->second.limiters) {
+            lim[bucket.empty() ? "*" : bucket] = {
+                {"limit", l->limit()}, {"in_flight", l->in_flight()}, {"queued", l->queued()}};
+          }
+          kj["limiters"] = std::move(lim);
+        }
+        keys.push_back(std::move(kj));
+      }
+      providers_json.push_back({{"name", name},
+                                {"dialect", std::string(to_string(p.cfg->dialect))},
+                                {"base_url", p.cfg->base_url},
+                                {"keys", std::move(keys)}});
+    }
+    return json{{"providers", std::move(providers_json)}}.dump();
+  }
+};
+
+RequestEngine::RequestEngine(asio::any_io_executor executor, const config::GatewayConfig& config,
+                             const Clock& clock, Rng& rng)
+    : impl_(std::make_unique<Impl>(executor, config, clock, rng)) {}
+
+RequestEngine::~RequestEngine() = default;
+
+awaitable<void> RequestEngine::handle(FrontRequest request, net::ResponseWriter& writer) {
+  co_await impl_->handle(std::move(request), writer);
+}
+
+std::string RequestEngine::status_json() const { return impl_->status_json(); }
+
+}  // namespace sluice::engine

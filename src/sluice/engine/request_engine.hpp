@@ -1,0 +1,61 @@
+#pragma once
+// One logical request end to end (DESIGN "engine"): for each route candidate
+// in order — pick a key from the pool, ask the throttle, take a concurrency
+// slot, send, classify the outcome once, then retry, rotate the key or fall
+// back as the policy core decides — and relay the answer, streaming SSE as it
+// arrives. Every decision is delegated to policy/; this file performs effects.
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/config/gateway_config.hpp"
+#include "sluice/core/clock.hpp"
+#include "sluice/core/headers.hpp"
+#include "sluice/core/priority.hpp"
+#include "sluice/core/rng.hpp"
+#include "sluice/net/http_server.hpp"
+#include "sluice/net/upstream_client.hpp"
+#include "sluice/providers/model_splice.hpp"
+
+namespace sluice::engine {
+
+struct FrontRequest {
+  config::WireApi api = config::WireApi::kOpenAI;
+  std::string method;
+  std::string path;  // the front-door path, e.g. /v1/chat/completions
+  std::string body;
+  providers::BodyFacts facts;
+  HeaderList headers;
+  std::string alias;  // what the client asked for
+  std::vector<policy::RouteTarget> route;
+  Priority priority = Priority::kInteractive;
+  Duration queue_timeout = std::chrono::seconds(30);
+  std::optional<TimePoint> deadline;
+};
+
+// Errors sluice itself answers, in the caller's API format.
+std::string error_body(config::WireApi api, int status, std::string_view code,
+                       std::string_view message);
+
+class RequestEngine {
+ public:
+  RequestEngine(boost::asio::any_io_executor executor, const config::GatewayConfig& config,
+                const Clock& clock, Rng& rng);
+  ~RequestEngine();
+  RequestEngine(const RequestEngine&) = delete;
+  RequestEngine& operator=(const RequestEngine&) = delete;
+
+  boost::asio::awaitable<void> handle(FrontRequest request, net::ResponseWriter& writer);
+
+  // A JSON snapshot for GET /status: providers, key fingerprints, limits,
+  // in-flight, queues, budgets and cooldowns. Never contains a secret.
+  std::string status_json() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,161 @@
+#include "sluice/server/gateway_server.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/core/text.hpp"
+#include "sluice/engine/request_engine.hpp"
+#include "sluice/net/http_server.hpp"
+
+namespace sluice::server {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+namespace {
+
+const net::HeaderFields kJson = {{"content-type", "application/json"}};
+
+struct Route {
+  config::WireApi api;
+  bool needs_model;
+};
+
+// The front door's routes; anything else is a 404 in OpenAI's format.
+std::optional<Route> route_of(std::string_view method, std::string_view path) {
+  if (method != "POST") return std::nullopt;
+  if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings" ||
+      path == "/v1/responses") {
+    return Route{config::WireApi::kOpenAI, true};
+  }
+  if (path == "/v1/messages" || path == "/v1/messages/count_tokens") {
+    return Route{config::WireApi::kAnthropic, true};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct GatewayServer::Impl {
+  config::GatewayConfig config;
+  const Clock& clock;
+  engine::RequestEngine engine;
+  std::unique_ptr<net::HttpServer> http;
+
+  Impl(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng)
+      : config(std::move(cfg)), clock(c), engine(ex, config, c, rng) {
+    net::ServerOptions opts;
+    opts.host = config.server.host;
+    opts.port = config.server.port;
+    opts.max_body_bytes = config.server.max_body_bytes;
+    opts.max_header_bytes = config.server.max_header_bytes;
+    opts.header_timeout = config.server.request_timeout;
+    opts.idle_timeout = config.server.idle_timeout;
+    http = std::make_unique<net::HttpServer>(
+        ex, opts, [this](net::HttpRequest& req, net::ResponseWriter& w) { return handle(req, w); });
+  }
+
+  std::string models_json() const {
+    json data = json::array();
+    for (const auto& m : config.models) {
+      data.push_back({{"id", m.name}, {"object", "model"}, {"owned_by", "sluice"}});
+    }
+    return json{{"object", "list"}, {"data", std::move(data)}}.dump();
+  }
+
+  std::string alias_list() const {
+    std::string s;
+    for (const auto& m : config.models) s += (s.empty() ? "" : ", ") + m.name;
+    return s.empty() ? std::string("none configured") : s;
+  }
+
+  // Plain routes that need no upstream; nullopt when the request is not one.
+  std::optional<std::pair<int, std::string>> local_route(const net::HttpRequest& req) const {
+    if (req.method == "GET" && req.path == "/health") return {{200, R"({"status":"ok"})"}};
+    if (req.method == "GET" && req.path == "/v1/models") return {{200, models_json()}};
+    if (req.method == "GET" && req.path == "/status") return {{200, engine.status_json()}};
+    return std::nullopt;
+  }
+
+  awaitable<void> fail(net::ResponseWriter& w, config::WireApi api, int status, std::string code,
+                       std::string message) {
+    std::string body = engine::error_body(api, status, code, message);
+    co_await w.send(status, kJson, std::move(body));
+  }
+
+  awaitable<void> handle(net::HttpRequest& req, net::ResponseWriter& w) {
+    if (auto local = local_route(req)) {
+      co_await w.send(local->first, kJson, std::move(local->second));
+      co_return;
+    }
+    const auto route = route_of(req.method, req.path);
+    if (!route) {
+      co_await fail(w, config::WireApi::kOpenAI, 404, "not_found",
+                    "no route " + req.method + " " + req.path);
+      co_return;
+    }
+    const config::WireApi api = route->api;
+    engine::FrontRequest fr;
+    fr.api = api;
+    fr.method = req.method;
+    fr.path = req.path;
+    fr.facts = providers::inspect_body(req.body);
+    if (!fr.facts.valid) {
+      co_await fail(w, api, 400, "invalid_json", fr.facts.error);
+      co_return;
+    }
+    if (!fr.facts.model) {
+      co_await fail(w, api, 400, "missing_model", "the request body has no \"model\" string");
+      co_return;
+    }
+    fr.alias = *fr.facts.model;
+    if (const config::ModelAlias* alias = config.find_model(fr.alias)) {
+      fr.route = alias->route;
+      fr.priority = alias->priority;
+      fr.queue_timeout = alias->queue_timeout;
+      if (alias->deadline) fr.deadline = clock.now() + *alias->deadline;
+    } else if (auto direct = policy::parse_route_target(fr.alias);
+               direct && config.find_provider(direct->provider)) {
+      fr.route = {*direct};
+    } else {
+      co_await fail(w, api, 404, "model_not_found",
+                    "model \"" + fr.alias +
+                        "\" is neither an alias nor provider/model; aliases: " + alias_list());
+      co_return;
+    }
+    const HeaderView h = req.headers.view();
+    if (auto p = h.get("x-sluice-priority")) {
+      auto parsed = priority_from_string(*p);
+      if (!parsed) {
+        co_await fail(w, api, 400, "invalid_priority",
+                      "x-sluice-priority must be interactive or background");
+        co_return;
+      }
+      fr.priority = *parsed;
+    }
+    if (auto d = h.get("x-sluice-deadline-ms")) {
+      auto ms = parse_integer(*d);
+      if (!ms || *ms <= 0) {
+        co_await fail(w, api, 400, "invalid_deadline",
+                      "x-sluice-deadline-ms must be a positive integer");
+        co_return;
+      }
+      fr.deadline = clock.now() + milliseconds(*ms);
+    }
+    fr.body = std::move(req.body);
+    fr.headers = req.headers;
+    co_await engine.handle(std::move(fr), w);
+  }
+};
+
+GatewayServer::GatewayServer(asio::any_io_executor executor, config::GatewayConfig config,
+                             const Clock& clock, Rng& rng)
+    : impl_(std::make_unique<Impl>(executor, std::move(config), clock, rng)) {}
+
+GatewayServer::~GatewayServer() = default;
+
+std::string GatewayServer::start() { return impl_->http->start(); }
+void GatewayServer::stop() { impl_->http->stop(); }
+std::uint16_t GatewayServer::port() const { return impl_->http->port(); }
+
+}  // namespace sluice::server

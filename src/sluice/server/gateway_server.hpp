@@ -1,0 +1,33 @@
+#pragma once
+// `sluice serve`'s front door: the OpenAI and Anthropic routes, model aliases
+// and direct provider/model addressing, request controls (x-sluice-priority,
+// x-sluice-deadline-ms), /v1/models, /health and /status. Thin: parsing and
+// routing here, every decision in engine/ and policy/.
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <string>
+
+#include "sluice/config/gateway_config.hpp"
+#include "sluice/core/clock.hpp"
+#include "sluice/core/rng.hpp"
+
+namespace sluice::server {
+
+class GatewayServer {
+ public:
+  GatewayServer(boost::asio::any_io_executor executor, config::GatewayConfig config,
+                const Clock& clock, Rng& rng);
+  ~GatewayServer();
+  GatewayServer(const GatewayServer&) = delete;
+  GatewayServer& operator=(const GatewayServer&) = delete;
+
+  std::string start();  // empty on success
+  void stop();          // on the io thread
+  std::uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice::server

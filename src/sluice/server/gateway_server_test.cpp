@@ -1,0 +1,228 @@
+// The gateway end to end: sluice serve in front of sluice sim, both on
+// 127.0.0.1:0 in one io thread, driven by a plain HTTP client.
+#include "sluice/server/gateway_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "sluice/config/fake_secret_source.hpp"
+#include "sluice/sim/sim_server.hpp"
+#include "testing/http_client.hpp"
+#include "testing/io_thread.hpp"
+
+namespace sluice::server {
+namespace {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using testing::HttpClient;
+using testing::HttpResponse;
+
+sim::ProviderSimConfig sim_provider(std::string name, Dialect d) {
+  sim::ProviderSimConfig p;
+  p.name = std::move(name);
+  p.dialect = d;
+  p.listen = "127.0.0.1:0";
+  p.keys = {"good-key"};
+  return p;
+}
+
+// A simulator with the given providers, and a gateway whose YAML is produced
+// by `yaml(ports)` once the simulator's ports are known.
+class Stack {
+ public:
+  Stack(std::vector<sim::ProviderSimConfig> sims,
+        std::function<std::string(const std::vector<std::uint16_t>&)> yaml) {
+    sim::SimConfig sc;
+    sc.providers = std::move(sims);
+    sim_ = std::make_unique<sim::SimServer>(loop_.io().get_executor(), std::move(sc), clock_);
+    EXPECT_EQ(sim_->start(), "");
+    std::vector<std::uint16_t> ports;
+    for (const auto& l : sim_->listeners()) ports.push_back(l.port);
+    config::FakeSecretSource secrets;
+    secrets.env["HOME"] = "/tmp";
+    auto loaded = config::load_gateway_config(yaml(ports), "test.yaml", secrets);
+    for (const auto& e : loaded.errors) ADD_FAILURE() << e.format();
+    gateway_ =
+        std::make_unique<GatewayServer>(loop_.io().get_executor(), *loaded.config, clock_, rng_);
+    EXPECT_EQ(gateway_->start(), "");
+    loop_.start();
+  }
+  ~Stack() {
+    loop_.drain([this] {
+      gateway_->stop();
+      sim_->stop();
+    });
+  }
+  std::uint16_t port() const { return gateway_->port(); }
+  std::uint16_t sim_port(std::size_t i) const { return sim_->listeners().at(i).port; }
+  json sim_stats(std::size_t i) const {
+    HttpClient c(sim_port(i));
+    return json::parse(c.request("GET", "/_sim/stats").body);
+  }
+
+ private:
+  SystemClock clock_;
+  SeededRng rng_{7};
+  std::unique_ptr<sim::SimServer> sim_;
+  std::unique_ptr<GatewayServer> gateway_;
+  testing::IoThread loop_;  // declared last: drained and destroyed first
+};
+
+std::string url(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+
+const std::string kChat =
+    R"({"model":"main","messages":[{"role":"user","content":"hello"}],"max_tokens":16})";
+const std::string kChatStream =
+    R"({"model":"main","stream":true,"messages":[{"role":"user","content":"hello"}],"max_tokens":16})";
+
+std::string two_provider_yaml(const std::vector<std::uint16_t>& p) {
+  return "state: {backend: memory}\n"
+         "providers:\n"
+         "  zai: {api: openai, dialect: zai, base_url: \"" +
+         url(p[0]) +
+         "/api/paas/v4\", keys: [good-key]}\n"
+         "  backup: {api: openai, dialect: openai, base_url: \"" +
+         url(p[1]) +
+         "/v1\", keys: [good-key]}\n"
+         "models:\n"
+         "  main: {route: [zai/glm-5.1, backup/gpt-4o-mini]}\n";
+}
+
+TEST(Gateway, ServesAnAliasAndSplicesTheUpstreamModel) {
+  Stack s({sim_provider("zai", Dialect::kZai), sim_provider("backup", Dialect::kOpenAI)},
+          two_provider_yaml);
+  HttpClient c(s.port());
+  HttpResponse r =
+      c.request("POST", "/v1/chat/completions", {{"authorization", "Bearer client-token"}}, kChat);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-route"), "zai/glm-5.1");
+  EXPECT_EQ(r.header("x-sluice-attempts"), "1");
+  EXPECT_FALSE(r.header("x-sluice-fallback"));
+  EXPECT_EQ(json::parse(r.body)["model"], "glm-5.1");  // the simulator echoes the model it got
+  EXPECT_EQ(s.sim_stats(1)["requests"], 0);
+}
+
+TEST(Gateway, RelaysAStreamWhole) {
+  Stack s({sim_provider("zai", Dialect::kZai), sim_provider("backup", Dialect::kOpenAI)},
+          two_provider_yaml);
+  HttpClient c(s.port());
+  HttpResponse r = c.request("POST", "/v1/chat/completions", {}, kChatStream);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.complete);
+  EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos);
+  EXPECT_NE(r.header("content-type").value_or("").find("text/event-stream"), std::string::npos);
+}
+
+TEST(Gateway, FallsBackWhenThePrimaryIsOverloaded) {
+  auto primary = sim_provider("zai", Dialect::kZai);
+  primary.faults.overload_rate = 1.0;
+  Stack s({primary, sim_provider("backup", Dialect::kOpenAI)}, two_provider_yaml);
+  HttpClient c(s.port());
+  HttpResponse r = c.request("POST", "/v1/chat/completions", {}, kChat);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-route"), "backup/gpt-4o-mini");
+  EXPECT_EQ(r.header("x-sluice-fallback"), "1/2");
+  // Overload gets a bounded number of attempts on the primary, then the fallback.
+  const int primary_requests = s.sim_stats(0)["requests"];
+  EXPECT_GE(primary_requests, 1);
+  EXPECT_LE(primary_requests, 2);
+}
+
+TEST(Gateway, AStreamErrorBeforeTheFirstByteFallsBackInvisibly) {
+  auto primary = sim_provider("zai", Dialect::kZai);
+  primary.faults.stream_error_rate = 1.0;
+  primary.faults.stream_error_after_chunks = 0;
+  Stack s({primary, sim_provider("backup", Dialect::kOpenAI)}, two_provider_yaml);
+  HttpClient c(s.port());
+  HttpResponse r = c.request("POST", "/v1/chat/completions", {}, kChatStream);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-route"), "backup/gpt-4o-mini");
+  EXPECT_EQ(r.body.find("\"error\""), std::string::npos) << r.body;
+}
+
+TEST(Gateway, ConcurrencyCapOneQueuesInsteadOfDrawing1302) {
+  auto zai = sim_provider("zai", Dialect::kZai);
+  zai.limits.concurrency = 1;
+  zai.latency.fixed = std::chrono::milliseconds(60);
+  Stack s({zai}, [](const std::vector<std::uint16_t>& p) {
+    return "state: {backend: memory}\nproviders:\n  zai: {api: openai, dialect: zai, base_url: \"" +
+           url(p[0]) +
+           "/api/paas/v4\", keys: [good-key]}\nmodels:\n  main: {route: [zai/glm-5.1]}\n";
+  });
+  constexpr int kClients = 4;
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < kClients; ++i) {
+    results.push_back(std::async(std::launch::async, [port = s.port()] {
+      HttpClient c(port);
+      return c.request("POST", "/v1/chat/completions", {}, kChat).status;
+    }));
+  }
+  for (auto& f : results) EXPECT_EQ(f.get(), 200);
+  const json stats = s.sim_stats(0);
+  EXPECT_EQ(stats["keys"]["good-key"]["max_in_flight"], 1) << stats.dump();
+  EXPECT_EQ(stats["rejections"]["concurrency"], 0) << stats.dump();
+  EXPECT_EQ(stats["successes"], kClients);
+}
+
+TEST(Gateway, ABadKeyIsRotatedOutAndTheClientNeverSeesIt) {
+  Stack s({sim_provider("openai", Dialect::kOpenAI)}, [](const std::vector<std::uint16_t>& p) {
+    return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(p[0]) +
+           "/v1\", keys: [bad-key, good-key], strategy: fill_first}\nmodels:\n  main: {route: "
+           "[oa/gpt-4o]}\n";
+  });
+  HttpClient c(s.port());
+  HttpResponse r = c.request("POST", "/v1/chat/completions", {}, kChat);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-attempts"), "2");
+  // The bad key now cools: the next request goes straight to the good one.
+  HttpResponse again = c.request("POST", "/v1/chat/completions", {}, kChat);
+  EXPECT_EQ(again.header("x-sluice-attempts"), "1");
+  HttpResponse status = c.request("GET", "/status");
+  EXPECT_NE(status.body.find("\"cooling_class\":\"AUTH\""), std::string::npos) << status.body;
+  EXPECT_EQ(status.body.find("bad-key"), std::string::npos);  // secrets never shown
+  EXPECT_EQ(status.body.find("good-key"), std::string::npos);
+}
+
+TEST(Gateway, AnthropicMessagesGoToAnAnthropicProvider) {
+  Stack s({sim_provider("claude", Dialect::kAnthropic)}, [](const std::vector<std::uint16_t>& p) {
+    return "state: {backend: memory}\nproviders:\n  claude: {api: anthropic, dialect: anthropic, "
+           "base_url: \"" +
+           url(p[0]) +
+           "\", keys: [good-key]}\nmodels:\n  sonnet: {route: "
+           "[claude/claude-sonnet-4]}\n";
+  });
+  HttpClient c(s.port());
+  HttpResponse r = c.request(
+      "POST", "/v1/messages", {{"x-api-key", "client"}, {"anthropic-version", "2023-06-01"}},
+      R"({"model":"sonnet","max_tokens":32,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["type"], "message");
+}
+
+TEST(Gateway, UnknownModelsAndBadBodiesAnswerInTheCallersFormat) {
+  Stack s({sim_provider("zai", Dialect::kZai), sim_provider("backup", Dialect::kOpenAI)},
+          two_provider_yaml);
+  HttpClient c(s.port());
+  HttpResponse openai = c.request("POST", "/v1/chat/completions", {}, R"({"model":"nope"})");
+  EXPECT_EQ(openai.status, 404);
+  EXPECT_EQ(json::parse(openai.body)["error"]["code"], "model_not_found");
+  EXPECT_NE(openai.body.find("aliases: main"), std::string::npos);
+  HttpResponse anthropic = c.request("POST", "/v1/messages", {}, R"({"model":"nope"})");
+  EXPECT_EQ(anthropic.status, 404);
+  EXPECT_EQ(json::parse(anthropic.body)["type"], "error");
+  EXPECT_EQ(json::parse(anthropic.body)["error"]["type"], "not_found_error");
+  HttpResponse bad = c.request("POST", "/v1/chat/completions", {}, "{not json");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(c.request("GET", "/v1/models").status, 200);
+  EXPECT_EQ(c.request("GET", "/nowhere").status, 404);
+}
+
+}  // namespace
+}  // namespace sluice::server
