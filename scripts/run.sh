@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets up, builds (release) and runs sluice's main job. Until the gateway
-# lands, that job is `sluice classify` on the shipped example outcomes: it
-# prints why each upstream answer would bench a key, retry, or fall back.
+# Sets up, builds (release) and runs sluice's main job: the gateway.
+# Without arguments it serves on 127.0.0.1:4000 with a provider for every
+# API key variable that is set (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...), or,
+# with none set, from the built-in simulator, and prints a first curl to try.
+# Arguments go to `sluice serve` (e.g. -c examples/sluice.yaml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target sluice
-exec ./build/release/apps/sluice/sluice classify "${@:-examples/classify.jsonl}"
+exec ./build/release/apps/sluice/sluice serve "$@"

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "apps/sluice/classify_command.hpp"
+#include "apps/sluice/serve_command.hpp"
 #include "apps/sluice/sim_command.hpp"
 
 namespace {
@@ -84,7 +85,21 @@ int main(int argc, char** argv) {
   sim->add_option("--per-token", sim_flags.per_token, "Streams: time between tokens");
   sim->add_option("--seed", sim_flags.seed, "Seed for faults and jitter (deterministic)");
 
+  sluice::cli::ServeFlags serve_flags;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the gateway: OpenAI- and Anthropic-compatible, rate-limit aware. Without -c, serves a "
+      "provider for each API key variable that is set, or the built-in simulator when none is");
+  serve->add_option("-c,--config", serve_flags.config_path, "YAML config file");
+  serve->add_option("--listen", serve_flags.listen, "host:port (default 127.0.0.1:4000)");
+
+  std::string check_path;
+  auto* check = app.add_subcommand("check-config", "Validate a config file and explain it");
+  check->add_option("config", check_path, "YAML config file")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return sluice::cli::run_serve(serve_flags);
+  if (check->parsed()) return sluice::cli::run_check_config(check_path);
   if (classify->parsed()) return classify_main(input_path, rules_path, strict);
   if (sim->parsed()) {
     auto config = sluice::cli::sim_config_from_flags(sim_flags);
