@@ -47,7 +47,9 @@ class Stack {
     for (const auto& l : sim_->listeners()) ports.push_back(l.port);
     config::FakeSecretSource secrets;
     secrets.env["HOME"] = "/tmp";
-    auto loaded = config::load_gateway_config(yaml(ports), "test.yaml", secrets);
+    // Port 0 always: tests run in parallel and must never collide.
+    const std::string text = "server: {listen: \"127.0.0.1:0\"}\n" + yaml(ports);
+    auto loaded = config::load_gateway_config(text, "test.yaml", secrets);
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.format();
     gateway_ =
         std::make_unique<GatewayServer>(loop_.io().get_executor(), *loaded.config, clock_, rng_);
