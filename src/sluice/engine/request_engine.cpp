@@ -109,6 +109,8 @@ std::string stream_error_event(config::WireApi api, std::string_view message) {
 
 struct ProviderRuntime {
   const config::ProviderConfig* cfg = nullptr;
+  // One client per provider, so each provider's own timeouts apply.
+  std::unique_ptr<net::UpstreamClient> client;
   net::Endpoint endpoint;
   policy::PoolState pool;
   std::string endpoint_error;  // base_url could not be parsed
@@ -149,16 +151,20 @@ struct RequestEngine::Impl {
   const config::GatewayConfig& config;
   const Clock& clock;
   Rng& rng;
-  net::UpstreamClient client;
   UpstreamRegistry registry;
   std::map<std::string, ProviderRuntime> providers;
   policy::RetryBudget budget;
 
   Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r)
-      : executor(ex), config(cfg), clock(c), rng(r), client(ex, {}), budget(cfg.retry.budget) {
+      : executor(ex), config(cfg), clock(c), rng(r), budget(cfg.retry.budget) {
     for (const auto& p : cfg.providers) {
       ProviderRuntime rt;
       rt.cfg = &p;
+      net::ClientOptions co;
+      co.connect_timeout = p.timeouts.connect;
+      co.first_byte_timeout = p.timeouts.first_byte;
+      co.idle_timeout = p.timeouts.idle;
+      rt.client = std::make_unique<net::UpstreamClient>(ex, co);
       auto parsed = net::parse_base_url(p.base_url);
       if (auto* ep = std::get_if<net::Endpoint>(&parsed)) {
         rt.endpoint = *ep;
@@ -388,8 +394,8 @@ struct RequestEngine::Impl {
                              ? providers::splice_model(req.body, req.facts, target.upstream_model)
                              : req.body;
       net::SendResult sent =
-          co_await client.send(p.endpoint, req.method, upstream_target(p.endpoint, req.path),
-                               upstream_headers(req, p, api_key), std::move(body));
+          co_await p.client->send(p.endpoint, req.method, upstream_target(p.endpoint, req.path),
+                                  upstream_headers(req, p, api_key), std::move(body));
 
       // 5. Classify what came back, once.
       policy::UpstreamOutcome outcome;

@@ -22,7 +22,11 @@ class ServerUnderTest {
     server_ = std::make_unique<HttpServer>(io_.get_executor(), std::move(opts), std::move(handler));
     const std::string err = server_->start();
     EXPECT_EQ(err, "");
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      // Keep running after stop() so later posts (open_connections) still run.
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
   }
   ~ServerUnderTest() {
     asio::post(io_, [this] { server_->stop(); });

@@ -34,6 +34,30 @@ std::optional<Route> route_of(std::string_view method, std::string_view path) {
   return std::nullopt;
 }
 
+// Compares in time that depends only on the lengths, not on where the bytes
+// differ, so a client cannot find a gateway key byte by byte.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::size_t n = std::max(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff = static_cast<unsigned char>(diff | (x ^ y));
+  }
+  return diff == 0;
+}
+
+// The credential a client presents: OpenAI SDKs send a bearer token,
+// Anthropic SDKs an x-api-key.
+std::string_view presented_key(const HeaderView& h) {
+  if (auto auth = h.get("authorization")) {
+    std::string_view v = trim(*auth);
+    if (istarts_with(v, "bearer ")) return trim(v.substr(7));
+  }
+  if (auto k = h.get("x-api-key")) return trim(*k);
+  return {};
+}
+
 }  // namespace
 
 struct GatewayServer::Impl {
@@ -83,7 +107,25 @@ struct GatewayServer::Impl {
     co_await w.send(status, kJson, std::move(body));
   }
 
+  bool authorized(const net::HttpRequest& req) const {
+    if (!config.server.require_gateway_key) return true;
+    const std::string_view presented = presented_key(req.headers.view());
+    bool ok = false;
+    for (const auto& k : config.server.gateway_keys) {
+      ok = constant_time_equal(presented, k.secret.reveal()) || ok;  // no early exit
+    }
+    return ok && !presented.empty();
+  }
+
   awaitable<void> handle(net::HttpRequest& req, net::ResponseWriter& w) {
+    if (req.path != "/health" && !authorized(req)) {
+      const config::WireApi api = req.path.starts_with("/v1/messages") ? config::WireApi::kAnthropic
+                                                                       : config::WireApi::kOpenAI;
+      co_await fail(w, api, 401, "invalid_gateway_key",
+                    "this gateway requires one of its gateway keys (Authorization: Bearer or "
+                    "x-api-key)");
+      co_return;
+    }
     if (auto local = local_route(req)) {
       co_await w.send(local->first, kJson, std::move(local->second));
       co_return;

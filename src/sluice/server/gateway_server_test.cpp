@@ -47,10 +47,11 @@ class Stack {
     for (const auto& l : sim_->listeners()) ports.push_back(l.port);
     config::FakeSecretSource secrets;
     secrets.env["HOME"] = "/tmp";
-    // Port 0 always: tests run in parallel and must never collide.
-    const std::string text = "server: {listen: \"127.0.0.1:0\"}\n" + yaml(ports);
-    auto loaded = config::load_gateway_config(text, "test.yaml", secrets);
+    auto loaded = config::load_gateway_config(yaml(ports), "test.yaml", secrets);
     for (const auto& e : loaded.errors) ADD_FAILURE() << e.format();
+    // Port 0 always: tests run in parallel and must never collide.
+    loaded.config->server.host = "127.0.0.1";
+    loaded.config->server.port = 0;
     gateway_ =
         std::make_unique<GatewayServer>(loop_.io().get_executor(), *loaded.config, clock_, rng_);
     EXPECT_EQ(gateway_->start(), "");
@@ -224,6 +225,86 @@ TEST(Gateway, UnknownModelsAndBadBodiesAnswerInTheCallersFormat) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(c.request("GET", "/v1/models").status, 200);
   EXPECT_EQ(c.request("GET", "/nowhere").status, 404);
+}
+
+std::string single_openai_yaml(const std::vector<std::uint16_t>& p) {
+  return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(p[0]) +
+         "/v1\", keys: [good-key], rpm_throttle_threshold: 0, max_wait: 5s}\nmodels:\n  main: "
+         "{route: [oa/gpt-4o-mini]}\n";
+}
+
+TEST(Gateway, PacesRequestsToTheRequestWindowItsHeadersReport) {
+  auto oa = sim_provider("oa", Dialect::kOpenAI);
+  oa.limits.requests_per_window = 4;
+  oa.limits.window = std::chrono::milliseconds(800);
+  Stack s({oa}, single_openai_yaml);
+  HttpClient c(s.port());
+  constexpr int kRequests = 10;  // two and a half windows' worth
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 200) << "request " << i;
+  }
+  const json stats = s.sim_stats(0);
+  EXPECT_EQ(stats["rejections"]["rpm"], 0) << stats.dump();  // waited instead of drawing 429s
+  EXPECT_EQ(stats["successes"], kRequests);
+}
+
+TEST(Gateway, WaitsForTheTokenWindowInsteadOfDrawingA429) {
+  auto oa = sim_provider("oa", Dialect::kOpenAI);
+  oa.limits.tokens_per_window = 1000;  // each request costs ~300: three fit per window
+  oa.limits.window = std::chrono::milliseconds(800);
+  Stack s({oa}, single_openai_yaml);
+  HttpClient c(s.port());
+  const std::string body =
+      R"({"model":"main","max_tokens":296,"messages":[{"role":"user","content":"0123456789abcdef"}]})";
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(c.request("POST", "/v1/chat/completions", {}, body).status, 200) << "request " << i;
+  }
+  const json stats = s.sim_stats(0);
+  EXPECT_EQ(stats["rejections"]["tpm"], 0) << stats.dump();
+}
+
+TEST(Gateway, BackgroundWorkPastItsQueueTimeoutIsSkippedWithRetryAfter) {
+  auto zai = sim_provider("zai", Dialect::kZai);
+  zai.limits.concurrency = 1;
+  zai.latency.fixed = std::chrono::milliseconds(400);
+  Stack s({zai}, [](const std::vector<std::uint16_t>& p) {
+    return "state: {backend: memory}\nproviders:\n  zai: {api: openai, dialect: zai, base_url: \"" +
+           url(p[0]) +
+           "/api/paas/v4\", keys: [good-key]}\nmodels:\n  main: {route: [zai/glm-5.1]}\n"
+           "  aux: {route: [zai/glm-5.1], priority: background, queue_timeout: 100ms}\n";
+  });
+  auto interactive = std::async(std::launch::async, [port = s.port()] {
+    HttpClient c(port);
+    return c.request("POST", "/v1/chat/completions", {}, kChat).status;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let it take the only slot
+  HttpClient c(s.port());
+  HttpResponse bg = c.request(
+      "POST", "/v1/chat/completions", {},
+      R"({"model":"aux","messages":[{"role":"user","content":"summarise"}],"max_tokens":8})");
+  EXPECT_EQ(bg.status, 429) << bg.body;
+  EXPECT_TRUE(bg.header("retry-after").has_value());
+  EXPECT_EQ(bg.header("x-should-retry"), "true");
+  EXPECT_EQ(interactive.get(), 200);
+  EXPECT_EQ(s.sim_stats(0)["rejections"]["concurrency"], 0);
+}
+
+TEST(Gateway, GatewayKeysAreEnforcedWhenConfigured) {
+  Stack s({sim_provider("oa", Dialect::kOpenAI)}, [](const std::vector<std::uint16_t>& p) {
+    return "server: {gateway_keys: [client-secret]}\n" + single_openai_yaml(p);
+  });
+  HttpClient c(s.port());
+  EXPECT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 401);
+  EXPECT_EQ(
+      c.request("POST", "/v1/chat/completions", {{"authorization", "Bearer wrong"}}, kChat).status,
+      401);
+  EXPECT_EQ(c.request("GET", "/status").status, 401);
+  EXPECT_EQ(c.request("GET", "/health").status, 200);
+  EXPECT_EQ(
+      c.request("POST", "/v1/chat/completions", {{"authorization", "Bearer client-secret"}}, kChat)
+          .status,
+      200);
+  EXPECT_EQ(c.request("POST", "/v1/messages", {{"x-api-key", "nope"}}, "{}").status, 401);
 }
 
 }  // namespace
