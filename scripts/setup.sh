@@ -17,17 +17,27 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js runs the official-SDK wire tests; Debian's package when the machine has none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
 fi
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
   SUDO="sudo"
 fi
 
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The official openai and @anthropic-ai/sdk clients, pinned by the lock file.
+sdk_dir="$(dirname "$0")/../tests/sdk"
+if [ ! -d "$sdk_dir/node_modules/openai" ] || [ "$sdk_dir/package-lock.json" -nt "$sdk_dir/node_modules" ]; then
+  echo "setup: installing the SDK wire-test clients (npm ci)"
+  (cd "$sdk_dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+fi
