@@ -1,0 +1,85 @@
+#pragma once
+// Helpers for the state tests only: a scratch directory that cleans up after
+// itself, and snapshot comparison (RateLimitSnapshot has no operator==).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "sluice/core/rate_limit_snapshot.hpp"
+
+namespace sluice::state::test {
+
+// A fresh directory from mkdtemp under $TMPDIR (else /tmp), removed with
+// everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/sluice-state-XXXXXX";
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+inline void expect_same_bucket(const RateLimitBucket& got, const RateLimitBucket& want) {
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.axis, want.axis) << want.name;
+  EXPECT_EQ(got.limit, want.limit) << want.name;
+  EXPECT_EQ(got.remaining, want.remaining) << want.name;
+  EXPECT_EQ(got.reset_after, want.reset_after) << want.name;
+  EXPECT_EQ(got.window, want.window) << want.name;
+}
+
+inline void expect_same_snapshot(const RateLimitSnapshot& got, const RateLimitSnapshot& want) {
+  EXPECT_EQ(got.taken_at, want.taken_at);
+  EXPECT_EQ(got.retry_after, want.retry_after);
+  EXPECT_EQ(got.should_retry, want.should_retry);
+  EXPECT_EQ(got.limit_type, want.limit_type);
+  ASSERT_EQ(got.buckets.size(), want.buckets.size());
+  for (std::size_t i = 0; i < want.buckets.size(); ++i) {
+    expect_same_bucket(got.buckets[i], want.buckets[i]);
+  }
+}
+
+// A snapshot that uses every field, with odd values where they are allowed.
+inline RateLimitSnapshot full_snapshot(TimePoint taken_at) {
+  RateLimitSnapshot s;
+  s.taken_at = taken_at;
+  s.retry_after = std::chrono::milliseconds(1500);
+  s.should_retry = false;
+  s.limit_type = "TPM and 100% odd\ttext";
+  RateLimitBucket& requests = s.find_or_add("requests", BudgetAxis::kRequests);
+  requests.limit = 60;
+  requests.remaining = 0;
+  requests.reset_after = std::chrono::seconds(20);
+  requests.window = std::chrono::minutes(1);
+  RateLimitBucket& tokens = s.find_or_add("tokens", BudgetAxis::kTokens);
+  tokens.limit = 40000;
+  tokens.remaining = -3;  // providers do report overdraft
+  tokens.reset_after = std::chrono::nanoseconds(1);
+  RateLimitBucket& day = s.find_or_add("requests_day", BudgetAxis::kRequests);
+  day.remaining = 14400;
+  day.window = std::chrono::hours(24);
+  s.find_or_add("tokens project 配额", BudgetAxis::kOther);  // all optionals empty
+  return s;
+}
+
+}  // namespace sluice::state::test
