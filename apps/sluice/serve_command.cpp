@@ -12,6 +12,8 @@
 #include "sluice/core/rng.hpp"
 #include "sluice/server/gateway_server.hpp"
 #include "sluice/sim/sim_server.hpp"
+#include "sluice/state/memory_store.hpp"
+#include "sluice/state/sqlite/sqlite_store.hpp"
 
 namespace sluice::cli {
 
@@ -97,6 +99,28 @@ std::string sim_gateway_yaml(const std::vector<sim::SimServer::Listener>& l,
          "  claude: {route: [sim-anthropic/claude-sonnet-4-5]}\n";
 }
 
+// The store `state:` asks for. A damaged SQLite file is moved aside and sluice
+// starts empty, saying so: a gateway that refuses to start over a cache of
+// cooldowns would be worse than one that re-learns them.
+std::unique_ptr<state::Store> open_store(const config::StateConfig& sc) {
+  if (sc.backend == config::StateBackend::kSqlite) {
+    auto opened =
+        state::SqliteStore::open({.path = sc.path, .on_bad_file = state::OnBadFile::kStartEmpty});
+    if (opened.ok()) {
+      for (const auto& w : opened.value().warnings)
+        std::cerr << "level=warn msg=state " << w << "\n";
+      std::cerr << "level=info msg=state backend=sqlite path=" << sc.path << "\n";
+      return std::move(opened.value().store);
+    }
+    std::cerr << "level=error msg=state backend=sqlite path=" << sc.path << " error=\""
+              << opened.error().message << "\" fallback=memory\n";
+  } else if (sc.backend == config::StateBackend::kRedis) {
+    std::cerr << "level=warn msg=state backend=redis is not available in this build; serving "
+                 "with in-memory state\n";
+  }
+  return std::make_unique<state::MemoryStore>();
+}
+
 }  // namespace
 
 std::string default_config_from_env() {
@@ -176,7 +200,8 @@ int run_serve(const ServeFlags& flags) {
     cfg.server.host = flags.listen.substr(0, colon);
     cfg.server.port = static_cast<std::uint16_t>(std::atoi(flags.listen.substr(colon + 1).c_str()));
   }
-  server::GatewayServer gateway(io.get_executor(), std::move(cfg), clock, rng);
+  std::unique_ptr<state::Store> store = open_store(cfg.state);
+  server::GatewayServer gateway(io.get_executor(), std::move(cfg), clock, rng, store.get());
   if (auto err = gateway.start(); !err.empty()) {
     std::cerr << "sluice serve: " << err << "\n";
     return 1;

@@ -107,6 +107,12 @@ std::string stream_error_event(config::WireApi api, std::string_view message) {
          "\n\n";
 }
 
+std::string join(const std::vector<std::string>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
+  return s;
+}
+
 struct ProviderRuntime {
   const config::ProviderConfig* cfg = nullptr;
   // One client per provider, so each provider's own timeouts apply.
@@ -151,12 +157,14 @@ struct RequestEngine::Impl {
   const config::GatewayConfig& config;
   const Clock& clock;
   Rng& rng;
+  state::Store* store;
   UpstreamRegistry registry;
   std::map<std::string, ProviderRuntime> providers;
   policy::RetryBudget budget;
 
-  Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r)
-      : executor(ex), config(cfg), clock(c), rng(r), budget(cfg.retry.budget) {
+  Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
+       state::Store* s)
+      : executor(ex), config(cfg), clock(c), rng(r), store(s), budget(cfg.retry.budget) {
     for (const auto& p : cfg.providers) {
       ProviderRuntime rt;
       rt.cfg = &p;
@@ -177,8 +185,84 @@ struct RequestEngine::Impl {
       for (const auto& k : p.keys) {
         rt.pool.keys.push_back(policy::KeyState{.fingerprint = k.secret.fingerprint()});
       }
+      load_state(rt);
       providers.emplace(p.name, std::move(rt));
     }
+  }
+
+  // The store's scope for one key: cooldowns belong to (base_url, key), so two
+  // providers behind one URL and key share them (decision 0006).
+  static std::string key_scope(const ProviderRuntime& p, const std::string& fingerprint) {
+    return p.cfg->base_url + "|" + fingerprint;
+  }
+
+  static void store_error(std::string_view what, const state::StoreError& e) {
+    std::clog << "level=warn msg=state_store_error op=" << what << " error=\"" << e.message
+              << "\"\n";
+  }
+
+  // What an earlier run (or another instance) learned: benched keys and the
+  // rotation position. A key still cooling is skipped from the first request.
+  void load_state(ProviderRuntime& rt) {
+    if (!store) return;
+    const TimePoint now = clock.now();
+    for (auto& k : rt.pool.keys) {
+      auto got = store->get_cooldown(key_scope(rt, k.fingerprint));
+      if (!got.ok()) {
+        store_error("get_cooldown", got.error());
+        continue;
+      }
+      const auto& cd = got.value();
+      if (!cd) continue;
+      k.cooling_until = cd->cooling_until;
+      k.cooling_class = cd->cooling_class;
+      k.cooling_reason = cd->reason;
+      k.consecutive_failures = cd->consecutive_failures;
+      k.disabled = cd->disabled;
+      if (!state::is_active(*cd, now)) continue;
+      std::clog << "level=warn msg=key_cooling_from_state provider=" << rt.cfg->name
+                << " key=" << k.fingerprint
+                << " class=" << (cd->cooling_class ? to_string(*cd->cooling_class) : "-")
+                << " reason=\"" << cd->reason << "\"";
+      if (cd->disabled) {
+        std::clog << " disabled=true";
+      } else if (cd->cooling_until) {
+        std::clog << " remaining_s=" << to_seconds(*cd->cooling_until - now);
+      }
+      std::clog << "\n";
+    }
+    auto cursor = store->get_cursor(rt.cfg->name);
+    if (cursor.ok() && cursor.value()) rt.pool.cursor = *cursor.value();
+  }
+
+  void save_cooldown(const ProviderRuntime& rt, const std::string& fingerprint) {
+    if (!store) return;
+    for (const auto& k : rt.pool.keys) {
+      if (k.fingerprint != fingerprint) continue;
+      state::KeyCooldown cd;
+      cd.key_scope = key_scope(rt, k.fingerprint);
+      cd.cooling_until = k.cooling_until;
+      cd.cooling_class = k.cooling_class;
+      cd.reason = k.cooling_reason;
+      cd.consecutive_failures = k.consecutive_failures;
+      cd.disabled = k.disabled;
+      if (auto st = store->put_cooldown(cd); !st.ok()) store_error("put_cooldown", st.error());
+      return;  // siblings share one scope
+    }
+  }
+
+  void save_cursor(const ProviderRuntime& rt) {
+    if (!store || rt.cfg->strategy != policy::SelectionStrategy::kRoundRobin) return;
+    if (auto st = store->put_cursor(rt.cfg->name, rt.pool.cursor); !st.ok()) {
+      store_error("put_cursor", st.error());
+    }
+  }
+
+  void save_adaptive(const ProviderRuntime& rt, const UpstreamKeyState& key,
+                     const std::string& bucket, int limit) {
+    if (!store) return;
+    auto st = store->put_adaptive_limit(key_scope(rt, key.fingerprint), bucket, limit);
+    if (!st.ok()) store_error("put_adaptive_limit", st.error());
   }
 
   policy::PriorityLimiter& limiter_for(UpstreamKeyState& key, const ProviderRuntime& p,
@@ -192,7 +276,15 @@ struct RequestEngine::Impl {
       policy::AdaptiveLimitConfig ac;
       ac.max = limit;
       ac.initial = limit;
-      key.adaptive.emplace(bucket, policy::AdaptiveLimit(ac));
+      policy::AdaptiveLimit adaptive(ac);
+      if (store) {  // a limit learned earlier (concurrency 429s) survives restarts
+        auto learned = store->get_adaptive_limit(key_scope(p, key.fingerprint), bucket);
+        if (learned.ok() && learned.value()) {
+          adaptive.restore(*learned.value());
+          it->second->set_limit(adaptive.current());
+        }
+      }
+      key.adaptive.emplace(bucket, adaptive);
     }
     return *it->second;
   }
@@ -324,6 +416,7 @@ struct RequestEngine::Impl {
       // 1. A key that is not cooling, by the pool's strategy.
       auto sel = policy::select_key(std::move(p.pool), p.cfg->strategy, now, rng);
       p.pool = std::move(sel.next);
+      save_cursor(p);
       if (!sel.index) {
         const auto free = policy::next_available_at(p.pool, now);
         if (free && (!earliest_free || *free < *earliest_free)) earliest_free = free;
@@ -460,8 +553,10 @@ struct RequestEngine::Impl {
         p.pool = policy::record_success(std::move(p.pool), key_index);
         const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
         auto& adaptive = key_state.adaptive.at(bucket);
-        if (adaptive.on_success(in_flight_at_send, clock.now()))
+        if (adaptive.on_success(in_flight_at_send, clock.now())) {
           limiter.set_limit(adaptive.current());
+          save_adaptive(p, key_state, bucket, adaptive.current());
+        }
 
         net::HeaderFields out;
         for (const auto& f : resp_headers.view().fields()) {
@@ -479,7 +574,7 @@ struct RequestEngine::Impl {
         if (!streaming) {
           while (auto piece = co_await sent.response->next()) resp_body += *piece;
           co_await w.send(*outcome.status, out, std::move(resp_body));
-          log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback" : "");
+          log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback: " + join(skipped) : "");
           co_return;
         }
         // Relay the stream as it arrives; from here on nothing can be retried.
@@ -497,7 +592,8 @@ struct RequestEngine::Impl {
           co_await w.write_chunk(ev);
           log_line(req, "STREAM_DROP", label, attempts_total, "after first byte");
         } else {
-          log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback stream" : "stream");
+          log_line(req, "ok", label, attempts_total,
+                   idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream"));
         }
         co_await w.end_stream();
         co_return;
@@ -513,11 +609,15 @@ struct RequestEngine::Impl {
         kf.disable = traits.disable_key;
         kf.reason = std::string(to_string(c.cls)) + " via " + c.rule;
         p.pool = policy::record_failure(std::move(p.pool), key_index, kf, clock.now(), {});
+        save_cooldown(p, p.pool.keys[key_index].fingerprint);
       }
       if (traits.lower_limit) {
         const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
         auto& adaptive = key_state.adaptive.at(bucket);
-        if (adaptive.on_concurrency_limit(clock.now())) limiter.set_limit(adaptive.current());
+        if (adaptive.on_concurrency_limit(clock.now())) {
+          limiter.set_limit(adaptive.current());
+          save_adaptive(p, key_state, bucket, adaptive.current());
+        }
       }
       std::clog << "level=warn msg=upstream_failure route=" << label
                 << " key=" << p.pool.keys[key_index].fingerprint << " class=" << to_string(c.cls)
@@ -554,8 +654,7 @@ struct RequestEngine::Impl {
       retry_after = std::max(*earliest_free - clock.now(), Duration(std::chrono::milliseconds(1)));
     net::HeaderFields extra;
     extra.emplace_back("x-sluice-attempts", std::to_string(attempts_total));
-    std::string why;
-    for (const auto& s : skipped) why += (why.empty() ? "" : "; ") + s;
+    const std::string why = join(skipped);
     if (last) {
       const auto& c = last->cls;
       const int status = c.traits.client_status;
@@ -612,8 +711,8 @@ struct RequestEngine::Impl {
 };
 
 RequestEngine::RequestEngine(asio::any_io_executor executor, const config::GatewayConfig& config,
-                             const Clock& clock, Rng& rng)
-    : impl_(std::make_unique<Impl>(executor, config, clock, rng)) {}
+                             const Clock& clock, Rng& rng, state::Store* store)
+    : impl_(std::make_unique<Impl>(executor, config, clock, rng, store)) {}
 
 RequestEngine::~RequestEngine() = default;
 

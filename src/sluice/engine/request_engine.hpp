@@ -18,6 +18,7 @@
 #include "sluice/net/http_server.hpp"
 #include "sluice/net/upstream_client.hpp"
 #include "sluice/providers/model_splice.hpp"
+#include "sluice/state/store.hpp"
 
 namespace sluice::engine {
 
@@ -41,8 +42,10 @@ std::string error_body(config::WireApi api, int status, std::string_view code,
 
 class RequestEngine {
  public:
+  // `store` (optional) keeps cooldowns, rotation cursors and adaptive limits
+  // across restarts and instances: loaded here, written as they change.
   RequestEngine(boost::asio::any_io_executor executor, const config::GatewayConfig& config,
-                const Clock& clock, Rng& rng);
+                const Clock& clock, Rng& rng, state::Store* store = nullptr);
   ~RequestEngine();
   RequestEngine(const RequestEngine&) = delete;
   RequestEngine& operator=(const RequestEngine&) = delete;

@@ -66,8 +66,9 @@ struct GatewayServer::Impl {
   engine::RequestEngine engine;
   std::unique_ptr<net::HttpServer> http;
 
-  Impl(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng)
-      : config(std::move(cfg)), clock(c), engine(ex, config, c, rng) {
+  Impl(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng,
+       state::Store* store)
+      : config(std::move(cfg)), clock(c), engine(ex, config, c, rng, store) {
     net::ServerOptions opts;
     opts.host = config.server.host;
     opts.port = config.server.port;
@@ -191,8 +192,8 @@ struct GatewayServer::Impl {
 };
 
 GatewayServer::GatewayServer(asio::any_io_executor executor, config::GatewayConfig config,
-                             const Clock& clock, Rng& rng)
-    : impl_(std::make_unique<Impl>(executor, std::move(config), clock, rng)) {}
+                             const Clock& clock, Rng& rng, state::Store* store)
+    : impl_(std::make_unique<Impl>(executor, std::move(config), clock, rng, store)) {}
 
 GatewayServer::~GatewayServer() = default;
 

@@ -10,13 +10,15 @@
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/core/clock.hpp"
 #include "sluice/core/rng.hpp"
+#include "sluice/state/store.hpp"
 
 namespace sluice::server {
 
 class GatewayServer {
  public:
+  // `store` (optional, outlives the server) persists what the engine learns.
   GatewayServer(boost::asio::any_io_executor executor, config::GatewayConfig config,
-                const Clock& clock, Rng& rng);
+                const Clock& clock, Rng& rng, state::Store* store = nullptr);
   ~GatewayServer();
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;

@@ -7,12 +7,15 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "sluice/config/fake_secret_source.hpp"
+#include "sluice/config/secret.hpp"
 #include "sluice/sim/sim_server.hpp"
+#include "sluice/state/sqlite/sqlite_store.hpp"
 #include "testing/http_client.hpp"
 #include "testing/io_thread.hpp"
 
@@ -38,7 +41,9 @@ sim::ProviderSimConfig sim_provider(std::string name, Dialect d) {
 class Stack {
  public:
   Stack(std::vector<sim::ProviderSimConfig> sims,
-        std::function<std::string(const std::vector<std::uint16_t>&)> yaml) {
+        std::function<std::string(const std::vector<std::uint16_t>&)> yaml,
+        state::Store* store = nullptr,
+        std::function<void(const std::vector<std::uint16_t>&)> before_gateway = {}) {
     sim::SimConfig sc;
     sc.providers = std::move(sims);
     sim_ = std::make_unique<sim::SimServer>(loop_.io().get_executor(), std::move(sc), clock_);
@@ -52,8 +57,9 @@ class Stack {
     // Port 0 always: tests run in parallel and must never collide.
     loaded.config->server.host = "127.0.0.1";
     loaded.config->server.port = 0;
-    gateway_ =
-        std::make_unique<GatewayServer>(loop_.io().get_executor(), *loaded.config, clock_, rng_);
+    if (before_gateway) before_gateway(ports);
+    gateway_ = std::make_unique<GatewayServer>(loop_.io().get_executor(), *loaded.config, clock_,
+                                               rng_, store);
     EXPECT_EQ(gateway_->start(), "");
     loop_.start();
   }
@@ -305,6 +311,72 @@ TEST(Gateway, GatewayKeysAreEnforcedWhenConfigured) {
           .status,
       200);
   EXPECT_EQ(c.request("POST", "/v1/messages", {{"x-api-key", "nope"}}, "{}").status, 401);
+}
+
+// Hermes issue #17929: the primary's only key is cooling from an earlier run.
+TEST(Gateway, StartsOnTheFallbackWhileThePrimaryCoolsFromAnEarlierRunThenReturnsByItself) {
+  char tmpl[] = "/tmp/sluice-state-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto opened = state::SqliteStore::open({.path = dir + "/state.db"});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::unique_ptr<state::SqliteStore> store = std::move(opened.value().store);
+  const TimePoint cooling_until = SystemClock().now() + std::chrono::milliseconds(1500);
+
+  Stack s({sim_provider("zai", Dialect::kZai), sim_provider("backup", Dialect::kOpenAI)},
+          two_provider_yaml, store.get(), [&](const std::vector<std::uint16_t>& p) {
+            // What the earlier run wrote when it benched the key.
+            state::KeyCooldown cd;
+            cd.key_scope = url(p[0]) + "/api/paas/v4|" + config::fingerprint_of("good-key");
+            cd.cooling_until = cooling_until;
+            cd.cooling_class = ErrorClass::kQuotaExhausted;
+            cd.reason = "QUOTA_EXHAUSTED via zai-quota";
+            EXPECT_TRUE(store->put_cooldown(cd).ok());
+          });
+  HttpClient c(s.port());
+  HttpResponse first = c.request("POST", "/v1/chat/completions", {}, kChat);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-sluice-route"), "backup/gpt-4o-mini");
+  EXPECT_EQ(first.header("x-sluice-fallback"), "1/2");
+  EXPECT_EQ(s.sim_stats(0)["requests"], 0);  // not one call to the cooling primary
+
+  const Duration left = cooling_until - SystemClock().now();
+  std::this_thread::sleep_for(left + std::chrono::milliseconds(100));
+  HttpResponse later = c.request("POST", "/v1/chat/completions", {}, kChat);
+  ASSERT_EQ(later.status, 200) << later.body;
+  EXPECT_EQ(later.header("x-sluice-route"), "zai/glm-5.1");  // back on the primary by itself
+  EXPECT_FALSE(later.header("x-sluice-fallback"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Gateway, ABenchedKeyIsWrittenToTheStoreForTheNextRun) {
+  char tmpl[] = "/tmp/sluice-state-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto opened = state::SqliteStore::open({.path = dir + "/state.db"});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  std::unique_ptr<state::SqliteStore> store = std::move(opened.value().store);
+  std::string scope;
+  Stack s(
+      {sim_provider("openai", Dialect::kOpenAI)},
+      [](const std::vector<std::uint16_t>& p) {
+        return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" +
+               url(p[0]) +
+               "/v1\", keys: [bad-key, good-key]}\nmodels:\n  main: {route: "
+               "[oa/gpt-4o]}\n";
+      },
+      store.get(),
+      [&](const std::vector<std::uint16_t>& p) {
+        scope = url(p[0]) + "/v1|" + config::fingerprint_of("bad-key");
+      });
+  HttpClient c(s.port());
+  ASSERT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 200);
+  auto cd = store->get_cooldown(scope);
+  ASSERT_TRUE(cd.ok());
+  ASSERT_TRUE(cd.value().has_value());
+  EXPECT_EQ(cd.value()->cooling_class, ErrorClass::kAuth);
+  EXPECT_TRUE(state::is_active(*cd.value(), SystemClock().now()));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
