@@ -9,6 +9,7 @@
 
 #include "sluice/core/text.hpp"
 #include "sluice/engine/upstream_state.hpp"
+#include "sluice/net/sleep.hpp"
 #include "sluice/policy/credentials/credential_pool.hpp"
 #include "sluice/policy/errors/classifier.hpp"
 #include "sluice/policy/errors/error_body.hpp"
@@ -31,13 +32,6 @@ constexpr std::size_t kMaxErrorBody = 1024 * 1024;
 // Until this much of a 200 stream has arrived without a data event, keep
 // waiting before committing the first byte to the client.
 constexpr std::size_t kMaxStreamProbe = 64 * 1024;
-
-awaitable<void> sleep_for(Duration d) {
-  if (d <= Duration::zero()) co_return;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(d));
-  co_await timer.async_wait(kTuple);
-}
 
 std::string ceil_seconds(Duration d) {
   return std::to_string(static_cast<long long>(std::ceil(std::max(0.0, to_seconds(d)))));
@@ -447,7 +441,7 @@ struct RequestEngine::Impl {
         continue;
       }
       if (td.kind == policy::ThrottleDecision::Kind::kWait) {
-        co_await sleep_for(td.until - now);
+        co_await net::sleep_for(td.until - now);
         now = clock.now();
       }
 
@@ -645,7 +639,7 @@ struct RequestEngine::Impl {
         next_candidate(std::string(to_string(c.cls)));
         continue;
       }
-      if (!can_rotate) co_await sleep_for(std::get<policy::RetryAfter>(d).wait);
+      if (!can_rotate) co_await net::sleep_for(std::get<policy::RetryAfter>(d).wait);
     }
 
     // Nothing served: answer honestly, in the caller's format.

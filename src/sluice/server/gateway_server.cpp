@@ -4,6 +4,7 @@
 
 #include "sluice/core/text.hpp"
 #include "sluice/engine/request_engine.hpp"
+#include "sluice/net/client_credentials.hpp"
 #include "sluice/net/http_server.hpp"
 
 namespace sluice::server {
@@ -45,17 +46,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     diff = static_cast<unsigned char>(diff | (x ^ y));
   }
   return diff == 0;
-}
-
-// The credential a client presents: OpenAI SDKs send a bearer token,
-// Anthropic SDKs an x-api-key.
-std::string_view presented_key(const HeaderView& h) {
-  if (auto auth = h.get("authorization")) {
-    std::string_view v = trim(*auth);
-    if (istarts_with(v, "bearer ")) return trim(v.substr(7));
-  }
-  if (auto k = h.get("x-api-key")) return trim(*k);
-  return {};
 }
 
 }  // namespace
@@ -110,7 +100,7 @@ struct GatewayServer::Impl {
 
   bool authorized(const net::HttpRequest& req) const {
     if (!config.server.require_gateway_key) return true;
-    const std::string_view presented = presented_key(req.headers.view());
+    const std::string_view presented = net::presented_api_key(req.headers.view());
     bool ok = false;
     for (const auto& k : config.server.gateway_keys) {
       ok = constant_time_equal(presented, k.secret.reveal()) || ok;  // no early exit

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "sluice/providers/model_splice.hpp"
+
 namespace sluice::sim {
 
 namespace {
@@ -57,8 +59,8 @@ bool generates_text(Endpoint e) {
 bool is_rate_limited(Endpoint e) { return generates_text(e) || e == Endpoint::kEmbeddings; }
 
 std::int64_t estimate_prompt_tokens(std::size_t text_bytes) {
-  const auto tokens = static_cast<std::int64_t>((text_bytes + 3) / 4);
-  return tokens < 1 ? 1 : tokens;
+  // The gateway's own estimate, so simulated budgets and sluice's throttle agree.
+  return providers::estimate_prompt_tokens(text_bytes);
 }
 
 std::variant<ParsedRequest, BadRequest> parse_request(Endpoint endpoint, std::string_view body,

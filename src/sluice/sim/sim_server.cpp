@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/core/text.hpp"
+#include "sluice/net/client_credentials.hpp"
 #include "sluice/net/http_server.hpp"
+#include "sluice/net/sleep.hpp"
 #include "sluice/sim/sim_provider.hpp"
 
 namespace sluice::sim {
@@ -21,24 +23,6 @@ namespace {
 // A hung request is held at most this long, so a forgotten client cannot pin
 // a coroutine forever; real clients time out long before.
 constexpr auto kHangLimit = std::chrono::minutes(10);
-
-awaitable<void> sleep_for(Duration d) {
-  if (d <= Duration::zero()) co_return;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-std::string api_key_of(const HeaderView& h) {
-  if (auto auth = h.get("authorization")) {
-    std::string_view v = trim(*auth);
-    if (istarts_with(v, "bearer ")) return std::string(trim(v.substr(7)));
-    return std::string(v);
-  }
-  if (auto k = h.get("x-api-key")) return std::string(trim(*k));
-  if (auto k = h.get("api-key")) return std::string(trim(*k));  // Azure
-  return {};
-}
 
 const net::HeaderFields kJson = {{"content-type", "application/json"}};
 
@@ -85,7 +69,7 @@ struct SimServer::Impl {
     SimRequest sreq;
     sreq.method = req.method;
     sreq.path = req.path;
-    sreq.api_key = api_key_of(req.headers.view());
+    sreq.api_key = std::string(net::presented_api_key(req.headers.view()));
     sreq.body = req.body;
     ResponsePlan plan = model.on_request(sreq, clock.now());
     // The slot is freed however this coroutine ends: sent, aborted, or torn down.
@@ -98,12 +82,12 @@ struct SimServer::Impl {
       }
     } finish{model, clock, plan.ticket};
 
-    co_await sleep_for(plan.delay_before_headers);
+    co_await net::sleep_for(plan.delay_before_headers);
     if (plan.ending == Ending::kHang) {
       // Held in short slices so stop() ends a hang promptly (shutdown drains).
       const auto until = std::chrono::steady_clock::now() + kHangLimit;
       while (!stopping && std::chrono::steady_clock::now() < until) {
-        co_await sleep_for(std::chrono::milliseconds(50));
+        co_await net::sleep_for(std::chrono::milliseconds(50));
       }
       w.abort();
       co_return;
@@ -114,7 +98,7 @@ struct SimServer::Impl {
     }
     if (!co_await w.begin_stream(plan.status, plan.headers)) co_return;
     for (const SseChunk& chunk : plan.chunks) {
-      co_await sleep_for(chunk.delay);
+      co_await net::sleep_for(chunk.delay);
       if (!co_await w.write_chunk(chunk.data)) co_return;
     }
     if (plan.ending == Ending::kCloseMidStream) {
