@@ -595,7 +595,9 @@ struct RequestEngine::Impl {
 
       // 6. A failure: bench or slow the key as the class says, then decide.
       const policy::ClassTraits& traits = c.traits;
-      if (traits.cool_key || traits.disable_key) {
+      // A concurrency 429 lowers the key's limit (below) instead of benching
+      // it: the key is fine, we sent too many at once (DESIGN capability 3).
+      if ((traits.cool_key && !traits.lower_limit) || traits.disable_key) {
         policy::KeyFailure kf;
         kf.cls = c.cls;
         kf.cooldown = c.cooldown.value_or(traits.default_cooldown);

@@ -379,5 +379,52 @@ TEST(Gateway, ABenchedKeyIsWrittenToTheStoreForTheNextRun) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Gateway, AConcurrency429LowersTheKeysLimitInsteadOfBenchingIt) {
+  auto zai = sim_provider("zai", Dialect::kZai);
+  zai.limits.concurrency = 1;  // the truth
+  zai.latency.fixed = std::chrono::milliseconds(150);
+  Stack s({zai}, [](const std::vector<std::uint16_t>& p) {
+    // The operator believes 3 are allowed.
+    return "state: {backend: memory}\nproviders:\n  zai: {api: openai, dialect: zai, base_url: \"" +
+           url(p[0]) +
+           "/api/paas/v4\", keys: [good-key], max_concurrent: 3}\nmodels:\n  main: "
+           "{route: [zai/glm-5.1]}\n";
+  });
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < 3; ++i) {
+    results.push_back(std::async(std::launch::async, [port = s.port()] {
+      HttpClient c(port);
+      return c.request("POST", "/v1/chat/completions", {}, kChat).status;
+    }));
+  }
+  for (auto& f : results) EXPECT_EQ(f.get(), 200);
+  const json sim = s.sim_stats(0);
+  EXPECT_GE(sim["rejections"]["concurrency"], 1) << sim.dump();  // learned from real 1302s
+  HttpClient c(s.port());
+  const json status = json::parse(c.request("GET", "/status").body);
+  const json& key = status["providers"][0]["keys"][0];
+  EXPECT_EQ(key["limiters"]["glm-5.1"]["limit"], 1) << status.dump();
+  EXPECT_FALSE(key.contains("cooling_s")) << status.dump();  // not benched
+}
+
+TEST(Gateway, ADailyQuota429BenchesTheKeyUntilItsReset) {
+  auto oa = sim_provider("oa", Dialect::kOpenAI);
+  oa.faults.quota_after = 1;  // the daily quota is spent after one request
+  Stack s({oa}, single_openai_yaml);
+  HttpClient c(s.port());
+  ASSERT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 200);
+  HttpResponse r = c.request("POST", "/v1/chat/completions", {}, kChat);
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_NE(r.body.find("QUOTA_EXHAUSTED"), std::string::npos) << r.body;
+  const json status = json::parse(c.request("GET", "/status").body);
+  const json& key = status["providers"][0]["keys"][0];
+  EXPECT_EQ(key["cooling_class"], "QUOTA_EXHAUSTED") << status.dump();
+  EXPECT_GT(key["cooling_s"].get<double>(), 600) << status.dump();  // until the reset, not 1 s
+  // Further requests are refused without another upstream call.
+  const int before = s.sim_stats(0)["requests"];
+  EXPECT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 429);
+  EXPECT_EQ(s.sim_stats(0)["requests"], before);
+}
+
 }  // namespace
 }  // namespace sluice::server
