@@ -79,9 +79,11 @@ class Stack {
  private:
   SystemClock clock_;
   SeededRng rng_{7};
+  // Declared before the servers: the destructor drains the loop first, and the
+  // io_context must outlive every socket and timer the servers own.
+  testing::IoThread loop_;
   std::unique_ptr<sim::SimServer> sim_;
   std::unique_ptr<GatewayServer> gateway_;
-  testing::IoThread loop_;  // declared last: drained and destroyed first
 };
 
 std::string url(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
