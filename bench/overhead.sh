@@ -93,5 +93,27 @@ for conns in 8 64; do
     printf "%-8s %5s %10s %10s %10s %14s\n" "$target" "$conns" "$rps" "$p50" "$p99" "$cpu"
   done
 done
-echo "RSS (kB): sluice $(awk '/VmHWM/ {print $2}' /proc/$sl_pid/status), nginx worker+master ~ $(awk '/VmHWM/ {print $2}' /proc/$ng_pid/status)"
+echo "peak RSS after the runs (kB): sluice $(awk '/VmHWM/ {print $2}' /proc/$sl_pid/status)," \
+     "nginx master $(awk '/VmHWM/ {print $2}' /proc/$ng_pid/status)"
+
+# Memory with 1,000 idle streaming connections: the simulator sends the first
+# event at once and the next token two minutes later.
+ulimit -n 65536 2>/dev/null || true
+up2=$(free_port); sl2=$(free_port)
+taskset -c 0 $bin sim --dialect openai --listen 127.0.0.1:$up2 --per-token 120s \
+  >"$work/sim2.log" 2>&1 & pids+=($!)
+sed -e "s/$sl/$sl2/" -e "s/$up/$up2/" "$work/sluice.yaml" >"$work/sluice2.yaml"
+taskset -c 0 $bin serve -c "$work/sluice2.yaml" >"$work/sluice2.log" 2>&1 & pids+=($!)
+sl2_pid=$!
+sleep 1
+rss_before=$(awk '/VmRSS/ {print $2}' /proc/$sl2_pid/status)
+node bench/idle_streams.mjs "http://127.0.0.1:$sl2/v1/chat/completions" 1000 >"$work/idle.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do grep -q '^open 1000' "$work/idle.log" && break; sleep 0.5; done
+if grep -q '^open 1000' "$work/idle.log"; then
+  echo "RSS with 1000 idle streams (kB): sluice $(awk '/VmRSS/ {print $2}' /proc/$sl2_pid/status)" \
+       "(idle before: $rss_before; target <= 40960)"
+else
+  echo "idle streams: could not open 1000 streams: $(tail -3 "$work/idle.log")"
+fi
 echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo)"
