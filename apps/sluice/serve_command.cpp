@@ -1,6 +1,7 @@
 #include "apps/sluice/serve_command.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -13,6 +14,8 @@
 #include "sluice/server/gateway_server.hpp"
 #include "sluice/sim/sim_server.hpp"
 #include "sluice/state/memory_store.hpp"
+#include "sluice/state/redis/redis_coordinator.hpp"
+#include "sluice/state/redis/redis_store.hpp"
 #include "sluice/state/sqlite/sqlite_store.hpp"
 
 namespace sluice::cli {
@@ -99,6 +102,25 @@ std::string sim_gateway_yaml(const std::vector<sim::SimServer::Listener>& l,
          "  claude: {route: [sim-anthropic/claude-sonnet-4-5]}\n";
 }
 
+// Redis mode's parts: the shared store, the lease coordinator and the
+// cooldown listener. Redis being down at start is not fatal (the gateway
+// serves on local limits and joins when Redis answers); a bad URL is.
+struct SharedState {
+  std::unique_ptr<state::Store> store;
+  std::unique_ptr<state::Coordinator> coordinator;
+  std::unique_ptr<state::RedisEvents> events;
+};
+
+// Said once when Redis goes away and once when it is back.
+void log_redis_state(bool up, const std::string& why) {
+  if (up) {
+    std::cerr << "level=info msg=redis_rejoined note=\"shared limits are back\"\n";
+  } else {
+    std::cerr << "level=warn msg=redis_unavailable error=\"" << why
+              << "\" note=\"serving on local limits until Redis answers\"\n";
+  }
+}
+
 // The store `state:` asks for. A damaged SQLite file is moved aside and sluice
 // starts empty, saying so: a gateway that refuses to start over a cache of
 // cooldowns would be worse than one that re-learns them.
@@ -114,11 +136,26 @@ std::unique_ptr<state::Store> open_store(const config::StateConfig& sc) {
     }
     std::cerr << "level=error msg=state backend=sqlite path=" << sc.path << " error=\""
               << opened.error().message << "\" fallback=memory\n";
-  } else if (sc.backend == config::StateBackend::kRedis) {
-    std::cerr << "level=warn msg=state backend=redis is not available in this build; serving "
-                 "with in-memory state\n";
   }
   return std::make_unique<state::MemoryStore>();
+}
+
+// Empty on success; else why Redis mode cannot be used at all.
+std::string open_redis(const config::StateConfig& sc, SharedState& out) {
+  auto store = state::RedisStore::open({.url = sc.url, .prefix = sc.key_prefix});
+  if (!store.ok()) return store.error().message;
+  for (const auto& w : store.value()->info().warnings)
+    std::cerr << "level=warn msg=state " << w << "\n";
+  std::cerr << "level=info msg=state backend=redis url=" << store.value()->info().location
+            << " lease_ttl_s=" << to_seconds(sc.lease_ttl) << "\n";
+  auto coordinator = state::RedisCoordinator::open({.url = sc.url,
+                                                    .prefix = sc.key_prefix,
+                                                    .lease_ttl = sc.lease_ttl,
+                                                    .on_state_change = log_redis_state});
+  if (!coordinator.ok()) return coordinator.error().message;
+  out.store = std::move(store.value());
+  out.coordinator = std::move(coordinator.value());
+  return {};
 }
 
 }  // namespace
@@ -200,11 +237,34 @@ int run_serve(const ServeFlags& flags) {
     cfg.server.host = flags.listen.substr(0, colon);
     cfg.server.port = static_cast<std::uint16_t>(std::atoi(flags.listen.substr(colon + 1).c_str()));
   }
-  std::unique_ptr<state::Store> store = open_store(cfg.state);
-  server::GatewayServer gateway(io.get_executor(), std::move(cfg), clock, rng, store.get());
+  SharedState shared;
+  if (cfg.state.backend == config::StateBackend::kRedis) {
+    if (auto err = open_redis(cfg.state, shared); !err.empty()) {
+      std::cerr << "sluice serve: state: " << err << "\n";
+      return 1;
+    }
+  } else {
+    shared.store = open_store(cfg.state);
+  }
+  const config::StateConfig state_cfg = cfg.state;
+  server::GatewayServer gateway(io.get_executor(), std::move(cfg), clock, rng, shared.store.get(),
+                                shared.coordinator.get());
   if (auto err = gateway.start(); !err.empty()) {
     std::cerr << "sluice serve: " << err << "\n";
     return 1;
+  }
+  if (shared.coordinator) {
+    // Cooldowns other instances set reach this one within milliseconds.
+    auto target = state::parse_redis_url(state_cfg.url);
+    const std::string own = state::redis_events_channel(state_cfg.key_prefix);
+    shared.events = std::make_unique<state::RedisEvents>(
+        target.value(), own, [&io, &gateway](std::string message) {
+          constexpr std::string_view kCooldown = "cooldown\n";
+          if (!message.starts_with(kCooldown)) return;
+          boost::asio::post(io, [&gateway, scope = message.substr(kCooldown.size())] {
+            gateway.apply_shared_cooldown(scope);
+          });
+        });
   }
   const std::string base = "http://127.0.0.1:" + std::to_string(gateway.port());
   std::cout << "sluice: serving on " << base << " " << source << "\n";
@@ -221,6 +281,7 @@ int run_serve(const ServeFlags& flags) {
     std::cerr << "level=info msg=shutdown\n";
     gateway.stop();
     if (sim) sim->stop();
+    shared.events.reset();  // joins the listener thread so io.run() can return
   });
   io.run();
   return 0;

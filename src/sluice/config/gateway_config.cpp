@@ -66,7 +66,7 @@ const Names kRootFields = {"server", "state", "providers", "models", "retry", "e
 const Names kServerFields = {
     "listen",       "max_body_bytes", "max_header_bytes", "request_timeout",
     "idle_timeout", "log_format",     "gateway_keys",     "allow_public_without_keys"};
-const Names kStateFields = {"backend", "path", "url"};
+const Names kStateFields = {"backend", "path", "url", "lease_ttl", "key_prefix"};
 const Names kProviderFields = {"api",
                                "dialect",
                                "base_url",
@@ -712,6 +712,16 @@ void Loader::load_state(const std::optional<YAML::Node>& node) {
                      url_mark = value.Mark();
                      state.url = std::string(trim(*text));
                    }
+                 } else if (key == "lease_ttl") {
+                   if (auto d = duration(value, path, false)) {
+                     if (*d < std::chrono::milliseconds(100)) {
+                       error(value.Mark(), path, "must be at least 100ms");
+                     } else {
+                       state.lease_ttl = *d;
+                     }
+                   }
+                 } else if (key == "key_prefix") {
+                   if (auto text = string_value(value, path)) state.key_prefix = *text;
                  }
                });
   }
@@ -733,13 +743,16 @@ void Loader::load_state(const std::optional<YAML::Node>& node) {
             "ignored: backend is " + std::string(to_string(state.backend)));
   }
   if (state.backend == StateBackend::kRedis) {
-    const bool known_scheme = istarts_with(state.url, "redis://") ||
-                              istarts_with(state.url, "rediss://") ||
-                              istarts_with(state.url, "unix://");
-    if (!known_scheme || has_control_or_space(state.url)) {
+    const bool known_scheme =
+        istarts_with(state.url, "redis://") || istarts_with(state.url, "unix://");
+    if (istarts_with(state.url, "rediss://")) {
+      error(url_mark.value_or(state_mark), "state.url",
+            "rediss:// (TLS) is not supported: Debian's hiredis is built without TLS; use "
+            "redis:// on a private network, unix:///path, or a TLS tunnel");
+    } else if (!known_scheme || has_control_or_space(state.url)) {
       // Not quoted: a redis URL may carry a password.
       error(url_mark.value_or(state_mark), "state.url",
-            "expected redis://host:port, rediss://host:port or unix:///path");
+            "expected redis://[:password@]host:port[/db] or unix:///path");
     }
   } else if (url_mark) {
     warning(*url_mark, "state.url", "ignored: backend is " + std::string(to_string(state.backend)));

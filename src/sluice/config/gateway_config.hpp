@@ -69,6 +69,9 @@ struct StateConfig {
   StateBackend backend = StateBackend::kSqlite;
   std::string path;  // sqlite file, ~ expanded; default ~/.local/state/sluice/state.db
   std::string url = "redis://127.0.0.1:6379";  // redis; may hold a password: never print whole
+  // Redis: a killed gateway's concurrency slots come back after this long.
+  Duration lease_ttl = std::chrono::seconds(10);
+  std::string key_prefix = "sluice:";  // Redis keys; one prefix per sluice deployment
 };
 
 struct ProviderTimeouts {

@@ -741,7 +741,22 @@ TEST(LoadGatewayConfig, RedisNeedsARedisUrl) {
   EXPECT_EQ(good.config->state.backend, StateBackend::kRedis);
   const LoadResult bad = load(with_zai("state: { backend: redis, url: \"http://10.0.0.2\" }\n"));
   EXPECT_EQ(only(bad.errors, "state.url")->message,
-            "expected redis://host:port, rediss://host:port or unix:///path");
+            "expected redis://[:password@]host:port[/db] or unix:///path");
+  const LoadResult tls =
+      load(with_zai("state: { backend: redis, url: \"rediss://:pw@10.0.0.2:6380\" }\n"));
+  EXPECT_NE(only(tls.errors, "state.url")->message.find("not supported"), std::string::npos);
+  EXPECT_EQ(all_text(tls).find(":pw@"), std::string::npos);  // the password is never echoed
+}
+
+TEST(LoadGatewayConfig, RedisLeaseTtlAndKeyPrefix) {
+  const LoadResult good =
+      load(with_zai("state: { backend: redis, url: \"redis://127.0.0.1:6379\", lease_ttl: 3s, "
+                    "key_prefix: \"team-a:\" }\n"));
+  ASSERT_TRUE(good.ok()) << all_text(good);
+  EXPECT_EQ(good.config->state.lease_ttl, std::chrono::seconds(3));
+  EXPECT_EQ(good.config->state.key_prefix, "team-a:");
+  const LoadResult tiny = load(with_zai("state: { backend: redis, lease_ttl: 10ms }\n"));
+  EXPECT_EQ(only(tiny.errors, "state.lease_ttl")->message, "must be at least 100ms");
 }
 
 TEST(LoadGatewayConfig, YamlSyntaxErrorReportsLineAndColumn) {

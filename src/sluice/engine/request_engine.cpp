@@ -1,6 +1,8 @@
 #include "sluice/engine/request_engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
@@ -116,6 +118,37 @@ struct ProviderRuntime {
   std::string endpoint_error;  // base_url could not be parsed
 };
 
+// A concurrency lease shared with other gateway instances (Redis mode), given
+// back when the attempt ends however it ends.
+struct SharedLease {
+  state::Coordinator* coordinator = nullptr;
+  state::AdmissionRequest request;
+  std::string id;  // empty: none held
+  void release(bool refund) {
+    if (coordinator && !id.empty()) coordinator->release(request, id, refund);
+    id.clear();
+  }
+  ~SharedLease() { release(false); }
+};
+
+// How often a request waiting for a lease held by another instance asks
+// again. Short: a freed slot should not idle; each ask is one Redis call.
+constexpr Duration kLeasePoll = std::chrono::milliseconds(10);
+
+// Renews this instance's leases until the engine goes. The timer and flag
+// are shared so that the engine may be destroyed while the wait is pending.
+awaitable<void> renew_leases(std::shared_ptr<asio::steady_timer> timer, std::shared_ptr<bool> alive,
+                             state::Coordinator* coordinator) {
+  const auto every =
+      std::chrono::duration_cast<asio::steady_timer::duration>(coordinator->lease_ttl() / 3);
+  while (*alive) {
+    timer->expires_after(every);
+    co_await timer->async_wait(kTuple);
+    if (!*alive) co_return;
+    coordinator->renew();
+  }
+}
+
 // The last failure, for the client's answer when everything is exhausted.
 struct LastFailure {
   policy::Classification cls;
@@ -152,13 +185,26 @@ struct RequestEngine::Impl {
   const Clock& clock;
   Rng& rng;
   state::Store* store;
+  state::Coordinator* coordinator;
+  std::shared_ptr<asio::steady_timer> renew_timer;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   UpstreamRegistry registry;
   std::map<std::string, ProviderRuntime> providers;
   policy::RetryBudget budget;
 
   Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
-       state::Store* s)
-      : executor(ex), config(cfg), clock(c), rng(r), store(s), budget(cfg.retry.budget) {
+       state::Store* s, state::Coordinator* coord)
+      : executor(ex),
+        config(cfg),
+        clock(c),
+        rng(r),
+        store(s),
+        coordinator(coord),
+        budget(cfg.retry.budget) {
+    if (coordinator) {
+      renew_timer = std::make_shared<asio::steady_timer>(ex);
+      asio::co_spawn(ex, renew_leases(renew_timer, alive, coordinator), asio::detached);
+    }
     for (const auto& p : cfg.providers) {
       ProviderRuntime rt;
       rt.cfg = &p;
@@ -184,16 +230,28 @@ struct RequestEngine::Impl {
     }
   }
 
+  ~Impl() { stop(); }
+  void stop() {
+    *alive = false;
+    if (renew_timer) renew_timer->cancel();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
   // The store's scope for one key: cooldowns belong to (base_url, key), so two
   // providers behind one URL and key share them (decision 0006).
   static std::string key_scope(const ProviderRuntime& p, const std::string& fingerprint) {
     return p.cfg->base_url + "|" + fingerprint;
   }
 
-  static void store_error(std::string_view what, const state::StoreError& e) {
+  // The same failure again (a store that is down) is not logged again.
+  void store_error(std::string_view what, const state::StoreError& e) {
+    if (e.message == last_store_error) return;
+    last_store_error = e.message;
     std::clog << "level=warn msg=state_store_error op=" << what << " error=\"" << e.message
               << "\"\n";
   }
+  std::string last_store_error;
 
   // What an earlier run (or another instance) learned: benched keys and the
   // rotation position. A key still cooling is skipped from the first request.
@@ -208,11 +266,7 @@ struct RequestEngine::Impl {
       }
       const auto& cd = got.value();
       if (!cd) continue;
-      k.cooling_until = cd->cooling_until;
-      k.cooling_class = cd->cooling_class;
-      k.cooling_reason = cd->reason;
-      k.consecutive_failures = cd->consecutive_failures;
-      k.disabled = cd->disabled;
+      apply_cooldown(k, *cd);
       if (!state::is_active(*cd, now)) continue;
       std::clog << "level=warn msg=key_cooling_from_state provider=" << rt.cfg->name
                 << " key=" << k.fingerprint
@@ -227,6 +281,35 @@ struct RequestEngine::Impl {
     }
     auto cursor = store->get_cursor(rt.cfg->name);
     if (cursor.ok() && cursor.value()) rt.pool.cursor = *cursor.value();
+  }
+
+  static void apply_cooldown(policy::KeyState& k, const state::KeyCooldown& cd) {
+    k.cooling_until = cd.cooling_until;
+    k.cooling_class = cd.cooling_class;
+    k.cooling_reason = cd.reason;
+    k.consecutive_failures = cd.consecutive_failures;
+    k.disabled = cd.disabled;
+  }
+
+  void apply_shared_cooldown(std::string_view scope) {
+    if (!store) return;
+    for (auto& [name, rt] : providers) {
+      for (auto& k : rt.pool.keys) {
+        if (key_scope(rt, k.fingerprint) != scope) continue;
+        auto got = store->get_cooldown(scope);
+        if (!got.ok()) {
+          store_error("get_cooldown", got.error());
+          return;
+        }
+        if (!got.value()) continue;
+        const bool was_available = policy::is_available(k, clock.now());
+        apply_cooldown(k, *got.value());
+        if (was_available && !policy::is_available(k, clock.now())) {
+          std::clog << "level=warn msg=key_cooling_from_peer provider=" << name
+                    << " key=" << k.fingerprint << " reason=\"" << k.cooling_reason << "\"\n";
+        }
+      }
+    }
   }
 
   void save_cooldown(const ProviderRuntime& rt, const std::string& fingerprint) {
@@ -459,6 +542,59 @@ struct RequestEngine::Impl {
         continue;
       }
 
+      // 3b. Redis mode: the slot must be free across every instance too, and
+      // the budget is the one all instances spend together. The local permit
+      // is kept while waiting, so local priority order still holds.
+      SharedLease lease{coordinator};
+      if (coordinator) {
+        lease.request.key_scope = key_scope(p, p.pool.keys[key_index].fingerprint);
+        lease.request.bucket =
+            p.cfg->dialect == Dialect::kZai ? target.upstream_model : std::string();
+        lease.request.model = target.upstream_model;
+        lease.request.limit = limiter.limit();
+        lease.request.tokens = est_in + est_out;
+        const TimePoint give_up = before_queue + queue_timeout;
+        state::Admission admission;
+        const TimePoint lease_wait_from = clock.now();
+        while (true) {
+          admission = coordinator->admit(lease.request);
+          if (admission.kind != state::Admission::Kind::kBusy) break;
+          if (clock.now() >= give_up) break;
+          co_await net::sleep_for(kLeasePoll);
+        }
+        queued += clock.now() - lease_wait_from;
+        if (admission.kind == state::Admission::Kind::kBusy) {
+          permit.reset();
+          const TimePoint retry_at = clock.now() + std::chrono::seconds(1);
+          if (!earliest_free || retry_at < *earliest_free) earliest_free = retry_at;
+          next_candidate("no concurrency slot across instances within the queue timeout");
+          continue;
+        }
+        lease.id = admission.lease_id;  // empty when Redis is away: local limits only
+        const auto& shared = admission.budget;
+        const bool newer =
+            shared.snapshot && (!mb.snapshot || shared.snapshot->taken_at >= mb.snapshot->taken_at);
+        if (!lease.id.empty() && newer) {
+          policy::ThrottleInput si = ti;
+          si.snapshot = &*shared.snapshot;
+          si.unaccounted_requests = shared.sent_requests;
+          si.unaccounted_tokens = shared.sent_tokens;
+          si.now = clock.now();
+          const policy::ThrottleDecision sd = policy::decide_throttle(si);
+          if (sd.kind != policy::ThrottleDecision::Kind::kSendNow) {
+            lease.release(true);  // not sent: uncount it
+            permit.reset();
+            if (sd.kind == policy::ThrottleDecision::Kind::kNotBefore) {
+              if (!earliest_free || sd.until < *earliest_free) earliest_free = sd.until;
+              next_candidate("shared budget " + sd.bucket + " is spent until its reset");
+              continue;
+            }
+            co_await net::sleep_for(sd.until - si.now);
+            continue;  // the same candidate again, with what the wait changed
+          }
+        }
+      }
+
       // 4. Send.
       ++attempts_total;
       ++attempts_on_candidate;
@@ -542,6 +678,9 @@ struct RequestEngine::Impl {
         if (!parsed.has_error) c.ok = true;
       }
       capture_budget(mb, c.ratelimit, own_tokens);
+      if (coordinator && !lease.id.empty() && !c.ratelimit.buckets.empty()) {
+        coordinator->share_snapshot(lease.request, c.ratelimit);
+      }
 
       if (c.ok) {
         p.pool = policy::record_success(std::move(p.pool), key_index);
@@ -620,6 +759,7 @@ struct RequestEngine::Impl {
                 << " rule=" << c.rule << "\n";
       last = LastFailure{c, label};
       permit.reset();  // free the slot before any wait
+      lease.release(false);
 
       const TimePoint decided_at = clock.now();
       const auto pool_free = policy::next_available_at(p.pool, decided_at);
@@ -707,8 +847,9 @@ struct RequestEngine::Impl {
 };
 
 RequestEngine::RequestEngine(asio::any_io_executor executor, const config::GatewayConfig& config,
-                             const Clock& clock, Rng& rng, state::Store* store)
-    : impl_(std::make_unique<Impl>(executor, config, clock, rng, store)) {}
+                             const Clock& clock, Rng& rng, state::Store* store,
+                             state::Coordinator* coordinator)
+    : impl_(std::make_unique<Impl>(executor, config, clock, rng, store, coordinator)) {}
 
 RequestEngine::~RequestEngine() = default;
 
@@ -717,5 +858,11 @@ awaitable<void> RequestEngine::handle(FrontRequest request, net::ResponseWriter&
 }
 
 std::string RequestEngine::status_json() const { return impl_->status_json(); }
+
+void RequestEngine::stop() { impl_->stop(); }
+
+void RequestEngine::apply_shared_cooldown(std::string_view key_scope) {
+  impl_->apply_shared_cooldown(key_scope);
+}
 
 }  // namespace sluice::engine

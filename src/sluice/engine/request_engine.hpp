@@ -18,6 +18,7 @@
 #include "sluice/net/http_server.hpp"
 #include "sluice/net/upstream_client.hpp"
 #include "sluice/providers/model_splice.hpp"
+#include "sluice/state/coordinator.hpp"
 #include "sluice/state/store.hpp"
 
 namespace sluice::engine {
@@ -44,8 +45,11 @@ class RequestEngine {
  public:
   // `store` (optional) keeps cooldowns, rotation cursors and adaptive limits
   // across restarts and instances: loaded here, written as they change.
+  // `coordinator` (optional, Redis mode) shares concurrency leases and
+  // budgets with other gateway instances; both outlive the engine.
   RequestEngine(boost::asio::any_io_executor executor, const config::GatewayConfig& config,
-                const Clock& clock, Rng& rng, state::Store* store = nullptr);
+                const Clock& clock, Rng& rng, state::Store* store = nullptr,
+                state::Coordinator* coordinator = nullptr);
   ~RequestEngine();
   RequestEngine(const RequestEngine&) = delete;
   RequestEngine& operator=(const RequestEngine&) = delete;
@@ -55,6 +59,13 @@ class RequestEngine {
   // A JSON snapshot for GET /status: providers, key fingerprints, limits,
   // in-flight, queues, budgets and cooldowns. Never contains a secret.
   std::string status_json() const;
+
+  // Another instance changed a key's cooldown (Redis pub/sub): read it from
+  // the store and apply it, so a key benched there is skipped here too.
+  void apply_shared_cooldown(std::string_view key_scope);
+
+  // Stops background work (lease renewal) so the io loop can finish.
+  void stop();
 
  private:
   struct Impl;

@@ -57,8 +57,8 @@ struct GatewayServer::Impl {
   std::unique_ptr<net::HttpServer> http;
 
   Impl(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng,
-       state::Store* store)
-      : config(std::move(cfg)), clock(c), engine(ex, config, c, rng, store) {
+       state::Store* store, state::Coordinator* coordinator)
+      : config(std::move(cfg)), clock(c), engine(ex, config, c, rng, store, coordinator) {
     net::ServerOptions opts;
     opts.host = config.server.host;
     opts.port = config.server.port;
@@ -182,13 +182,21 @@ struct GatewayServer::Impl {
 };
 
 GatewayServer::GatewayServer(asio::any_io_executor executor, config::GatewayConfig config,
-                             const Clock& clock, Rng& rng, state::Store* store)
-    : impl_(std::make_unique<Impl>(executor, std::move(config), clock, rng, store)) {}
+                             const Clock& clock, Rng& rng, state::Store* store,
+                             state::Coordinator* coordinator)
+    : impl_(std::make_unique<Impl>(executor, std::move(config), clock, rng, store, coordinator)) {}
 
 GatewayServer::~GatewayServer() = default;
 
 std::string GatewayServer::start() { return impl_->http->start(); }
-void GatewayServer::stop() { impl_->http->stop(); }
+void GatewayServer::stop() {
+  impl_->http->stop();
+  impl_->engine.stop();
+}
 std::uint16_t GatewayServer::port() const { return impl_->http->port(); }
+
+void GatewayServer::apply_shared_cooldown(std::string_view key_scope) {
+  impl_->engine.apply_shared_cooldown(key_scope);
+}
 
 }  // namespace sluice::server

@@ -10,15 +10,18 @@
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/core/clock.hpp"
 #include "sluice/core/rng.hpp"
+#include "sluice/state/coordinator.hpp"
 #include "sluice/state/store.hpp"
 
 namespace sluice::server {
 
 class GatewayServer {
  public:
-  // `store` (optional, outlives the server) persists what the engine learns.
+  // `store` (optional, outlives the server) persists what the engine learns;
+  // `coordinator` (optional, outlives it too) shares limits across instances.
   GatewayServer(boost::asio::any_io_executor executor, config::GatewayConfig config,
-                const Clock& clock, Rng& rng, state::Store* store = nullptr);
+                const Clock& clock, Rng& rng, state::Store* store = nullptr,
+                state::Coordinator* coordinator = nullptr);
   ~GatewayServer();
   GatewayServer(const GatewayServer&) = delete;
   GatewayServer& operator=(const GatewayServer&) = delete;
@@ -26,6 +29,8 @@ class GatewayServer {
   std::string start();  // empty on success
   void stop();          // on the io thread
   std::uint16_t port() const;
+  // On the io thread: another instance changed this key scope's cooldown.
+  void apply_shared_cooldown(std::string_view key_scope);
 
  private:
   struct Impl;

@@ -1,6 +1,6 @@
 // The Store conformance suite: one set of behaviours every backend must show,
 // run unchanged on each. The memory store is the reference; a backend joins
-// by adding one entry to kBackends (the Redis backend will add its own).
+// by adding one entry to kBackends.
 #include <gtest/gtest.h>
 
 #include <climits>
@@ -14,9 +14,11 @@
 
 #include "sluice/policy/ratelimit/throttle.hpp"
 #include "sluice/state/memory_store.hpp"
+#include "sluice/state/redis/redis_store.hpp"
 #include "sluice/state/sqlite/sqlite_store.hpp"
 #include "sluice/state/store.hpp"
 #include "sluice/state/test_support.hpp"
+#include "testing/redis_server.hpp"
 
 namespace sluice::state {
 namespace {
@@ -44,6 +46,23 @@ const std::vector<Backend>& backends() {
            return nullptr;
          }
          return std::move(opened.value().store);
+       }},
+      {"redis",
+       [](const std::string&) -> std::unique_ptr<Store> {
+         // One redis-server for the suite; each test gets a prefix of its own.
+         static testing::RedisServer server;
+         static int next = 0;
+         if (!server.ok()) {
+           ADD_FAILURE() << server.error();
+           return nullptr;
+         }
+         auto opened = RedisStore::open(
+             {.url = server.url(), .prefix = "conformance" + std::to_string(next++) + ":"});
+         if (!opened) {
+           ADD_FAILURE() << opened.error().message;
+           return nullptr;
+         }
+         return std::move(opened.value());
        }},
   };
   return kBackends;

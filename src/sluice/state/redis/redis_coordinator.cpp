@@ -1,0 +1,252 @@
+#include "sluice/state/redis/redis_coordinator.hpp"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <random>
+#include <utility>
+
+#include "sluice/state/snapshot_codec.hpp"
+
+namespace sluice::state {
+namespace {
+
+// KEYS: lease set, budget hash. ARGV: limit, lease id, ttl ms, tokens.
+// Expired leases are dropped first, so a dead instance's slots come back.
+constexpr std::string_view kAdmit = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return {0} end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+local b = redis.call('HMGET', KEYS[2], 'snap', 'sent_req', 'sent_tok')
+redis.call('HINCRBY', KEYS[2], 'sent_req', 1)
+redis.call('HINCRBY', KEYS[2], 'sent_tok', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], 86400000)
+return {1, b[1], tostring(b[2] or 0), tostring(b[3] or 0)}
+)lua";
+
+// KEYS: lease set, budget hash. ARGV: lease id, refund (0/1), tokens.
+constexpr std::string_view kRelease = R"lua(
+redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[2] == '1' then
+  if tonumber(redis.call('HINCRBY', KEYS[2], 'sent_req', -1)) < 0 then
+    redis.call('HSET', KEYS[2], 'sent_req', 0)
+  end
+  if tonumber(redis.call('HINCRBY', KEYS[2], 'sent_tok', -tonumber(ARGV[3]))) < 0 then
+    redis.call('HSET', KEYS[2], 'sent_tok', 0)
+  end
+end
+return 1
+)lua";
+
+// KEYS: budget hash, lease set. ARGV: encoded snapshot, taken_at ns.
+// An older snapshot never replaces a newer one. Sends still in flight (other
+// leases on the key) may not be in the snapshot: they stay counted, with
+// tokens pro rata.
+constexpr std::string_view kShare = R"lua(
+local prev = redis.call('HGET', KEYS[1], 'taken')
+if prev and tonumber(prev) > tonumber(ARGV[2]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local others = math.max(0, redis.call('ZCARD', KEYS[2]) - 1)
+local req = tonumber(redis.call('HGET', KEYS[1], 'sent_req') or 0)
+local tok = tonumber(redis.call('HGET', KEYS[1], 'sent_tok') or 0)
+local keep_req = math.min(req, others)
+local keep_tok = 0
+if req > 0 then keep_tok = math.floor(tok * keep_req / req) end
+redis.call('HSET', KEYS[1], 'snap', ARGV[1], 'taken', ARGV[2], 'sent_req', keep_req,
+           'sent_tok', keep_tok)
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return 1
+)lua";
+
+// KEYS: lease sets; ARGV[1] ttl ms, ARGV[2..] the lease id for each key.
+// XX: a lease that already expired (and may have been handed to another
+// instance's request) is not resurrected.
+constexpr std::string_view kRenew = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local n = 0
+for i, k in ipairs(KEYS) do
+  n = n + redis.call('ZADD', k, 'XX', 'CH', now + ttl, ARGV[i + 1])
+  redis.call('PEXPIRE', k, ttl * 2)
+end
+return n
+)lua";
+
+std::string composite(std::string_view a, std::string_view b) {
+  return std::to_string(a.size()) + ":" + std::string(a) + std::to_string(b.size()) + ":" +
+         std::string(b);
+}
+
+std::int64_t to_int(const RedisReply& r) {
+  if (r.type == RedisReply::Type::kInteger) return r.integer;
+  std::int64_t v = 0;
+  std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
+  return v;
+}
+
+std::string random_instance_id() {
+  std::random_device rd;
+  const std::uint64_t v =
+      (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(::getpid());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget target)
+    : options_(std::move(options)), instance_(random_instance_id()) {
+  RedisOptions ro;
+  ro.target = std::move(target);
+  ro.on_state_change = options_.on_state_change;
+  // Admission is on the request path: fail fast rather than hold it up.
+  ro.command_timeout = std::chrono::milliseconds(250);
+  client_ = std::make_unique<RedisClient>(std::move(ro));
+}
+
+Result<std::unique_ptr<RedisCoordinator>> RedisCoordinator::open(RedisCoordinatorOptions options) {
+  auto target = parse_redis_url(options.url);
+  if (!target.ok()) return target.error();
+  if (options.lease_ttl < std::chrono::milliseconds(100)) {
+    return StoreError{"state.lease_ttl must be at least 100ms"};
+  }
+  return std::unique_ptr<RedisCoordinator>(
+      new RedisCoordinator(std::move(options), std::move(target.value())));
+}
+
+std::string RedisCoordinator::lease_key(const std::string& scope, const std::string& bucket) const {
+  return options_.prefix + "leases:" + composite(scope, bucket);
+}
+
+std::string RedisCoordinator::budget_key(const std::string& scope, const std::string& model) const {
+  return options_.prefix + "budget:" + composite(scope, model);
+}
+
+Admission RedisCoordinator::admit(const AdmissionRequest& req) {
+  Admission a;
+  const std::string id = instance_ + ":" + std::to_string(++next_lease_);
+  const std::string leases = lease_key(req.key_scope, req.bucket);
+  const auto ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl);
+  auto r = client_->eval(
+      kAdmit, {leases, budget_key(req.key_scope, req.model)},
+      {std::to_string(req.limit), id, std::to_string(ttl_ms.count()), std::to_string(req.tokens)});
+  if (!r.ok() || r.value().is_error() || r.value().elements.empty()) return a;  // unavailable
+  const auto& e = r.value().elements;
+  if (to_int(e[0]) == 0) {
+    a.kind = Admission::Kind::kBusy;
+    return a;
+  }
+  a.kind = Admission::Kind::kGranted;
+  a.lease_id = id;
+  held_.emplace(id, leases);
+  if (e.size() >= 4) {
+    if (e[1].type == RedisReply::Type::kString) a.budget.snapshot = decode_snapshot(e[1].str);
+    a.budget.sent_requests = to_int(e[2]);
+    a.budget.sent_tokens = to_int(e[3]);
+  }
+  return a;
+}
+
+void RedisCoordinator::release(const AdmissionRequest& req, const std::string& lease_id,
+                               bool refund) {
+  held_.erase(lease_id);
+  // A failure here is harmless: the lease expires within its TTL.
+  (void)client_->eval(kRelease,
+                      {lease_key(req.key_scope, req.bucket), budget_key(req.key_scope, req.model)},
+                      {lease_id, refund ? "1" : "0", std::to_string(req.tokens)});
+}
+
+void RedisCoordinator::share_snapshot(const AdmissionRequest& req,
+                                      const RateLimitSnapshot& snapshot) {
+  (void)client_->eval(
+      kShare, {budget_key(req.key_scope, req.model), lease_key(req.key_scope, req.bucket)},
+      {encode_snapshot(snapshot), std::to_string(snapshot.taken_at.time_since_epoch().count())});
+}
+
+void RedisCoordinator::renew() {
+  if (held_.empty()) return;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+  args.push_back(std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl).count()));
+  for (const auto& [id, set] : held_) {
+    keys.push_back(set);
+    args.push_back(id);
+  }
+  (void)client_->eval(kRenew, keys, args);
+}
+
+RedisEvents::RedisEvents(RedisTarget target, std::string channel,
+                         std::function<void(std::string)> on_message)
+    : target_(std::move(target)),
+      channel_(std::move(channel)),
+      on_message_(std::move(on_message)),
+      thread_([this] { run(); }) {}
+
+RedisEvents::~RedisEvents() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void RedisEvents::run() {
+  const timeval connect_timeout{0, 200'000};
+  while (!stop_) {
+    redisContext* c =
+        target_.socket_path.empty()
+            ? redisConnectWithTimeout(target_.host.c_str(), target_.port, connect_timeout)
+            : redisConnectUnixWithTimeout(target_.socket_path.c_str(), connect_timeout);
+    bool ok = c != nullptr && c->err == 0;
+    auto command = [&](std::vector<std::string> argv) {
+      std::vector<const char*> p;
+      std::vector<size_t> l;
+      for (const auto& s : argv) p.push_back(s.data()), l.push_back(s.size());
+      return redisAppendCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data()) ==
+             REDIS_OK;
+    };
+    if (ok && !target_.password.empty()) {
+      ok = target_.username.empty() ? command({"AUTH", target_.password})
+                                    : command({"AUTH", target_.username, target_.password});
+    }
+    if (ok) ok = command({"SUBSCRIBE", channel_});
+    // Flush the commands; replies arrive through the poll loop below.
+    int done = 0;
+    while (ok && done == 0) ok = redisBufferWrite(c, &done) == REDIS_OK;
+    while (ok && !stop_) {
+      pollfd pfd{c->fd, POLLIN, 0};
+      const int n = ::poll(&pfd, 1, 100);  // wakes to notice stop_
+      if (n < 0) break;
+      if (n == 0) continue;
+      if (redisBufferRead(c) != REDIS_OK) break;
+      void* raw = nullptr;
+      while (redisGetReplyFromReader(c, &raw) == REDIS_OK && raw != nullptr) {
+        auto* r = static_cast<redisReply*>(raw);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->str != nullptr) {
+          const std::string kind(r->element[0]->str, r->element[0]->len);
+          if (kind == "subscribe") subscribed_ = true;
+          if (kind == "message" && r->element[2]->str != nullptr) {
+            on_message_(std::string(r->element[2]->str, r->element[2]->len));
+          }
+        }
+        freeReplyObject(r);
+        raw = nullptr;
+      }
+    }
+    subscribed_ = false;
+    if (c != nullptr) redisFree(c);
+    // Redis is away: try again shortly, noticing stop_ meanwhile.
+    for (int i = 0; i < 5 && !stop_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace sluice::state

@@ -1,0 +1,76 @@
+#pragma once
+// The Coordinator port on Redis (docs/decisions/0008), and RedisEvents, the
+// pub/sub listener that tells this instance when another one benched a key.
+//
+// Leases are members of a sorted set per (key scope, bucket) scored by their
+// expiry in Redis's own clock (TIME inside the scripts), so instances with
+// skewed clocks agree. Every operation is one EVALSHA.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "sluice/state/coordinator.hpp"
+#include "sluice/state/redis/redis_client.hpp"
+
+namespace sluice::state {
+
+struct RedisCoordinatorOptions {
+  std::string url = "redis://127.0.0.1:6379/0";
+  std::string prefix = "sluice:";
+  Duration lease_ttl = std::chrono::seconds(10);
+  std::function<void(bool up, const std::string& why)> on_state_change;
+};
+
+class RedisCoordinator final : public Coordinator {
+ public:
+  static Result<std::unique_ptr<RedisCoordinator>> open(RedisCoordinatorOptions options);
+
+  Admission admit(const AdmissionRequest& request) override;
+  void release(const AdmissionRequest& request, const std::string& lease_id, bool refund) override;
+  void share_snapshot(const AdmissionRequest& request, const RateLimitSnapshot& snapshot) override;
+  void renew() override;
+  Duration lease_ttl() const override { return options_.lease_ttl; }
+
+  std::size_t leases_held() const { return held_.size(); }
+
+ private:
+  RedisCoordinator(RedisCoordinatorOptions options, RedisTarget target);
+  std::string lease_key(const std::string& scope, const std::string& bucket) const;
+  std::string budget_key(const std::string& scope, const std::string& model) const;
+
+  RedisCoordinatorOptions options_;
+  std::unique_ptr<RedisClient> client_;
+  std::string instance_;  // lease ids are "<instance>:<n>"
+  std::uint64_t next_lease_ = 0;
+  std::map<std::string, std::string> held_;  // lease id -> its sorted set
+};
+
+// Subscribes to the events channel on a thread of its own (a subscribed
+// connection can do nothing else) and hands each message to `on_message`
+// on that thread: post it to your executor. Reconnects by itself.
+class RedisEvents {
+ public:
+  RedisEvents(RedisTarget target, std::string channel,
+              std::function<void(std::string message)> on_message);
+  ~RedisEvents();  // stops and joins the thread
+  RedisEvents(const RedisEvents&) = delete;
+  RedisEvents& operator=(const RedisEvents&) = delete;
+
+  // True once subscribed (for tests that must not race the subscription).
+  bool subscribed() const { return subscribed_.load(); }
+
+ private:
+  void run();
+
+  RedisTarget target_;
+  std::string channel_;
+  std::function<void(std::string)> on_message_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> subscribed_{false};
+  std::thread thread_;
+};
+
+}  // namespace sluice::state

@@ -1,0 +1,245 @@
+// The Redis coordinator and events against a real redis-server on a free
+// loopback port. Lease expiry runs on Redis's own clock, so the expiry tests
+// wait (bounded) for that external process rather than a fake clock.
+#include "sluice/state/redis/redis_coordinator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sluice/state/redis/redis_store.hpp"
+#include "testing/redis_server.hpp"
+
+namespace sluice::state {
+namespace {
+
+using Kind = Admission::Kind;
+using namespace std::chrono_literals;
+
+class RedisCoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.ok()) << redis_.error(); }
+
+  std::unique_ptr<RedisCoordinator> open(Duration ttl = 10s) {
+    auto c = RedisCoordinator::open({.url = redis_.url(), .prefix = prefix_, .lease_ttl = ttl});
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c.ok() ? std::move(c.value()) : nullptr;
+  }
+
+  // Polls `f` until it is true or `limit` passes: waiting on Redis's clock.
+  template <class F>
+  static bool eventually(F f, std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (f()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return f();
+  }
+
+  testing::RedisServer redis_;
+  std::string prefix_ = "coord:";
+  AdmissionRequest req_{.key_scope = "https://api.z.ai/api/paas/v4|key:ab12",
+                        .bucket = "glm-5.1",
+                        .model = "glm-5.1",
+                        .limit = 1,
+                        .tokens = 100};
+};
+
+TEST_F(RedisCoordinatorTest, ACapOfOneHoldsAcrossInstancesUntilTheLeaseIsReleased) {
+  auto a = open();
+  auto b = open();
+  const Admission first = a->admit(req_);
+  ASSERT_EQ(first.kind, Kind::kGranted);
+  EXPECT_EQ(b->admit(req_).kind, Kind::kBusy);
+  EXPECT_EQ(a->admit(req_).kind, Kind::kBusy);  // the same instance is no exception
+
+  AdmissionRequest other_model = req_;
+  other_model.bucket = "glm-4.7";  // z.ai caps each model on its own
+  EXPECT_EQ(b->admit(other_model).kind, Kind::kGranted);
+
+  a->release(req_, first.lease_id, false);
+  EXPECT_EQ(a->leases_held(), 0u);
+  EXPECT_EQ(b->admit(req_).kind, Kind::kGranted);
+}
+
+TEST_F(RedisCoordinatorTest, AHigherLimitAdmitsThatManyAndNoMore) {
+  auto a = open();
+  auto b = open();
+  req_.limit = 3;
+  int granted = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto& c = i % 2 ? *a : *b;
+    if (c.admit(req_).kind == Kind::kGranted) ++granted;
+  }
+  EXPECT_EQ(granted, 3);
+}
+
+TEST_F(RedisCoordinatorTest, ALeaseThatIsNotRenewedComesBackAfterItsTtl) {
+  auto crashed = open(300ms);  // takes the slot, then never renews (as if killed)
+  auto survivor = open(300ms);
+  ASSERT_EQ(crashed->admit(req_).kind, Kind::kGranted);
+  ASSERT_EQ(survivor->admit(req_).kind, Kind::kBusy);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return survivor->admit(req_).kind == Kind::kGranted; }, 3000ms));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 200ms);   // not before the TTL...
+  EXPECT_LE(waited, 1500ms);  // ...and soon after it
+}
+
+TEST_F(RedisCoordinatorTest, RenewingKeepsALeaseAlivePastItsTtl) {
+  auto holder = open(300ms);
+  auto other = open(300ms);
+  ASSERT_EQ(holder->admit(req_).kind, Kind::kGranted);
+  for (int i = 0; i < 8; ++i) {  // 800 ms: well past one TTL
+    holder->renew();
+    std::this_thread::sleep_for(100ms);
+    ASSERT_EQ(other->admit(req_).kind, Kind::kBusy) << "after " << (i + 1) * 100 << " ms";
+  }
+}
+
+TEST_F(RedisCoordinatorTest, SendsAreCountedAgainstOneSharedBudgetAndASnapshotResetsTheCount) {
+  auto a = open();
+  auto b = open();
+  req_.limit = 10;
+  const Admission a1 = a->admit(req_);
+  ASSERT_EQ(a1.kind, Kind::kGranted);
+  EXPECT_FALSE(a1.budget.snapshot.has_value());
+  EXPECT_EQ(a1.budget.sent_requests, 0);
+  const Admission b1 = b->admit(req_);
+  ASSERT_EQ(b1.kind, Kind::kGranted);
+  EXPECT_EQ(b1.budget.sent_requests, 1);  // a's send, seen by b
+  EXPECT_EQ(b1.budget.sent_tokens, 100);
+
+  // a's response carries headers while b's send is still in flight.
+  RateLimitSnapshot snap;
+  snap.taken_at = TimePoint(std::chrono::seconds(1'800'000'000));
+  snap.find_or_add("requests", BudgetAxis::kRequests).remaining = 17;
+  a->share_snapshot(req_, snap);
+  a->release(req_, a1.lease_id, false);
+
+  const Admission b2 = b->admit(req_);
+  ASSERT_EQ(b2.kind, Kind::kGranted);
+  ASSERT_TRUE(b2.budget.snapshot.has_value());
+  EXPECT_EQ(b2.budget.snapshot->find("requests")->remaining, 17);
+  // Only b1 was in flight elsewhere when the snapshot was taken.
+  EXPECT_EQ(b2.budget.sent_requests, 1);
+
+  // An older snapshot does not replace a newer one.
+  RateLimitSnapshot old = snap;
+  old.taken_at -= std::chrono::seconds(5);
+  old.find_or_add("requests", BudgetAxis::kRequests).remaining = 99;
+  b->share_snapshot(req_, old);
+  EXPECT_EQ(a->admit(req_).budget.snapshot->find("requests")->remaining, 17);
+}
+
+TEST_F(RedisCoordinatorTest, ARefundedReleaseUncountsTheSend) {
+  auto a = open();
+  req_.limit = 5;
+  const Admission first = a->admit(req_);
+  a->release(req_, first.lease_id, true);
+  EXPECT_EQ(a->admit(req_).budget.sent_requests, 0);
+}
+
+TEST_F(RedisCoordinatorTest, WithRedisDownAdmissionIsUnavailableAtOnceAndRecoversByItself) {
+  std::vector<bool> transitions;
+  auto opened = RedisCoordinator::open(
+      {.url = redis_.url(), .prefix = prefix_, .on_state_change = [&](bool up, const std::string&) {
+         transitions.push_back(up);
+       }});
+  ASSERT_TRUE(opened.ok());
+  auto& c = *opened.value();
+  ASSERT_EQ(c.admit(req_).kind, Kind::kGranted);
+  redis_.stop();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.admit(req_).kind, Kind::kUnavailable);
+  EXPECT_EQ(c.admit(req_).kind, Kind::kUnavailable);  // the circuit: no second connect
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+  ASSERT_TRUE(redis_.start());
+  // A fresh Redis has no leases and no scripts (NOSCRIPT → loaded again).
+  ASSERT_TRUE(eventually([&] { return c.admit(req_).kind == Kind::kGranted; }, 3000ms));
+  EXPECT_EQ(transitions, (std::vector<bool>{false, true}));  // each said once
+}
+
+TEST_F(RedisCoordinatorTest, AnotherInstancesCooldownArrivesThroughPubSub) {
+  auto target = parse_redis_url(redis_.url());
+  ASSERT_TRUE(target.ok());
+  std::mutex m;
+  std::vector<std::string> got;
+  RedisEvents events(target.value(), redis_events_channel(prefix_), [&](std::string msg) {
+    std::lock_guard lock(m);
+    got.push_back(std::move(msg));
+  });
+  ASSERT_TRUE(eventually([&] { return events.subscribed(); }, 3000ms));
+
+  auto store = RedisStore::open({.url = redis_.url(), .prefix = prefix_});
+  ASSERT_TRUE(store.ok());
+  KeyCooldown cd{.key_scope = req_.key_scope,
+                 .cooling_until = TimePoint(std::chrono::seconds(1'800'000'000)),
+                 .cooling_class = ErrorClass::kAuth,
+                 .reason = "401"};
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(store.value()->put_cooldown(cd).ok());
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(m);
+        return !got.empty();
+      },
+      2000ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms);  // DESIGN: within 100 ms
+  std::lock_guard lock(m);
+  EXPECT_EQ(got.front(), cooldown_event(req_.key_scope));
+}
+
+TEST(RedisUrl, ParsesHostPortDbAndNeverShowsThePassword) {
+  auto t = parse_redis_url("redis://:hunter2@10.0.0.5:6380/3");
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t.value().host, "10.0.0.5");
+  EXPECT_EQ(t.value().port, 6380);
+  EXPECT_EQ(t.value().db, 3);
+  EXPECT_EQ(t.value().password, "hunter2");
+  EXPECT_EQ(t.value().display.find("hunter2"), std::string::npos);
+  auto acl = parse_redis_url("redis://app:s3cret@cache");
+  ASSERT_TRUE(acl.ok());
+  EXPECT_EQ(acl.value().username, "app");
+  EXPECT_EQ(acl.value().port, 6379);
+  EXPECT_EQ(acl.value().display.find("s3cret"), std::string::npos);
+  EXPECT_EQ(parse_redis_url("unix:///run/redis.sock").value().socket_path, "/run/redis.sock");
+}
+
+TEST(RedisUrl, BadUrlsSayWhatIsWrongWithoutThePassword) {
+  for (const char* bad : {"http://x", "redis://:pw@host:99999", "redis://:pw@host/db", "unix://rel",
+                          "redis://:pw@", "rediss://:pw@host"}) {
+    auto t = parse_redis_url(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_NE(t.error().message.find("redis url"), std::string::npos) << bad;
+    EXPECT_EQ(t.error().message.find(":pw"), std::string::npos) << t.error().message;
+  }
+}
+
+TEST(RedisStoreOpen, ADownRedisAtStartIsAWarningNotAFailure) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.ok());
+  const std::string url = redis.url();
+  redis.stop();
+  auto store = RedisStore::open({.url = url});
+  ASSERT_TRUE(store.ok());
+  ASSERT_EQ(store.value()->info().warnings.size(), 1u);
+  EXPECT_FALSE(store.value()->put_cursor("p", 1).ok());
+  ASSERT_TRUE(redis.start());
+  // The circuit reopens after its interval; the store reconnects by itself.
+  bool back = false;
+  for (int i = 0; i < 200 && !back; ++i) {
+    back = store.value()->put_cursor("p", 2).ok();
+    if (!back) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(back);
+  EXPECT_EQ(store.value()->get_cursor("p").value(), 2u);
+}
+
+}  // namespace
+}  // namespace sluice::state
