@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   g++ clang-14 libclang-rt-14-dev clang-format-14
+  chromium
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libsimdjson-dev libcli11-dev
   libboost1.81-dev libssl-dev libyaml-cpp-dev libsqlite3-dev libhiredis-dev redis-server

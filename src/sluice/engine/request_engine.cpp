@@ -7,9 +7,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "sluice/core/text.hpp"
+#include "sluice/engine/metrics.hpp"
 #include "sluice/engine/upstream_state.hpp"
 #include "sluice/net/sleep.hpp"
 #include "sluice/policy/credentials/credential_pool.hpp"
@@ -191,6 +193,7 @@ struct RequestEngine::Impl {
   UpstreamRegistry registry;
   std::map<std::string, ProviderRuntime> providers;
   policy::RetryBudget budget;
+  Metrics metrics;
 
   Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
        state::Store* s, state::Coordinator* coord)
@@ -452,6 +455,31 @@ struct RequestEngine::Impl {
     std::clog << "\n";
   }
 
+  // Counts a finished client request; failures and refusals also go to the
+  // live page's recent list.
+  void finished(const FrontRequest& req, std::string_view outcome, std::string_view cls,
+                std::string_view where, std::string_view detail) {
+    metrics.request_finished(req.path, outcome, cls);
+    if (outcome != "ok") {
+      metrics.event({.at = clock.now(),
+                     .kind = "rejection",
+                     .alias = req.alias,
+                     .where = std::string(where),
+                     .cls = std::string(cls),
+                     .detail = std::string(detail)});
+    }
+  }
+
+  void served_by_fallback(const FrontRequest& req, const std::string& label,
+                          const std::vector<std::string>& skipped) {
+    metrics.event({.at = clock.now(),
+                   .kind = "fallback",
+                   .alias = req.alias,
+                   .where = label,
+                   .cls = "none",
+                   .detail = join(skipped)});
+  }
+
   awaitable<void> handle(FrontRequest req, net::ResponseWriter& w) {
     const TimePoint started = clock.now();
     budget.record_request(started);
@@ -471,6 +499,7 @@ struct RequestEngine::Impl {
       auto pit = providers.find(target.provider);
       const auto next_candidate = [&](std::string why) {
         skipped.push_back(label + ": " + why);
+        if (idx + 1 < req.route.size()) metrics.fallback();
         ++idx;
         attempts_on_candidate = 0;
       };
@@ -519,11 +548,13 @@ struct RequestEngine::Impl {
       ti.deadline = req.deadline;
       const policy::ThrottleDecision td = policy::decide_throttle(ti);
       if (td.kind == policy::ThrottleDecision::Kind::kNotBefore) {
+        metrics.throttle_wait();  // routed around a spent budget
         if (!earliest_free || td.until < *earliest_free) earliest_free = td.until;
         next_candidate("budget " + td.bucket + " is spent until its reset");
         continue;
       }
       if (td.kind == policy::ThrottleDecision::Kind::kWait) {
+        metrics.throttle_wait();  // delayed instead of sent into a spent budget
         co_await net::sleep_for(td.until - now);
         now = clock.now();
       }
@@ -535,6 +566,7 @@ struct RequestEngine::Impl {
       const TimePoint before_queue = clock.now();
       std::optional<policy::Permit> permit = co_await acquire(limiter, req.priority, queue_timeout);
       queued += clock.now() - before_queue;
+      metrics.queue_wait(to_seconds(clock.now() - before_queue));
       if (!permit) {
         const TimePoint retry_at = clock.now() + std::chrono::seconds(1);
         if (!earliest_free || retry_at < *earliest_free) earliest_free = retry_at;
@@ -584,6 +616,7 @@ struct RequestEngine::Impl {
           if (sd.kind != policy::ThrottleDecision::Kind::kSendNow) {
             lease.release(true);  // not sent: uncount it
             permit.reset();
+            metrics.throttle_wait();
             if (sd.kind == policy::ThrottleDecision::Kind::kNotBefore) {
               if (!earliest_free || sd.until < *earliest_free) earliest_free = sd.until;
               next_candidate("shared budget " + sd.bucket + " is spent until its reset");
@@ -616,6 +649,7 @@ struct RequestEngine::Impl {
       std::string body = req.facts.model_end > req.facts.model_begin || req.facts.model
                              ? providers::splice_model(req.body, req.facts, target.upstream_model)
                              : req.body;
+      const TimePoint sent_at = clock.now();
       net::SendResult sent =
           co_await p.client->send(p.endpoint, req.method, upstream_target(p.endpoint, req.path),
                                   upstream_headers(req, p, api_key), std::move(body));
@@ -681,6 +715,10 @@ struct RequestEngine::Impl {
       if (coordinator && !lease.id.empty() && !c.ratelimit.buckets.empty()) {
         coordinator->share_snapshot(lease.request, c.ratelimit);
       }
+      {
+        const std::string_view cls_name = c.ok ? std::string_view("OK") : to_string(c.cls);
+        metrics.upstream_attempt(p.cfg->name, cls_name, to_seconds(clock.now() - sent_at));
+      }
 
       if (c.ok) {
         p.pool = policy::record_success(std::move(p.pool), key_index);
@@ -708,23 +746,38 @@ struct RequestEngine::Impl {
           while (auto piece = co_await sent.response->next()) resp_body += *piece;
           co_await w.send(*outcome.status, out, std::move(resp_body));
           log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback: " + join(skipped) : "");
+          finished(req, "ok", "none", label, "");
+          if (idx > 0) served_by_fallback(req, label, skipped);
           co_return;
         }
+        if (idx > 0) served_by_fallback(req, label, skipped);
         // Relay the stream as it arrives; from here on nothing can be retried.
-        if (!co_await w.begin_stream(200, out)) co_return;
+        const std::string_view gone = "CLIENT_DISCONNECT";
+        if (!co_await w.begin_stream(200, out)) {
+          finished(req, "error", gone, label, "the client left before the stream began");
+          co_return;
+        }
         TerminalWatch watch;
         watch.feed(resp_body);
-        if (!co_await w.write_chunk(resp_body)) co_return;
+        if (!co_await w.write_chunk(resp_body)) {
+          finished(req, "error", gone, label, "the client left mid-stream");
+          co_return;
+        }
         while (auto piece = co_await sent.response->next()) {
           watch.feed(*piece);
-          if (!co_await w.write_chunk(*piece)) co_return;  // the client left; drop upstream
+          if (!co_await w.write_chunk(*piece)) {  // the client left; drop upstream
+            finished(req, "error", gone, label, "the client left mid-stream");
+            co_return;
+          }
         }
         if (!watch.seen) {
           const std::string ev = stream_error_event(
               req.api, "upstream " + label + " ended the stream without its terminal event");
           co_await w.write_chunk(ev);
           log_line(req, "STREAM_DROP", label, attempts_total, "after first byte");
+          finished(req, "error", to_string(ErrorClass::kStreamDrop), label, "after first byte");
         } else {
+          finished(req, "ok", "none", label, "");
           log_line(req, "ok", label, attempts_total,
                    idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream"));
         }
@@ -745,6 +798,12 @@ struct RequestEngine::Impl {
         kf.reason = std::string(to_string(c.cls)) + " via " + c.rule;
         p.pool = policy::record_failure(std::move(p.pool), key_index, kf, clock.now(), {});
         save_cooldown(p, p.pool.keys[key_index].fingerprint);
+        metrics.event({.at = clock.now(),
+                       .kind = "cooldown",
+                       .alias = req.alias,
+                       .where = p.cfg->name + " " + p.pool.keys[key_index].fingerprint,
+                       .cls = std::string(to_string(c.cls)),
+                       .detail = p.pool.keys[key_index].cooling_reason});
       }
       if (traits.lower_limit) {
         const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
@@ -781,6 +840,7 @@ struct RequestEngine::Impl {
         next_candidate(std::string(to_string(c.cls)));
         continue;
       }
+      metrics.retry();
       if (!can_rotate) co_await net::sleep_for(std::get<policy::RetryAfter>(d).wait);
     }
 
@@ -801,6 +861,7 @@ struct RequestEngine::Impl {
       }
       if (!why.empty()) msg += " (" + why + ")";
       log_line(req, to_string(c.cls), last->where, attempts_total, why);
+      finished(req, "error", to_string(c.cls), last->where, why);
       co_await reply_error(w, req, status, ascii_lower(to_string(c.cls)), msg, ra,
                            c.traits.retryable || c.traits.fallback, std::move(extra));
       co_return;
@@ -808,10 +869,41 @@ struct RequestEngine::Impl {
     const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +
                             (why.empty() ? std::string() : " (" + why + ")");
     log_line(req, "refused", "-", attempts_total, why);
+    finished(req, "refused", "none", "-", why);
     // Named, not a literal inside co_await (g++ 12, docs/decisions/0005).
     std::string code = "sluice_capacity";
     const Duration wait = retry_after.value_or(std::chrono::seconds(1));
     co_await reply_error(w, req, 429, std::move(code), msg, wait, true, std::move(extra));
+  }
+
+  const UpstreamKeyState* upstream_of(const ProviderRuntime& p, const std::string& fp) const {
+    auto it = registry.all().find(p.cfg->base_url + "|" + fp);
+    return it == registry.all().end() ? nullptr : &it->second;
+  }
+
+  // What a budget bucket holds now: as the provider last said, or full again
+  // once its reset has passed (when its limit is known).
+  struct BudgetView {
+    std::optional<std::int64_t> remaining;
+    std::optional<std::int64_t> limit;
+    std::optional<Duration> reset_in;
+  };
+  static BudgetView view_of(const RateLimitSnapshot& snap, const RateLimitBucket& b,
+                            TimePoint now) {
+    BudgetView v{b.remaining, b.limit, std::nullopt};
+    if (b.reset_after) {
+      const TimePoint reset_at = snap.taken_at + *b.reset_after;
+      if (reset_at > now) {
+        v.reset_in = reset_at - now;
+      } else if (b.limit) {
+        v.remaining = b.limit;
+      }
+    }
+    return v;
+  }
+
+  static bool cooling(const policy::KeyState& k, TimePoint now) {
+    return k.disabled || (k.cooling_until && *k.cooling_until > now);
   }
 
   std::string status_json() const {
@@ -821,19 +913,38 @@ struct RequestEngine::Impl {
       json keys = json::array();
       for (const auto& k : p.pool.keys) {
         json kj = {{"fingerprint", k.fingerprint}, {"uses", k.uses}, {"disabled", k.disabled}};
-        if (k.cooling_until && *k.cooling_until > now) {
-          kj["cooling_s"] = to_seconds(*k.cooling_until - now);
+        if (cooling(k, now)) {
+          if (k.cooling_until && *k.cooling_until > now) {
+            kj["cooling_s"] = to_seconds(*k.cooling_until - now);
+          }
           kj["cooling_class"] = k.cooling_class ? std::string(to_string(*k.cooling_class)) : "";
           kj["cooling_reason"] = k.cooling_reason;
         }
-        auto reg = registry.all().find(p.cfg->base_url + "|" + k.fingerprint);
-        if (reg != registry.all().end()) {
+        if (const UpstreamKeyState* reg = upstream_of(p, k.fingerprint)) {
           json lim = json::object();
-          for (const auto& [bucket, l] : reg->second.limiters) {
+          for (const auto& [bucket, l] : reg->limiters) {
             lim[bucket.empty() ? "*" : bucket] = {
-                {"limit", l->limit()}, {"in_flight", l->in_flight()}, {"queued", l->queued()}};
+                {"limit", l->limit()},
+                {"in_flight", l->in_flight()},
+                {"queued", l->queued()},
+                {"queued_by_priority",
+                 {{"interactive", l->queued(Priority::kInteractive)},
+                  {"background", l->queued(Priority::kBackground)}}}};
           }
           kj["limiters"] = std::move(lim);
+          json budgets = json::array();
+          for (const auto& [model, mb] : reg->budgets) {
+            if (!mb.snapshot) continue;
+            for (const auto& b : mb.snapshot->buckets) {
+              const BudgetView v = view_of(*mb.snapshot, b, now);
+              json bj = {{"model", model}, {"bucket", b.name}};
+              bj["remaining"] = v.remaining ? json(*v.remaining) : json(nullptr);
+              bj["limit"] = v.limit ? json(*v.limit) : json(nullptr);
+              bj["reset_s"] = v.reset_in ? json(to_seconds(*v.reset_in)) : json(nullptr);
+              budgets.push_back(std::move(bj));
+            }
+          }
+          kj["budgets"] = std::move(budgets);
         }
         keys.push_back(std::move(kj));
       }
@@ -842,7 +953,120 @@ struct RequestEngine::Impl {
                                 {"base_url", p.cfg->base_url},
                                 {"keys", std::move(keys)}});
     }
-    return json{{"providers", std::move(providers_json)}}.dump();
+    // Counters for rates computed by the reader (the live page): totals only.
+    json counters = {{"requests", metrics.requests_total()},
+                     {"requests_ok", metrics.requests_with_outcome("ok")},
+                     {"requests_error", metrics.requests_with_outcome("error")},
+                     {"requests_refused", metrics.requests_with_outcome("refused")},
+                     {"upstream_attempts", metrics.upstream_attempts_total()},
+                     {"upstream_rate_limited",
+                      metrics.upstream_with_class(to_string(ErrorClass::kRateLimit)) +
+                          metrics.upstream_with_class(to_string(ErrorClass::kConcurrencyLimit))},
+                     {"retries", metrics.retries()},
+                     {"fallbacks", metrics.fallbacks()},
+                     {"throttle_waits", metrics.throttle_waits()}};
+    json recent = json::array();  // newest first
+    for (auto it = metrics.recent().rbegin(); it != metrics.recent().rend(); ++it) {
+      recent.push_back({{"age_s", to_seconds(now - it->at)},
+                        {"kind", it->kind},
+                        {"alias", it->alias},
+                        {"where", it->where},
+                        {"class", it->cls},
+                        {"detail", it->detail}});
+    }
+    return json{{"now_ms", to_unix_ms(now)},
+                {"providers", std::move(providers_json)},
+                {"counters", std::move(counters)},
+                {"recent", std::move(recent)}}
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  std::string metrics_text() const {
+    PromText out;
+    metrics.render(out);
+    const TimePoint now = clock.now();
+    // Gauges, sampled now from the pools and the upstream registry.
+    struct Row {
+      const ProviderRuntime* p;
+      const policy::KeyState* k;
+      const UpstreamKeyState* reg;
+    };
+    std::vector<Row> rows;
+    for (const auto& [name, p] : providers) {
+      for (const auto& k : p.pool.keys) rows.push_back({&p, &k, upstream_of(p, k.fingerprint)});
+    }
+    const auto key_labels = [](const Row& r) {
+      return Labels{{"provider", r.p->cfg->name}, {"key", r.k->fingerprint}};
+    };
+    // Limiters per bucket: "*" for the whole key, a model where the provider
+    // caps each model separately (z.ai).
+    const auto each_limiter = [&](auto fn) {
+      for (const auto& r : rows) {
+        if (!r.reg) continue;
+        for (const auto& [bucket, l] : r.reg->limiters) {
+          Labels labels = key_labels(r);
+          labels.emplace_back("bucket", bucket.empty() ? "*" : bucket);
+          fn(std::move(labels), *l);
+        }
+      }
+    };
+    out.family("sluice_in_flight", "gauge", "Requests in flight upstream per key and limiter.");
+    each_limiter([&](Labels labels, const policy::PriorityLimiter& l) {
+      out.sample("sluice_in_flight", labels, l.in_flight());
+    });
+    out.family("sluice_concurrency_limit", "gauge",
+               "Current concurrency limit per key and limiter (adaptive).");
+    each_limiter([&](Labels labels, const policy::PriorityLimiter& l) {
+      out.sample("sluice_concurrency_limit", labels, l.limit());
+    });
+    out.family("sluice_queue_depth", "gauge",
+               "Requests waiting for a concurrency slot per key, limiter and priority.");
+    each_limiter([&](Labels labels, const policy::PriorityLimiter& l) {
+      for (const Priority pr : {Priority::kInteractive, Priority::kBackground}) {
+        Labels with = labels;
+        with.emplace_back("priority", std::string(to_string(pr)));
+        out.sample("sluice_queue_depth", with, static_cast<double>(l.queued(pr)));
+      }
+    });
+    out.family("sluice_budget_remaining", "gauge",
+               "Remaining budget per key, model and rate-limit bucket, as the provider last "
+               "reported it (the full limit once its reset has passed).");
+    for (const auto& r : rows) {
+      if (!r.reg) continue;
+      for (const auto& [model, mb] : r.reg->budgets) {
+        if (!mb.snapshot) continue;
+        for (const auto& b : mb.snapshot->buckets) {
+          const BudgetView v = view_of(*mb.snapshot, b, now);
+          if (!v.remaining) continue;
+          Labels labels = key_labels(r);
+          labels.emplace_back("model", model);
+          labels.emplace_back("bucket", b.name);
+          out.sample("sluice_budget_remaining", labels, static_cast<double>(*v.remaining));
+        }
+      }
+    }
+    out.family("sluice_key_cooling", "gauge",
+               "1 while a key is benched (class = why), else 0 with class=\"none\".");
+    for (const auto& r : rows) {
+      Labels labels = key_labels(r);
+      const bool on = cooling(*r.k, now);
+      std::string cls = "none";
+      if (on) cls = r.k->cooling_class ? std::string(to_string(*r.k->cooling_class)) : "UNKNOWN";
+      labels.emplace_back("class", cls);
+      out.sample("sluice_key_cooling", labels, on ? 1 : 0);
+    }
+    out.family("sluice_key_cooling_seconds", "gauge",
+               "Seconds until a benched key is tried again (+Inf when disabled).");
+    for (const auto& r : rows) {
+      if (!cooling(*r.k, now)) continue;
+      Labels labels = key_labels(r);
+      labels.emplace_back(
+          "class", r.k->cooling_class ? std::string(to_string(*r.k->cooling_class)) : "UNKNOWN");
+      const double left = r.k->disabled ? std::numeric_limits<double>::infinity()
+                                        : to_seconds(*r.k->cooling_until - now);
+      out.sample("sluice_key_cooling_seconds", labels, left);
+    }
+    return out.text();
   }
 };
 
@@ -858,6 +1082,8 @@ awaitable<void> RequestEngine::handle(FrontRequest request, net::ResponseWriter&
 }
 
 std::string RequestEngine::status_json() const { return impl_->status_json(); }
+
+std::string RequestEngine::metrics_text() const { return impl_->metrics_text(); }
 
 void RequestEngine::stop() { impl_->stop(); }
 

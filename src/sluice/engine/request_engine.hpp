@@ -57,8 +57,14 @@ class RequestEngine {
   boost::asio::awaitable<void> handle(FrontRequest request, net::ResponseWriter& writer);
 
   // A JSON snapshot for GET /status: providers, key fingerprints, limits,
-  // in-flight, queues, budgets and cooldowns. Never contains a secret.
+  // in-flight, queues by priority, budgets with their resets, cooldowns,
+  // counters and recent fallbacks, rejections and cooldowns. Never contains a
+  // secret.
   std::string status_json() const;
+
+  // GET /metrics: Prometheus text exposition (version 0.0.4) of the counters,
+  // histograms and per-key gauges. Never contains a secret.
+  std::string metrics_text() const;
 
   // Another instance changed a key's cooldown (Redis pub/sub): read it from
   // the store and apply it, so a key benched there is skipped here too.

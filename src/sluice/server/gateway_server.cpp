@@ -6,6 +6,7 @@
 #include "sluice/engine/request_engine.hpp"
 #include "sluice/net/client_credentials.hpp"
 #include "sluice/net/http_server.hpp"
+#include "sluice/server/live_page.hpp"
 
 namespace sluice::server {
 
@@ -16,6 +17,16 @@ using nlohmann::json;
 namespace {
 
 const net::HeaderFields kJson = {{"content-type", "application/json"}};
+const net::HeaderFields kPrometheus = {{"content-type", "text/plain; version=0.0.4; charset=utf-8"},
+                                       {"cache-control", "no-store"}};
+// The page may fetch only from this gateway, and never be framed.
+const net::HeaderFields kPage = {
+    {"content-type", "text/html; charset=utf-8"},
+    {"cache-control", "no-cache"},
+    {"content-security-policy",
+     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+     "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'"},
+    {"x-content-type-options", "nosniff"}};
 
 struct Route {
   config::WireApi api;
@@ -84,11 +95,20 @@ struct GatewayServer::Impl {
     return s.empty() ? std::string("none configured") : s;
   }
 
+  struct LocalAnswer {
+    int status;
+    const net::HeaderFields* headers;
+    std::string body;
+  };
+
   // Plain routes that need no upstream; nullopt when the request is not one.
-  std::optional<std::pair<int, std::string>> local_route(const net::HttpRequest& req) const {
-    if (req.method == "GET" && req.path == "/health") return {{200, R"({"status":"ok"})"}};
-    if (req.method == "GET" && req.path == "/v1/models") return {{200, models_json()}};
-    if (req.method == "GET" && req.path == "/status") return {{200, engine.status_json()}};
+  std::optional<LocalAnswer> local_route(const net::HttpRequest& req) const {
+    if (req.method != "GET") return std::nullopt;
+    if (req.path == "/health") return LocalAnswer{200, &kJson, R"({"status":"ok"})"};
+    if (req.path == "/v1/models") return LocalAnswer{200, &kJson, models_json()};
+    if (req.path == "/status") return LocalAnswer{200, &kJson, engine.status_json()};
+    if (req.path == "/metrics") return LocalAnswer{200, &kPrometheus, engine.metrics_text()};
+    if (req.path == "/") return LocalAnswer{200, &kPage, std::string(live_page_html())};
     return std::nullopt;
   }
 
@@ -109,7 +129,10 @@ struct GatewayServer::Impl {
   }
 
   awaitable<void> handle(net::HttpRequest& req, net::ResponseWriter& w) {
-    if (req.path != "/health" && !authorized(req)) {
+    // The page itself holds no data (it asks for a gateway key when /status
+    // needs one), so a browser can load it without headers.
+    const bool open_route = req.path == "/health" || (req.method == "GET" && req.path == "/");
+    if (!open_route && !authorized(req)) {
       const config::WireApi api = req.path.starts_with("/v1/messages") ? config::WireApi::kAnthropic
                                                                        : config::WireApi::kOpenAI;
       co_await fail(w, api, 401, "invalid_gateway_key",
@@ -118,7 +141,7 @@ struct GatewayServer::Impl {
       co_return;
     }
     if (auto local = local_route(req)) {
-      co_await w.send(local->first, kJson, std::move(local->second));
+      co_await w.send(local->status, *local->headers, std::move(local->body));
       co_return;
     }
     const auto route = route_of(req.method, req.path);
