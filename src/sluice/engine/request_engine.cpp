@@ -66,11 +66,23 @@ std::string upstream_target(const net::Endpoint& ep, const std::string& front_pa
 }
 
 // Watches relayed SSE for its terminal event across piece boundaries.
+// Watches a relayed stream for its end: the API's terminal event, or an
+// in-band error event (Anthropic's `event: error`, a chunk whose top level is
+// an error, OpenRouter's finish_reason "error"), which ends it as well. The
+// upstream's error event is already in the caller's API format (a candidate
+// only serves its own wire API), so it is relayed as it is.
 struct TerminalWatch {
   std::string tail;
   bool seen = false;
+  bool error = false;
   void feed(std::string_view piece) {
     tail += piece;
+    if (tail.find("event: error") != std::string::npos ||
+        tail.find("data: {\"error\"") != std::string::npos ||
+        tail.find("\"finish_reason\":\"error\"") != std::string::npos) {
+      error = true;
+      seen = true;
+    }
     if (tail.find("[DONE]") != std::string::npos ||
         tail.find("message_stop") != std::string::npos ||
         tail.find("response.completed") != std::string::npos) {
@@ -136,6 +148,9 @@ struct SharedLease {
 // How often a request waiting for a lease held by another instance asks
 // again. Short: a freed slot should not idle; each ask is one Redis call.
 constexpr Duration kLeasePoll = std::chrono::milliseconds(10);
+
+// Concurrency 429s one request may answer by queueing again (see handle()).
+constexpr int kMaxRequeues = 4;
 
 // Renews this instance's leases until the engine goes. The timer and flag
 // are shared so that the engine may be destroyed while the wait is pending.
@@ -490,6 +505,7 @@ struct RequestEngine::Impl {
     std::vector<std::string> skipped;
     int attempts_total = 0;
     int attempts_on_candidate = 0;
+    int requeues = 0;  // concurrency 429s answered by queueing again, not by retrying
     Duration queued = Duration::zero();
 
     std::size_t idx = 0;
@@ -776,6 +792,12 @@ struct RequestEngine::Impl {
           co_await w.write_chunk(ev);
           log_line(req, "STREAM_DROP", label, attempts_total, "after first byte");
           finished(req, "error", to_string(ErrorClass::kStreamDrop), label, "after first byte");
+        } else if (watch.error) {
+          // Nothing can be retried once bytes reached the client: it has the
+          // provider's error event and a cleanly ended stream.
+          log_line(req, "STREAM_DROP", label, attempts_total, "in-band error after first byte");
+          finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
+                   "in-band error after first byte");
         } else {
           finished(req, "ok", "none", label, "");
           log_line(req, "ok", label, attempts_total,
@@ -808,7 +830,7 @@ struct RequestEngine::Impl {
       if (traits.lower_limit) {
         const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
         auto& adaptive = key_state.adaptive.at(bucket);
-        if (adaptive.on_concurrency_limit(clock.now())) {
+        if (adaptive.on_concurrency_limit(clock.now(), in_flight_at_send)) {
           limiter.set_limit(adaptive.current());
           save_adaptive(p, key_state, bucket, adaptive.current());
         }
@@ -819,6 +841,15 @@ struct RequestEngine::Impl {
       last = LastFailure{c, label};
       permit.reset();  // free the slot before any wait
       lease.release(false);
+      // A concurrency 429 means we sent too many at once, not that the
+      // provider failed: with the limit now lower, queue for a slot again
+      // without spending a retry (bounded, should the cap be 0 in effect).
+      if (traits.lower_limit && requeues < kMaxRequeues) {
+        ++requeues;
+        --attempts_on_candidate;
+        metrics.retry();
+        continue;
+      }
 
       const TimePoint decided_at = clock.now();
       const auto pool_free = policy::next_available_at(p.pool, decided_at);

@@ -492,6 +492,23 @@ json SimProvider::stats() const {
               {"keys", std::move(keys)}};
 }
 
+std::optional<std::string> SimProvider::set_limits(const json& patch) {
+  if (!patch.is_object()) return std::string("limits: expected a JSON object");
+  LimitsConfig next = cfg_.limits;
+  for (const auto& [name, value] : patch.items()) {
+    if (name != "concurrency") return "limits." + name + ": unknown (known: concurrency)";
+    if (value.is_null()) {
+      next.concurrency.reset();
+    } else if (value.is_number_integer() && value.get<std::int64_t>() > 0) {
+      next.concurrency = value.get<std::int64_t>();
+    } else {
+      return std::string("limits.concurrency: expected a positive integer or null");
+    }
+  }
+  cfg_.limits = next;
+  return std::nullopt;
+}
+
 std::optional<std::string> SimProvider::set_faults(const json& patch) {
   if (!patch.is_object()) return std::string("faults: expected a JSON object");
   FaultConfig next = cfg_.faults;

@@ -89,6 +89,9 @@ class SimProvider {
   // "billing_after"/"quota_after": N or null). All or nothing; returns the
   // error message for bad input.
   std::optional<std::string> set_faults(const nlohmann::json& patch);
+  // Changes limits at run time (a provider raising a key's cap), e.g.
+  // {"concurrency": 5}; null removes the limit. Applies to the next request.
+  std::optional<std::string> set_limits(const nlohmann::json& patch);
   const ProviderSimConfig& config() const { return cfg_; }
   // The budgets the model holds for `key` at `now` (what its headers would
   // say); nullopt for a key it does not accept.

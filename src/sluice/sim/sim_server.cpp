@@ -47,13 +47,15 @@ struct SimServer::Impl {
       model.reset();
       return {{200, R"({"reset":true})"}};
     }
-    if (req.path == "/_sim/faults" && req.method == "POST") {
+    const bool faults = req.path == "/_sim/faults";
+    if ((faults || req.path == "/_sim/limits") && req.method == "POST") {
       const json patch = json::parse(req.body, nullptr, false);
       std::optional<std::string> err = patch.is_discarded()
                                            ? std::optional<std::string>("body: malformed JSON")
-                                           : model.set_faults(patch);
+                                       : faults ? model.set_faults(patch)
+                                                : model.set_limits(patch);
       if (err) return {{400, json{{"error", {{"message", *err}}}}.dump()}};
-      return {{200, R"({"faults":"updated"})"}};
+      return {{200, faults ? R"({"faults":"updated"})" : R"({"limits":"updated"})"}};
     }
     return std::nullopt;
   }

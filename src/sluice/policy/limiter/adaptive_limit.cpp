@@ -22,8 +22,16 @@ AdaptiveLimitConfig sanitise(AdaptiveLimitConfig c) {
 AdaptiveLimit::AdaptiveLimit(AdaptiveLimitConfig config)
     : config_(sanitise(config)), limit_(config_.initial) {}
 
-bool AdaptiveLimit::on_concurrency_limit(TimePoint now) {
-  if (last_cut_ && now < *last_cut_ + config_.decrease_holdoff) return false;
+bool AdaptiveLimit::on_concurrency_limit(TimePoint now, std::optional<int> in_flight_at_send) {
+  if (last_cut_ && now < *last_cut_ + config_.decrease_holdoff) {
+    if (!in_flight_at_send || *in_flight_at_send > limit_) return false;  // the old burst
+    const int next = std::max(config_.min, *in_flight_at_send - 1);
+    if (next >= limit_) return false;
+    limit_ = next;
+    full_utilisation_successes_ = 0;
+    last_cut_ = now;
+    return true;
+  }
   const double cut = std::floor(static_cast<double>(limit_) * config_.decrease_factor);
   limit_ = std::max(config_.min, static_cast<int>(cut));
   full_utilisation_successes_ = 0;

@@ -34,7 +34,11 @@ class AdaptiveLimit {
   explicit AdaptiveLimit(AdaptiveLimitConfig config = {});
 
   // Returns true when the limit was cut (false inside the holdoff).
-  bool on_concurrency_limit(TimePoint now);
+  // `in_flight_at_send` (this request included), when known, refines the
+  // holdoff: a 429 for a request sent at or below the already-cut limit is not
+  // part of the old burst — it proves the cap is below what was in flight, so
+  // the limit drops to in_flight_at_send - 1 at once.
+  bool on_concurrency_limit(TimePoint now, std::optional<int> in_flight_at_send = std::nullopt);
   // Returns true when the limit grew.
   bool on_success(int in_flight_at_send, TimePoint now);
 

@@ -48,6 +48,24 @@ TEST(AdaptiveLimit, SeveralLimitErrorsFromOneBurstCutOnlyOnce) {
   EXPECT_EQ(limit.current(), 2);
 }
 
+TEST(AdaptiveLimit, A429ForARequestSentAtTheCutLimitCutsAgainInsideTheHoldoff) {
+  testing::FakeClock clock;
+  AdaptiveLimit limit(config(1, 16, 8));
+  ASSERT_TRUE(limit.on_concurrency_limit(clock.now(), 8));  // the burst at 8
+  ASSERT_EQ(limit.current(), 4);
+  clock.advance(milliseconds(10));
+  EXPECT_FALSE(limit.on_concurrency_limit(clock.now(), 7));  // still the old burst
+  EXPECT_FALSE(limit.on_concurrency_limit(clock.now()));     // unknown: assume the old burst
+  EXPECT_EQ(limit.current(), 4);
+  // Sent with 4 in flight (itself included) under the new limit: the cap is
+  // at most 3, whatever the holdoff says.
+  EXPECT_TRUE(limit.on_concurrency_limit(clock.now(), 4));
+  EXPECT_EQ(limit.current(), 3);
+  EXPECT_FALSE(limit.on_concurrency_limit(clock.now(), 4));  // now above the limit: old burst
+  EXPECT_TRUE(limit.on_concurrency_limit(clock.now(), 1));   // never below min
+  EXPECT_EQ(limit.current(), 1);
+}
+
 TEST(AdaptiveLimit, NeverCutsBelowMin) {
   testing::FakeClock clock;
   AdaptiveLimit limit(config(2, 16, 3));
