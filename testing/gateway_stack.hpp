@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sluice/config/fake_secret_source.hpp"
@@ -65,6 +67,32 @@ class GatewayStack {
   }
   std::uint16_t port() const { return gateway_->port(); }
   std::uint16_t sim_port(std::size_t i) const { return sim_->listeners().at(i).port; }
+  // Runs `f` on the io thread with the gateway and waits for it to return.
+  template <class F>
+  auto on_gateway(F f) -> decltype(f(std::declval<server::GatewayServer&>())) {
+    using R = decltype(f(std::declval<server::GatewayServer&>()));
+    std::promise<R> done;
+    boost::asio::post(loop_.io(), [&] {
+      if constexpr (std::is_void_v<R>) {
+        f(*gateway_);
+        done.set_value();
+      } else {
+        done.set_value(f(*gateway_));
+      }
+    });
+    return done.get_future().get();
+  }
+  // SIGHUP's path: validate `yaml` and hand it to the running gateway.
+  std::vector<std::string> reload(const std::string& yaml) {
+    config::FakeSecretSource secrets;
+    secrets.env["HOME"] = "/tmp";
+    auto loaded = config::load_gateway_config(yaml, "reload.yaml", secrets);
+    for (const auto& e : loaded.errors) ADD_FAILURE() << e.format();
+    if (!loaded.ok()) return {};
+    loaded.config->server.host = "127.0.0.1";
+    loaded.config->server.port = 0;
+    return on_gateway([&](server::GatewayServer& g) { return g.reload(*loaded.config); });
+  }
   nlohmann::json sim_stats(std::size_t i) const {
     HttpClient c(sim_port(i));
     return nlohmann::json::parse(c.request("GET", "/_sim/stats").body);

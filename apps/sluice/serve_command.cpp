@@ -5,11 +5,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/core/clock.hpp"
+#include "sluice/core/log.hpp"
 #include "sluice/core/rng.hpp"
 #include "sluice/server/gateway_server.hpp"
 #include "sluice/sim/sim_server.hpp"
@@ -114,10 +116,11 @@ struct SharedState {
 // Said once when Redis goes away and once when it is back.
 void log_redis_state(bool up, const std::string& why) {
   if (up) {
-    std::cerr << "level=info msg=redis_rejoined note=\"shared limits are back\"\n";
+    LogLine("info", "redis_rejoined").kv("note", "shared limits are back");
   } else {
-    std::cerr << "level=warn msg=redis_unavailable error=\"" << why
-              << "\" note=\"serving on local limits until Redis answers\"\n";
+    LogLine("warn", "redis_unavailable")
+        .kv("error", why)
+        .kv("note", "serving on local limits until Redis answers");
   }
 }
 
@@ -129,13 +132,15 @@ std::unique_ptr<state::Store> open_store(const config::StateConfig& sc) {
     auto opened =
         state::SqliteStore::open({.path = sc.path, .on_bad_file = state::OnBadFile::kStartEmpty});
     if (opened.ok()) {
-      for (const auto& w : opened.value().warnings)
-        std::cerr << "level=warn msg=state " << w << "\n";
-      std::cerr << "level=info msg=state backend=sqlite path=" << sc.path << "\n";
+      for (const auto& w : opened.value().warnings) LogLine("warn", "state").kv("warning", w);
+      LogLine("info", "state").kv("backend", "sqlite").kv("path", sc.path);
       return std::move(opened.value().store);
     }
-    std::cerr << "level=error msg=state backend=sqlite path=" << sc.path << " error=\""
-              << opened.error().message << "\" fallback=memory\n";
+    LogLine("error", "state")
+        .kv("backend", "sqlite")
+        .kv("path", sc.path)
+        .kv("error", opened.error().message)
+        .kv("fallback", "memory");
   }
   return std::make_unique<state::MemoryStore>();
 }
@@ -144,10 +149,11 @@ std::unique_ptr<state::Store> open_store(const config::StateConfig& sc) {
 std::string open_redis(const config::StateConfig& sc, SharedState& out) {
   auto store = state::RedisStore::open({.url = sc.url, .prefix = sc.key_prefix});
   if (!store.ok()) return store.error().message;
-  for (const auto& w : store.value()->info().warnings)
-    std::cerr << "level=warn msg=state " << w << "\n";
-  std::cerr << "level=info msg=state backend=redis url=" << store.value()->info().location
-            << " lease_ttl_s=" << to_seconds(sc.lease_ttl) << "\n";
+  for (const auto& w : store.value()->info().warnings) LogLine("warn", "state").kv("warning", w);
+  LogLine("info", "state")
+      .kv("backend", "redis")
+      .kv("url", store.value()->info().location)
+      .kv("lease_ttl_s", to_seconds(sc.lease_ttl));
   auto coordinator = state::RedisCoordinator::open({.url = sc.url,
                                                     .prefix = sc.key_prefix,
                                                     .lease_ttl = sc.lease_ttl,
@@ -224,19 +230,17 @@ int run_serve(const ServeFlags& flags) {
     source = "(default run: no API key set, serving from the built-in simulator)";
   }
 
-  auto loaded = config::load_gateway_config(text, source, secrets);
-  for (const auto& w : loaded.warnings) std::cerr << "level=warn msg=config " << w.format() << "\n";
+  // With -c, --listen replaces server.listen and passes the same checks.
+  const std::string listen_override = flags.config_path.empty() ? std::string() : flags.listen;
+  auto loaded = config::load_gateway_config(text, source, secrets, listen_override);
+  for (const auto& w : loaded.warnings) LogLine("warn", "config").kv("warning", w.format());
   if (!loaded.ok()) {
-    for (const auto& e : loaded.errors)
-      std::cerr << "level=error msg=config " << e.format() << "\n";
+    for (const auto& e : loaded.errors) LogLine("error", "config").kv("error", e.format());
     return 1;
   }
   config::GatewayConfig cfg = std::move(*loaded.config);
-  if (!flags.listen.empty() && !flags.config_path.empty()) {
-    const auto colon = flags.listen.rfind(':');
-    cfg.server.host = flags.listen.substr(0, colon);
-    cfg.server.port = static_cast<std::uint16_t>(std::atoi(flags.listen.substr(colon + 1).c_str()));
-  }
+  set_log_style(cfg.server.log_format == config::LogFormat::kJson ? LogStyle::kJson
+                                                                  : LogStyle::kLogfmt);
   SharedState shared;
   if (cfg.state.backend == config::StateBackend::kRedis) {
     if (auto err = open_redis(cfg.state, shared); !err.empty()) {
@@ -247,6 +251,7 @@ int run_serve(const ServeFlags& flags) {
     shared.store = open_store(cfg.state);
   }
   const config::StateConfig state_cfg = cfg.state;
+  const Duration drain_timeout = cfg.server.drain_timeout;
   server::GatewayServer gateway(io.get_executor(), std::move(cfg), clock, rng, shared.store.get(),
                                 shared.coordinator.get());
   if (auto err = gateway.start(); !err.empty()) {
@@ -275,14 +280,72 @@ int run_serve(const ServeFlags& flags) {
   }
   std::cout.flush();
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    std::cerr << "level=info msg=shutdown\n";
-    gateway.stop();
+  // SIGTERM / SIGINT: drain (stop accepting, let in-flight requests and
+  // streams finish for server.drain_timeout), then exit 0; a second signal
+  // stops at once. SIGHUP: reload the config file, keeping learned state.
+  const Duration grace = drain_timeout;
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  boost::asio::signal_set hup(io, SIGHUP);
+  bool draining = false;
+  const auto finish = [&] {
     if (sim) sim->stop();
     shared.events.reset();  // joins the listener thread so io.run() can return
-  });
+    boost::system::error_code ignored;
+    stop_signals.cancel(ignored);
+    hup.cancel(ignored);
+  };
+  std::function<void()> wait_stop = [&] {
+    stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (draining) {
+        LogLine("warn", "shutdown").kv("note", "second signal: stopping without waiting");
+        gateway.stop();
+        finish();
+        return;
+      }
+      draining = true;
+      LogLine("info", "draining")
+          .kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")
+          .kv("grace_s", to_seconds(grace));
+      wait_stop();  // first: drain() may finish (and cancel the signals) before returning
+      gateway.drain(grace, [&](std::size_t cut) {
+        LogLine("info", "shutdown").kv("cut_requests", static_cast<std::int64_t>(cut));
+        finish();
+      });
+    });
+  };
+  wait_stop();
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      wait_hup();
+      if (flags.config_path.empty()) {
+        LogLine("warn", "reload_skipped").kv("reason", "no config file (-c) to reload");
+        return;
+      }
+      bool ok = false;
+      const std::string next_text = read_file(flags.config_path, ok);
+      if (!ok) {
+        LogLine("error", "reload_failed").kv("reason", "cannot read " + flags.config_path);
+        return;
+      }
+      auto next =
+          config::load_gateway_config(next_text, flags.config_path, secrets, listen_override);
+      for (const auto& w : next.warnings) LogLine("warn", "config").kv("warning", w.format());
+      if (!next.ok()) {
+        for (const auto& e : next.errors) LogLine("error", "reload_failed").kv("error", e.format());
+        LogLine("warn", "reload_failed").kv("note", "still serving the previous config");
+        return;
+      }
+      set_log_style(next.config->server.log_format == config::LogFormat::kJson ? LogStyle::kJson
+                                                                               : LogStyle::kLogfmt);
+      for (const auto& note : gateway.reload(std::move(*next.config))) {
+        LogLine("warn", "reload").kv("note", note);
+      }
+      LogLine("info", "reloaded").kv("config", flags.config_path);
+    });
+  };
+  wait_hup();
   io.run();
   return 0;
 }

@@ -64,8 +64,8 @@ using Names = std::vector<std::string>;
 
 const Names kRootFields = {"server", "state", "providers", "models", "retry", "errors"};
 const Names kServerFields = {
-    "listen",       "max_body_bytes", "max_header_bytes", "request_timeout",
-    "idle_timeout", "log_format",     "gateway_keys",     "allow_public_without_keys"};
+    "listen",     "max_body_bytes", "max_header_bytes",          "request_timeout", "idle_timeout",
+    "log_format", "gateway_keys",   "allow_public_without_keys", "drain_timeout"};
 const Names kStateFields = {"backend", "path", "url", "lease_ttl", "key_prefix"};
 const Names kProviderFields = {"api",
                                "dialect",
@@ -282,7 +282,9 @@ class Loader {
  public:
   Loader(std::string_view file_name, SecretSource& secrets) : file_(file_name), secrets_(secrets) {}
 
-  LoadResult run(std::string_view text);
+  LoadResult run(std::string_view text, std::string_view listen_override = {});
+  // Sets server.listen/host/port/loopback; the error text when malformed.
+  std::optional<std::string> set_listen(std::string_view text);
 
  private:
   using FieldHandler =
@@ -630,6 +632,7 @@ class Loader {
   // Marks rather than nodes: assigning to a yaml-cpp Node that already refers
   // to a node rewrites the document, so nodes are only ever copy-constructed.
   YAML::Mark root_mark_ = YAML::Mark::null_mark();
+  bool listen_from_flag_ = false;  // server.listen came from --listen
   std::optional<YAML::Mark> listen_mark_;
   std::vector<YAML::Mark> provider_marks_;  // parallel to config_.providers
   std::vector<YAML::Mark> model_marks_;     // parallel to config_.models
@@ -638,57 +641,62 @@ class Loader {
   Names provider_names_;
 };
 
+std::optional<std::string> Loader::set_listen(std::string_view text) {
+  ServerConfig& server = config_.server;
+  const auto parts = split_host_port(trim(text));
+  const auto port = parts ? parse_integer(parts->port) : std::optional<long long>{};
+  if (!parts || !port || *port < 0 || *port > 65535 || has_control_or_space(parts->host) ||
+      parts->host.find('/') != std::string::npos) {
+    return "expected host:port such as 127.0.0.1:4000 or [::1]:4000, got " + quoted(text);
+  }
+  server.listen = std::string(trim(text));
+  // An empty host (":4000") means every interface.
+  server.host = parts->host.empty() ? "0.0.0.0" : parts->host;
+  server.port = static_cast<std::uint16_t>(*port);
+  server.loopback = is_loopback_host(server.host);
+  return std::nullopt;
+}
+
 void Loader::load_server(const YAML::Node& node) {
   ServerConfig& server = config_.server;
-  each_field(
-      node, "server", kServerFields,
-      [&](const std::string& key, const YAML::Node& value, const std::string& path) {
-        if (key == "listen") {
-          listen_mark_ = value.Mark();
-          const auto text = string_value(value, path);
-          if (!text) return;
-          const auto parts = split_host_port(trim(*text));
-          const auto port = parts ? parse_integer(parts->port) : std::optional<long long>{};
-          if (!parts || !port || *port < 0 || *port > 65535 || has_control_or_space(parts->host) ||
-              parts->host.find('/') != std::string::npos) {
-            error(value, path,
-                  "expected host:port such as 127.0.0.1:4000 or [::1]:4000, got " + quoted(*text));
-            return;
-          }
-          server.listen = std::string(trim(*text));
-          // An empty host (":4000") means every interface.
-          server.host = parts->host.empty() ? "0.0.0.0" : parts->host;
-          server.port = static_cast<std::uint16_t>(*port);
-          server.loopback = is_loopback_host(server.host);
-        } else if (key == "max_body_bytes") {
-          if (auto v = byte_size(value, path)) {
-            server.max_body_bytes = *v;
-          }
-        } else if (key == "max_header_bytes") {
-          if (auto v = byte_size(value, path)) {
-            server.max_header_bytes = *v;
-          }
-        } else if (key == "request_timeout") {
-          if (auto d = duration(value, path, false)) server.request_timeout = *d;
-        } else if (key == "idle_timeout") {
-          if (auto d = duration(value, path, false)) server.idle_timeout = *d;
-        } else if (key == "log_format") {
-          if (auto i = choice(value, path, "log format", {"logfmt", "json"})) {
-            server.log_format = *i == 0 ? LogFormat::kLogfmt : LogFormat::kJson;
-          }
-        } else if (key == "gateway_keys") {
-          bool configured = false;
-          server.gateway_keys = key_list(value, path, nullptr, configured);
-          server.require_gateway_key = configured;
-          if (configured && server.gateway_keys.empty()) {
-            warning(value, path,
-                    "no gateway key could be resolved; every client request will be "
-                    "refused (401) until one is");
-          }
-        } else if (key == "allow_public_without_keys") {
-          if (auto b = boolean(value, path)) server.allow_public_without_keys = *b;
-        }
-      });
+  each_field(node, "server", kServerFields,
+             [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+               if (key == "listen") {
+                 listen_mark_ = value.Mark();
+                 const auto text = string_value(value, path);
+                 if (!text) return;
+                 if (auto why = set_listen(*text)) error(value, path, *why);
+               } else if (key == "max_body_bytes") {
+                 if (auto v = byte_size(value, path)) {
+                   server.max_body_bytes = *v;
+                 }
+               } else if (key == "max_header_bytes") {
+                 if (auto v = byte_size(value, path)) {
+                   server.max_header_bytes = *v;
+                 }
+               } else if (key == "request_timeout") {
+                 if (auto d = duration(value, path, false)) server.request_timeout = *d;
+               } else if (key == "idle_timeout") {
+                 if (auto d = duration(value, path, false)) server.idle_timeout = *d;
+               } else if (key == "log_format") {
+                 if (auto i = choice(value, path, "log format", {"logfmt", "json"})) {
+                   server.log_format = *i == 0 ? LogFormat::kLogfmt : LogFormat::kJson;
+                 }
+               } else if (key == "gateway_keys") {
+                 bool configured = false;
+                 server.gateway_keys = key_list(value, path, nullptr, configured);
+                 server.require_gateway_key = configured;
+                 if (configured && server.gateway_keys.empty()) {
+                   warning(value, path,
+                           "no gateway key could be resolved; every client request will be "
+                           "refused (401) until one is");
+                 }
+               } else if (key == "allow_public_without_keys") {
+                 if (auto b = boolean(value, path)) server.allow_public_without_keys = *b;
+               } else if (key == "drain_timeout") {
+                 if (auto d = duration(value, path, true)) server.drain_timeout = *d;
+               }
+             });
 }
 
 void Loader::load_state(const std::optional<YAML::Node>& node) {
@@ -1105,7 +1113,7 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path, std::siz
 void Loader::check_reachability() {
   const ServerConfig& server = config_.server;
   if (!server.loopback && !server.require_gateway_key && !server.allow_public_without_keys) {
-    error(listen_mark_.value_or(root_mark_), "server.listen",
+    error(listen_mark_.value_or(root_mark_), listen_from_flag_ ? "--listen" : "server.listen",
           quoted(server.listen) +
               " is reachable from other machines and no gateway key is required, so anyone who "
               "can reach it would spend your provider keys; set server.gateway_keys (e.g. "
@@ -1158,7 +1166,7 @@ void Loader::check_reachability() {
   }
 }
 
-LoadResult Loader::run(std::string_view text) {
+LoadResult Loader::run(std::string_view text, std::string_view listen_override) {
   std::optional<YAML::Node> document;
   try {
     document.emplace(YAML::Load(std::string(text)));
@@ -1215,6 +1223,16 @@ LoadResult Loader::run(std::string_view text) {
                    }
                  });
     }
+    // A --listen flag replaces server.listen before the reachability check,
+    // so the flag cannot open the gateway to other machines without keys.
+    if (!listen_override.empty()) {
+      if (auto why = set_listen(listen_override)) {
+        result_.errors.push_back(at(root_mark_, "--listen", *why));
+      } else {
+        listen_mark_.reset();
+        listen_from_flag_ = true;
+      }
+    }
     check_reachability();
   } catch (const YAML::Exception& e) {
     // Defensive: node access on an odd document. Keep what was found so far.
@@ -1230,10 +1248,10 @@ LoadResult Loader::run(std::string_view text) {
 }  // namespace
 
 LoadResult load_gateway_config(std::string_view yaml_text, std::string_view file_name,
-                               SecretSource& secrets) {
+                               SecretSource& secrets, std::string_view listen_override) {
   try {
     Loader loader(file_name, secrets);
-    return loader.run(yaml_text);
+    return loader.run(yaml_text, listen_override);
   } catch (...) {
     // Out of memory or a bug: the public API promises not to throw.
     LoadResult failed;

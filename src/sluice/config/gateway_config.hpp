@@ -56,6 +56,8 @@ struct ServerConfig {
   // upstream call: that is bounded by the provider timeouts and deadlines).
   Duration request_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(75);  // between keep-alive requests
+  // SIGTERM: how long in-flight requests and streams may finish before exit.
+  Duration drain_timeout = std::chrono::seconds(30);
   LogFormat log_format = LogFormat::kLogfmt;
   // Keys clients must present. Only the usable ones are here; when the config
   // lists any, require_gateway_key is set even if none resolved, so a typo
@@ -148,9 +150,12 @@ struct LoadResult {
 };
 
 // Parses and validates `yaml_text`. `file_name` only labels diagnostics.
-// `secrets` resolves env:VAR and file:PATH keys and HOME for `~`. Never throws.
+// `secrets` resolves env:VAR and file:PATH keys and HOME for `~`.
+// `listen_override` (a --listen flag) replaces server.listen and is checked
+// like it (malformed, or reachable from other machines without gateway keys,
+// is an error on "--listen"). Never throws.
 LoadResult load_gateway_config(std::string_view yaml_text, std::string_view file_name,
-                               SecretSource& secrets);
+                               SecretSource& secrets, std::string_view listen_override = {});
 
 // A human explanation of a loaded config for `sluice check-config`: providers
 // with dialect, key fingerprints and counts, the concurrency limit of every

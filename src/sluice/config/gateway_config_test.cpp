@@ -759,6 +759,21 @@ TEST(LoadGatewayConfig, RedisLeaseTtlAndKeyPrefix) {
   EXPECT_EQ(only(tiny.errors, "state.lease_ttl")->message, "must be at least 100ms");
 }
 
+TEST(LoadGatewayConfig, AListenFlagReplacesServerListenAndIsCheckedLikeIt) {
+  FakeSecretSource secrets = full_environment();
+  const LoadResult local = load_gateway_config(with_zai(""), "c.yaml", secrets, "127.0.0.1:5001");
+  ASSERT_TRUE(local.ok()) << all_text(local);
+  EXPECT_EQ(local.config->server.port, 5001);
+  EXPECT_TRUE(local.config->server.loopback);
+  // The flag cannot open the gateway to other machines without gateway keys.
+  const LoadResult open = load_gateway_config(with_zai(""), "c.yaml", secrets, "0.0.0.0:4000");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(only(open.errors, "--listen")->message.find("reachable from other machines"),
+            std::string::npos);
+  const LoadResult bad = load_gateway_config(with_zai(""), "c.yaml", secrets, "no-port");
+  EXPECT_NE(only(bad.errors, "--listen")->message.find("expected host:port"), std::string::npos);
+}
+
 TEST(LoadGatewayConfig, YamlSyntaxErrorReportsLineAndColumn) {
   const LoadResult r = load("providers:\n  zai:\n    api: openai\n    keys: [env:X\nmodels: {}\n");
   EXPECT_FALSE(r.config.has_value());

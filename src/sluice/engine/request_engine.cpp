@@ -10,6 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/log.hpp"
 #include "sluice/core/text.hpp"
 #include "sluice/engine/metrics.hpp"
 #include "sluice/engine/upstream_state.hpp"
@@ -249,6 +250,46 @@ struct RequestEngine::Impl {
   }
 
   ~Impl() { stop(); }
+
+  void adopt(Impl& old) {
+    // Map nodes keep their addresses when the map moves, so the old engine's
+    // in-flight requests keep valid references to their limiter and budget.
+    registry = std::move(old.registry);
+    metrics = std::move(old.metrics);
+    budget = old.budget;
+    for (auto& [name, rt] : providers) {
+      auto it = old.providers.find(name);
+      if (it == old.providers.end()) continue;
+      const ProviderRuntime& before = it->second;
+      for (auto& k : rt.pool.keys) {
+        for (const auto& ok : before.pool.keys) {
+          if (ok.fingerprint == k.fingerprint) k = ok;
+        }
+      }
+      if (rt.cfg->strategy == before.cfg->strategy &&
+          rt.pool.keys.size() == before.pool.keys.size())
+        rt.pool.cursor = before.pool.cursor;
+    }
+    // A changed max_concurrent applies at once to limiters that exist.
+    for (auto& [scope, ks] : registry.all_mutable()) {
+      for (auto& [name, rt] : providers) {
+        if (scope.rfind(rt.cfg->base_url + "|", 0) != 0) continue;
+        if (scope.substr(rt.cfg->base_url.size() + 1) != ks.fingerprint) continue;
+        for (auto& [bucket, limiter] : ks.limiters) {
+          const int max = rt.cfg->max_concurrent_for(bucket);
+          policy::AdaptiveLimitConfig ac;
+          ac.max = max;
+          ac.initial = max;
+          policy::AdaptiveLimit adaptive(ac);
+          if (auto a = ks.adaptive.find(bucket); a != ks.adaptive.end()) {
+            adaptive.restore(a->second.current());
+            a->second = adaptive;
+          }
+          limiter->set_limit(adaptive.current());
+        }
+      }
+    }
+  }
   void stop() {
     *alive = false;
     if (renew_timer) renew_timer->cancel();
@@ -266,8 +307,7 @@ struct RequestEngine::Impl {
   void store_error(std::string_view what, const state::StoreError& e) {
     if (e.message == last_store_error) return;
     last_store_error = e.message;
-    std::clog << "level=warn msg=state_store_error op=" << what << " error=\"" << e.message
-              << "\"\n";
+    LogLine("warn", "state_store_error").kv("op", what).kv("error", e.message);
   }
   std::string last_store_error;
 
@@ -286,16 +326,16 @@ struct RequestEngine::Impl {
       if (!cd) continue;
       apply_cooldown(k, *cd);
       if (!state::is_active(*cd, now)) continue;
-      std::clog << "level=warn msg=key_cooling_from_state provider=" << rt.cfg->name
-                << " key=" << k.fingerprint
-                << " class=" << (cd->cooling_class ? to_string(*cd->cooling_class) : "-")
-                << " reason=\"" << cd->reason << "\"";
+      LogLine line("warn", "key_cooling_from_state");
+      line.kv("provider", rt.cfg->name)
+          .kv("key", k.fingerprint)
+          .kv("class", cd->cooling_class ? to_string(*cd->cooling_class) : "-")
+          .kv("reason", cd->reason);
       if (cd->disabled) {
-        std::clog << " disabled=true";
+        line.kv("disabled", true);
       } else if (cd->cooling_until) {
-        std::clog << " remaining_s=" << to_seconds(*cd->cooling_until - now);
+        line.kv("remaining_s", to_seconds(*cd->cooling_until - now));
       }
-      std::clog << "\n";
     }
     auto cursor = store->get_cursor(rt.cfg->name);
     if (cursor.ok() && cursor.value()) rt.pool.cursor = *cursor.value();
@@ -323,8 +363,10 @@ struct RequestEngine::Impl {
         const bool was_available = policy::is_available(k, clock.now());
         apply_cooldown(k, *got.value());
         if (was_available && !policy::is_available(k, clock.now())) {
-          std::clog << "level=warn msg=key_cooling_from_peer provider=" << name
-                    << " key=" << k.fingerprint << " reason=\"" << k.cooling_reason << "\"\n";
+          LogLine("warn", "key_cooling_from_peer")
+              .kv("provider", name)
+              .kv("key", k.fingerprint)
+              .kv("reason", k.cooling_reason);
         }
       }
     }
@@ -462,12 +504,25 @@ struct RequestEngine::Impl {
     co_await w.send(status, h, std::move(body));
   }
 
-  void log_line(const FrontRequest& req, std::string_view outcome, std::string_view route,
-                int attempts, std::string_view detail) {
-    std::clog << "level=info msg=request alias=" << req.alias << " route=" << route
-              << " attempts=" << attempts << " outcome=" << outcome;
-    if (!detail.empty()) std::clog << " detail=\"" << detail << "\"";
-    std::clog << "\n";
+  // One line per client request (info): where it went, how many attempts,
+  // how long it queued, the total time, and the class of every failure.
+  void log_request(const FrontRequest& req, std::string_view outcome, std::string_view route,
+                   int attempts, std::string_view detail, Duration queued, TimePoint started,
+                   const std::vector<std::string>& failures) {
+    const auto ms = [](Duration d) {
+      return static_cast<std::int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
+    LogLine line("info", "request");
+    line.kv("alias", req.alias)
+        .kv("priority", to_string(req.priority))
+        .kv("route", route)
+        .kv("attempts", attempts)
+        .kv("outcome", outcome)
+        .kv("queue_ms", ms(queued))
+        .kv("total_ms", ms(clock.now() - started));
+    if (!failures.empty()) line.kv("failures", join(failures));
+    if (!detail.empty()) line.kv("detail", detail);
   }
 
   // Counts a finished client request; failures and refusals also go to the
@@ -506,6 +561,7 @@ struct RequestEngine::Impl {
     int attempts_total = 0;
     int attempts_on_candidate = 0;
     int requeues = 0;  // concurrency 429s answered by queueing again, not by retrying
+    std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
     Duration queued = Duration::zero();
 
     std::size_t idx = 0;
@@ -761,7 +817,8 @@ struct RequestEngine::Impl {
         if (!streaming) {
           while (auto piece = co_await sent.response->next()) resp_body += *piece;
           co_await w.send(*outcome.status, out, std::move(resp_body));
-          log_line(req, "ok", label, attempts_total, idx > 0 ? "fallback: " + join(skipped) : "");
+          log_request(req, "ok", label, attempts_total, idx > 0 ? "fallback: " + join(skipped) : "",
+                      queued, started, failures);
           finished(req, "ok", "none", label, "");
           if (idx > 0) served_by_fallback(req, label, skipped);
           co_return;
@@ -790,18 +847,21 @@ struct RequestEngine::Impl {
           const std::string ev = stream_error_event(
               req.api, "upstream " + label + " ended the stream without its terminal event");
           co_await w.write_chunk(ev);
-          log_line(req, "STREAM_DROP", label, attempts_total, "after first byte");
+          log_request(req, "STREAM_DROP", label, attempts_total, "after first byte", queued,
+                      started, failures);
           finished(req, "error", to_string(ErrorClass::kStreamDrop), label, "after first byte");
         } else if (watch.error) {
           // Nothing can be retried once bytes reached the client: it has the
           // provider's error event and a cleanly ended stream.
-          log_line(req, "STREAM_DROP", label, attempts_total, "in-band error after first byte");
+          log_request(req, "STREAM_DROP", label, attempts_total, "in-band error after first byte",
+                      queued, started, failures);
           finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
                    "in-band error after first byte");
         } else {
           finished(req, "ok", "none", label, "");
-          log_line(req, "ok", label, attempts_total,
-                   idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream"));
+          log_request(req, "ok", label, attempts_total,
+                      idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream"), queued,
+                      started, failures);
         }
         co_await w.end_stream();
         co_return;
@@ -835,9 +895,12 @@ struct RequestEngine::Impl {
           save_adaptive(p, key_state, bucket, adaptive.current());
         }
       }
-      std::clog << "level=warn msg=upstream_failure route=" << label
-                << " key=" << p.pool.keys[key_index].fingerprint << " class=" << to_string(c.cls)
-                << " rule=" << c.rule << "\n";
+      LogLine("warn", "upstream_failure")
+          .kv("route", label)
+          .kv("key", p.pool.keys[key_index].fingerprint)
+          .kv("class", to_string(c.cls))
+          .kv("rule", c.rule);
+      failures.push_back(label + ":" + std::string(to_string(c.cls)));
       last = LastFailure{c, label};
       permit.reset();  // free the slot before any wait
       lease.release(false);
@@ -891,7 +954,8 @@ struct RequestEngine::Impl {
         msg += ": " + c.message;
       }
       if (!why.empty()) msg += " (" + why + ")";
-      log_line(req, to_string(c.cls), last->where, attempts_total, why);
+      log_request(req, to_string(c.cls), last->where, attempts_total, why, queued, started,
+                  failures);
       finished(req, "error", to_string(c.cls), last->where, why);
       co_await reply_error(w, req, status, ascii_lower(to_string(c.cls)), msg, ra,
                            c.traits.retryable || c.traits.fallback, std::move(extra));
@@ -899,7 +963,7 @@ struct RequestEngine::Impl {
     }
     const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +
                             (why.empty() ? std::string() : " (" + why + ")");
-    log_line(req, "refused", "-", attempts_total, why);
+    log_request(req, "refused", "-", attempts_total, why, queued, started, failures);
     finished(req, "refused", "none", "-", why);
     // Named, not a literal inside co_await (g++ 12, docs/decisions/0005).
     std::string code = "sluice_capacity";
@@ -1117,6 +1181,8 @@ std::string RequestEngine::status_json() const { return impl_->status_json(); }
 std::string RequestEngine::metrics_text() const { return impl_->metrics_text(); }
 
 void RequestEngine::stop() { impl_->stop(); }
+
+void RequestEngine::adopt(RequestEngine& previous) { impl_->adopt(*previous.impl_); }
 
 void RequestEngine::apply_shared_cooldown(std::string_view key_scope) {
   impl_->apply_shared_cooldown(key_scope);

@@ -73,6 +73,13 @@ class RequestEngine {
   // Stops background work (lease renewal) so the io loop can finish.
   void stop();
 
+  // A config reload: take over what `previous` learned and holds — key
+  // cooldowns and rotation positions (matched by provider name and key
+  // fingerprint), concurrency limiters with their live permits and adaptive
+  // limits (re-capped to the new max_concurrent), budgets, the retry budget
+  // and the metrics. `previous` keeps serving the requests it already has.
+  void adopt(RequestEngine& previous);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

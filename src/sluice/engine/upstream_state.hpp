@@ -39,6 +39,7 @@ class UpstreamRegistry {
  public:
   UpstreamKeyState& key(const std::string& base_url, const std::string& fingerprint);
   const std::map<std::string, UpstreamKeyState>& all() const { return keys_; }
+  std::map<std::string, UpstreamKeyState>& all_mutable() { return keys_; }
 
  private:
   std::map<std::string, UpstreamKeyState> keys_;  // "base_url|fingerprint"

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
+#include <vector>
 
 namespace sluice::net {
 
@@ -41,6 +42,7 @@ struct Connection {
   tcp::socket socket;
   asio::steady_timer watchdog;
   bool timed_out = false;
+  bool busy = false;  // a request is being handled: a drain lets it finish
 
   explicit Connection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
 
@@ -230,11 +232,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         req.headers.add(std::string(f.name_string()), std::string(f.value()));
       }
       req.body = std::move(msg.body());
-      req.keep_alive = msg.keep_alive();
+      req.keep_alive = msg.keep_alive() && !stopped;
 
       // The handler owns the pace (latency, streams, hangs); writes arm their own timeout.
       BeastWriter writer(conn, opts, msg.version(), req.keep_alive);
+      conn.busy = true;
       co_await handler(req, writer);
+      conn.busy = false;
       if (writer.aborted()) break;
       if (!writer.started()) {
         co_await reply_error(conn, 500, "the handler produced no response");
@@ -288,13 +292,31 @@ std::uint16_t HttpServer::port() const {
 }
 
 void HttpServer::stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
+  if (!impl_) return;
+  impl_->stopped = true;  // also after drain(): then it closes what the drain let run
   beast::error_code ec;
   impl_->acceptor.close(ec);
   for (Connection* c : impl_->open) c->close();
 }
 
+void HttpServer::drain() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;  // sessions end after their current request
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  // Copy: closing may end a session, which erases itself from `open`.
+  const std::vector<Connection*> open(impl_->open.begin(), impl_->open.end());
+  for (Connection* c : open) {
+    if (!c->busy) c->close();
+  }
+}
+
 std::size_t HttpServer::open_connections() const { return impl_->open.size(); }
+
+std::size_t HttpServer::busy_connections() const {
+  std::size_t n = 0;
+  for (const Connection* c : impl_->open) n += c->busy ? 1 : 0;
+  return n;
+}
 
 }  // namespace sluice::net

@@ -75,7 +75,12 @@ class HttpServer {
   std::uint16_t port() const;
   // Stops accepting and closes every open connection.
   void stop();
+  // Stops accepting and closes idle connections; a connection whose request
+  // is being handled (a stream too) finishes it, then closes. stop() ends
+  // whatever is left.
+  void drain();
   std::size_t open_connections() const;
+  std::size_t busy_connections() const;  // handling a request right now
 
  private:
   struct Impl;

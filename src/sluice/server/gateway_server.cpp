@@ -1,11 +1,14 @@
 #include "sluice/server/gateway_server.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
 
 #include "sluice/core/text.hpp"
 #include "sluice/engine/request_engine.hpp"
 #include "sluice/net/client_credentials.hpp"
 #include "sluice/net/http_server.hpp"
+#include "sluice/net/sleep.hpp"
 #include "sluice/server/live_page.hpp"
 
 namespace sluice::server {
@@ -61,15 +64,34 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-struct GatewayServer::Impl {
+// One config and the engine built from it. A reload makes a new generation;
+// requests keep the one they started with until they finish.
+struct Generation {
   config::GatewayConfig config;
-  const Clock& clock;
   engine::RequestEngine engine;
+  Generation(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng,
+             state::Store* store, state::Coordinator* coordinator)
+      : config(std::move(cfg)), engine(ex, config, c, rng, store, coordinator) {}
+};
+
+struct GatewayServer::Impl {
+  const Clock& clock;
+  Rng& rng;
+  state::Store* store;
+  state::Coordinator* coordinator;
+  asio::any_io_executor engine_executor;
+  std::shared_ptr<Generation> gen;
   std::unique_ptr<net::HttpServer> http;
 
-  Impl(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng,
-       state::Store* store, state::Coordinator* coordinator)
-      : config(std::move(cfg)), clock(c), engine(ex, config, c, rng, store, coordinator) {
+  Impl(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& r, state::Store* s,
+       state::Coordinator* co)
+      : clock(c),
+        rng(r),
+        store(s),
+        coordinator(co),
+        engine_executor(ex),
+        gen(std::make_shared<Generation>(ex, std::move(cfg), c, r, s, co)) {
+    const config::GatewayConfig& config = gen->config;
     net::ServerOptions opts;
     opts.host = config.server.host;
     opts.port = config.server.port;
@@ -81,7 +103,7 @@ struct GatewayServer::Impl {
         ex, opts, [this](net::HttpRequest& req, net::ResponseWriter& w) { return handle(req, w); });
   }
 
-  std::string models_json() const {
+  std::string models_json(const config::GatewayConfig& config) const {
     json data = json::array();
     for (const auto& m : config.models) {
       data.push_back({{"id", m.name}, {"object", "model"}, {"owned_by", "sluice"}});
@@ -89,7 +111,7 @@ struct GatewayServer::Impl {
     return json{{"object", "list"}, {"data", std::move(data)}}.dump();
   }
 
-  std::string alias_list() const {
+  std::string alias_list(const config::GatewayConfig& config) const {
     std::string s;
     for (const auto& m : config.models) s += (s.empty() ? "" : ", ") + m.name;
     return s.empty() ? std::string("none configured") : s;
@@ -102,12 +124,12 @@ struct GatewayServer::Impl {
   };
 
   // Plain routes that need no upstream; nullopt when the request is not one.
-  std::optional<LocalAnswer> local_route(const net::HttpRequest& req) const {
+  std::optional<LocalAnswer> local_route(const Generation& g, const net::HttpRequest& req) const {
     if (req.method != "GET") return std::nullopt;
     if (req.path == "/health") return LocalAnswer{200, &kJson, R"({"status":"ok"})"};
-    if (req.path == "/v1/models") return LocalAnswer{200, &kJson, models_json()};
-    if (req.path == "/status") return LocalAnswer{200, &kJson, engine.status_json()};
-    if (req.path == "/metrics") return LocalAnswer{200, &kPrometheus, engine.metrics_text()};
+    if (req.path == "/v1/models") return LocalAnswer{200, &kJson, models_json(g.config)};
+    if (req.path == "/status") return LocalAnswer{200, &kJson, g.engine.status_json()};
+    if (req.path == "/metrics") return LocalAnswer{200, &kPrometheus, g.engine.metrics_text()};
     if (req.path == "/") return LocalAnswer{200, &kPage, std::string(live_page_html())};
     return std::nullopt;
   }
@@ -118,7 +140,7 @@ struct GatewayServer::Impl {
     co_await w.send(status, kJson, std::move(body));
   }
 
-  bool authorized(const net::HttpRequest& req) const {
+  static bool authorized(const config::GatewayConfig& config, const net::HttpRequest& req) {
     if (!config.server.require_gateway_key) return true;
     const std::string_view presented = net::presented_api_key(req.headers.view());
     bool ok = false;
@@ -129,10 +151,13 @@ struct GatewayServer::Impl {
   }
 
   awaitable<void> handle(net::HttpRequest& req, net::ResponseWriter& w) {
+    // This request keeps its generation alive, whatever reloads happen meanwhile.
+    const std::shared_ptr<Generation> g = gen;
+    const config::GatewayConfig& config = g->config;
     // The page itself holds no data (it asks for a gateway key when /status
     // needs one), so a browser can load it without headers.
     const bool open_route = req.path == "/health" || (req.method == "GET" && req.path == "/");
-    if (!open_route && !authorized(req)) {
+    if (!open_route && !authorized(config, req)) {
       const config::WireApi api = req.path.starts_with("/v1/messages") ? config::WireApi::kAnthropic
                                                                        : config::WireApi::kOpenAI;
       co_await fail(w, api, 401, "invalid_gateway_key",
@@ -140,7 +165,7 @@ struct GatewayServer::Impl {
                     "x-api-key)");
       co_return;
     }
-    if (auto local = local_route(req)) {
+    if (auto local = local_route(*g, req)) {
       co_await w.send(local->status, *local->headers, std::move(local->body));
       co_return;
     }
@@ -175,8 +200,8 @@ struct GatewayServer::Impl {
       fr.route = {*direct};
     } else {
       co_await fail(w, api, 404, "model_not_found",
-                    "model \"" + fr.alias +
-                        "\" is neither an alias nor provider/model; aliases: " + alias_list());
+                    "model \"" + fr.alias + "\" is neither an alias nor provider/model; aliases: " +
+                        alias_list(config));
       co_return;
     }
     const HeaderView h = req.headers.view();
@@ -200,7 +225,7 @@ struct GatewayServer::Impl {
     }
     fr.body = std::move(req.body);
     fr.headers = req.headers;
-    co_await engine.handle(std::move(fr), w);
+    co_await g->engine.handle(std::move(fr), w);
   }
 };
 
@@ -214,12 +239,67 @@ GatewayServer::~GatewayServer() = default;
 std::string GatewayServer::start() { return impl_->http->start(); }
 void GatewayServer::stop() {
   impl_->http->stop();
-  impl_->engine.stop();
+  impl_->gen->engine.stop();
+}
+
+std::vector<std::string> GatewayServer::reload(config::GatewayConfig next) {
+  std::vector<std::string> notes;
+  const config::GatewayConfig& now = impl_->gen->config;
+  // What the listening socket and the state backend were built from stays.
+  if (next.server.listen != now.server.listen || next.server.host != now.server.host ||
+      next.server.port != now.server.port) {
+    notes.push_back("server.listen changed: takes effect at the next restart");
+    next.server.host = now.server.host;
+    next.server.port = now.server.port;
+    next.server.listen = now.server.listen;
+    next.server.loopback = now.server.loopback;
+  }
+  if (next.server.max_body_bytes != now.server.max_body_bytes ||
+      next.server.max_header_bytes != now.server.max_header_bytes ||
+      next.server.request_timeout != now.server.request_timeout ||
+      next.server.idle_timeout != now.server.idle_timeout) {
+    notes.push_back("server size limits and timeouts take effect at the next restart");
+  }
+  if (next.state.backend != now.state.backend || next.state.path != now.state.path ||
+      next.state.url != now.state.url) {
+    notes.push_back("state changed: takes effect at the next restart");
+  }
+  auto fresh = std::make_shared<Generation>(impl_->engine_executor, std::move(next), impl_->clock,
+                                            impl_->rng, impl_->store, impl_->coordinator);
+  fresh->engine.adopt(impl_->gen->engine);
+  impl_->gen->engine.stop();  // its lease renewal: the new engine renews the same leases
+  impl_->gen = std::move(fresh);
+  return notes;
+}
+
+namespace {
+// Waits until nothing is in flight or the grace period is over, polling the
+// server (a drain happens once per process; 20 ms costs nothing).
+asio::awaitable<void> finish_drain(net::HttpServer* http, const Clock* clock, TimePoint until,
+                                   std::function<void(std::size_t cut)> done) {
+  while (http->busy_connections() > 0 && clock->now() < until) {
+    co_await net::sleep_for(std::chrono::milliseconds(20));
+  }
+  done(http->busy_connections());
+}
+}  // namespace
+
+void GatewayServer::drain(Duration grace, std::function<void(std::size_t cut)> done) {
+  impl_->http->drain();
+  Impl* impl = impl_.get();
+  asio::co_spawn(impl->engine_executor,
+                 finish_drain(impl->http.get(), &impl->clock, impl->clock.now() + grace,
+                              [impl, done = std::move(done)](std::size_t cut) {
+                                impl->http->stop();
+                                impl->gen->engine.stop();
+                                if (done) done(cut);
+                              }),
+                 asio::detached);
 }
 std::uint16_t GatewayServer::port() const { return impl_->http->port(); }
 
 void GatewayServer::apply_shared_cooldown(std::string_view key_scope) {
-  impl_->engine.apply_shared_cooldown(key_scope);
+  impl_->gen->engine.apply_shared_cooldown(key_scope);
 }
 
 }  // namespace sluice::server

@@ -4,8 +4,10 @@
 // x-sluice-deadline-ms), /v1/models, /health and /status. Thin: parsing and
 // routing here, every decision in engine/ and policy/.
 #include <boost/asio/any_io_executor.hpp>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/core/clock.hpp"
@@ -28,6 +30,15 @@ class GatewayServer {
 
   std::string start();  // empty on success
   void stop();          // on the io thread
+  // Graceful stop, on the io thread: stop accepting, close idle connections,
+  // let in-flight requests and streams finish for up to `grace`, then stop;
+  // `done(cut)` runs after, with how many requests the grace period cut.
+  void drain(Duration grace, std::function<void(std::size_t cut)> done);
+  // SIGHUP, on the io thread: serve `next` (already validated) from now on
+  // without dropping a connection; requests in flight finish on the old
+  // config. Learned state carries over (RequestEngine::adopt). Returns notes
+  // on parts that only a restart applies (listen address, state backend).
+  std::vector<std::string> reload(config::GatewayConfig next);
   std::uint16_t port() const;
   // On the io thread: another instance changed this key scope's cooldown.
   void apply_shared_cooldown(std::string_view key_scope);

@@ -9,10 +9,12 @@
 #include <boost/asio/post.hpp>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "sluice/config/secret.hpp"
+#include "sluice/core/log.hpp"
 #include "sluice/state/sqlite/sqlite_store.hpp"
 #include "testing/gateway_stack.hpp"
 #include "testing/http_client.hpp"
@@ -85,6 +87,42 @@ TEST(Gateway, FallsBackWhenThePrimaryIsOverloaded) {
   const int primary_requests = s.sim_stats(0)["requests"];
   EXPECT_GE(primary_requests, 1);
   EXPECT_LE(primary_requests, 2);
+}
+
+TEST(Gateway, OneLogLinePerRequestNamesTheRouteTheWaitsAndEveryFailureClass) {
+  std::mutex m;
+  std::vector<std::string> lines;
+  set_log_sink([&](const std::string& line) {
+    std::lock_guard lock(m);
+    lines.push_back(line);
+  });
+  set_log_style(LogStyle::kJson);
+  {
+    auto primary = sim_provider("zai", Dialect::kZai);
+    primary.faults.overload_rate = 1.0;
+    Stack s({primary, sim_provider("backup", Dialect::kOpenAI)}, two_provider_yaml);
+    HttpClient c(s.port());
+    ASSERT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 200);
+  }
+  set_log_sink(nullptr);
+  set_log_style(LogStyle::kLogfmt);
+  std::vector<json> requests;
+  for (const auto& l : lines) {
+    const json j = json::parse(l);  // every line is one JSON object
+    if (j["msg"] == "request") requests.push_back(j);
+  }
+  ASSERT_EQ(requests.size(), 1u);
+  const json& r = requests[0];
+  EXPECT_EQ(r["level"], "info");
+  EXPECT_EQ(r["alias"], "main");
+  EXPECT_EQ(r["priority"], "interactive");
+  EXPECT_EQ(r["route"], "backup/gpt-4o-mini");
+  EXPECT_EQ(r["outcome"], "ok");
+  EXPECT_GE(r["attempts"].get<int>(), 2);
+  EXPECT_TRUE(r["queue_ms"].is_number());
+  EXPECT_TRUE(r["total_ms"].is_number());
+  EXPECT_NE(r["failures"].get<std::string>().find("zai/glm-5.1:OVERLOADED"), std::string::npos)
+      << r.dump();
 }
 
 TEST(Gateway, AStreamErrorBeforeTheFirstByteFallsBackInvisibly) {
@@ -367,6 +405,96 @@ TEST(Gateway, ADailyQuota429BenchesTheKeyUntilItsReset) {
   const int before = s.sim_stats(0)["requests"];
   EXPECT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 429);
   EXPECT_EQ(s.sim_stats(0)["requests"], before);
+}
+
+TEST(Gateway, DrainFinishesAStreamInFlightAndTakesNoNewConnection) {
+  auto oa = sim_provider("oa", Dialect::kOpenAI);
+  oa.latency.ttft = std::chrono::milliseconds(100);
+  oa.latency.per_token = std::chrono::milliseconds(40);  // 16 tokens: a ~0.7 s stream
+  Stack s({oa}, single_openai_yaml);
+  const std::uint16_t port = s.port();
+  auto stream = std::async(std::launch::async, [port] {
+    HttpClient c(port);
+    return c.request("POST", "/v1/chat/completions", {}, kChatStream);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the stream is under way
+  std::promise<std::size_t> cut;
+  s.on_gateway([&](GatewayServer& g) {
+    g.drain(std::chrono::seconds(5), [&](std::size_t n) { cut.set_value(n); });
+  });
+  HttpClient late(port);
+  HttpResponse refused = late.request("GET", "/health");
+  EXPECT_EQ(refused.status, 0) << "a draining gateway accepts no new connection";
+  HttpResponse r = stream.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("[DONE]"), std::string::npos) << "the stream ran to its end";
+  auto done = cut.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(done.get(), 0u) << "nothing was cut";
+}
+
+TEST(Gateway, ADrainCutsWhatOutlivesTheGracePeriod) {
+  auto oa = sim_provider("oa", Dialect::kOpenAI);
+  oa.latency.fixed = std::chrono::seconds(3);
+  Stack s({oa}, single_openai_yaml);
+  const std::uint16_t port = s.port();
+  auto slow = std::async(std::launch::async, [port] {
+    HttpClient c(port);
+    return c.request("POST", "/v1/chat/completions", {}, kChat);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::promise<std::size_t> cut;
+  const auto t0 = std::chrono::steady_clock::now();
+  s.on_gateway([&](GatewayServer& g) {
+    g.drain(std::chrono::milliseconds(300), [&](std::size_t n) { cut.set_value(n); });
+  });
+  auto done = cut.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(done.get(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_NE(slow.get().status, 200);  // closed when the grace period ran out
+}
+
+TEST(Gateway, AReloadServesTheNewConfigAndKeepsWhatWasLearned) {
+  const auto yaml = [](std::uint16_t port, bool with_second_alias) {
+    return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(port) +
+           "/v1\", keys: [bad-key, good-key], strategy: round_robin}\nmodels:\n  main: {route: "
+           "[oa/gpt-4o]}\n" +
+           (with_second_alias ? "  second: {route: [oa/gpt-4o-mini]}\n" : "");
+  };
+  std::uint16_t sim_port = 0;
+  Stack s({sim_provider("openai", Dialect::kOpenAI)}, [&](const std::vector<std::uint16_t>& p) {
+    sim_port = p[0];
+    return yaml(p[0], false);
+  });
+  HttpClient c(s.port());
+  for (int i = 0; i < 2; ++i) {  // round robin reaches the bad key: it is benched
+    ASSERT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 200);
+  }
+  ASSERT_EQ(s.sim_stats(0)["rejections"]["auth"], 1);
+  const std::string second =
+      R"({"model":"second","max_tokens":8,"messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(c.request("POST", "/v1/chat/completions", {}, second).status, 404);
+
+  EXPECT_TRUE(s.reload(yaml(sim_port, true)).empty());
+  // The same connection goes on; the new alias routes; the bench holds.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(c.request("POST", "/v1/chat/completions", {}, second).status, 200);
+  }
+  EXPECT_EQ(s.sim_stats(0)["rejections"]["auth"], 1) << "the benched key stayed benched";
+  const json status = json::parse(c.request("GET", "/status").body);
+  EXPECT_NE(status.dump().find("AUTH"), std::string::npos) << status.dump();
+}
+
+TEST(Gateway, AReloadThatChangesTheListenAddressSaysItNeedsARestart) {
+  Stack s({sim_provider("openai", Dialect::kOpenAI)}, single_openai_yaml);
+  const std::string moved =
+      "server: {listen: \"127.0.0.1:4999\"}\n" + single_openai_yaml({s.sim_port(0)});
+  const auto notes = s.reload(moved);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("next restart"), std::string::npos);
+  HttpClient c(s.port());  // still on the old port
+  EXPECT_EQ(c.request("POST", "/v1/chat/completions", {}, kChat).status, 200);
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#pragma once
+// Structured log lines, logfmt (default) or JSON per line, chosen once at
+// start (`server.log_format`). A line is built whole and written with one
+// call, so lines from different threads never interleave.
+//
+//   LogLine("info", "request").kv("alias", "main").kv("attempts", 2);
+//   -> level=info msg=request alias=main attempts=2
+//   -> {"level":"info","msg":"request","alias":"main","attempts":2}
+//
+// Values are data, never secrets: callers pass fingerprints.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+enum class LogStyle : std::uint8_t { kLogfmt, kJson };
+
+void set_log_style(LogStyle style);
+LogStyle log_style();
+// Where lines go (default: std::clog). Tests capture lines here.
+void set_log_sink(std::function<void(const std::string& line)> sink);
+
+class LogLine {
+ public:
+  LogLine(std::string_view level, std::string_view msg);
+  ~LogLine();  // writes the line
+  LogLine(const LogLine&) = delete;
+  LogLine& operator=(const LogLine&) = delete;
+
+  LogLine& kv(std::string_view key, std::string_view value);
+  LogLine& kv(std::string_view key, const char* value) { return kv(key, std::string_view(value)); }
+  LogLine& kv(std::string_view key, const std::string& value) {
+    return kv(key, std::string_view(value));
+  }
+  LogLine& kv(std::string_view key, std::int64_t value);
+  LogLine& kv(std::string_view key, int value) { return kv(key, std::int64_t{value}); }
+  LogLine& kv(std::string_view key, double value);
+  LogLine& kv(std::string_view key, bool value);
+
+  // The text so far, without the trailing newline (for tests).
+  const std::string& text() const { return line_; }
+
+ private:
+  void raw(std::string_view key, std::string_view encoded);
+  LogStyle style_;
+  std::string line_;
+};
+
+// logfmt value: bare when safe, else quoted with \" \\ \n escaped.
+std::string logfmt_value(std::string_view v);
+// JSON string literal with the quotes.
+std::string json_string(std::string_view v);
+
+}  // namespace sluice
