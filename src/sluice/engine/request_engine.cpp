@@ -958,7 +958,7 @@ struct RequestEngine::Impl {
                   failures);
       finished(req, "error", to_string(c.cls), last->where, why);
       co_await reply_error(w, req, status, ascii_lower(to_string(c.cls)), msg, ra,
-                           c.traits.retryable || c.traits.fallback, std::move(extra));
+                           c.traits.retryable, std::move(extra));
       co_return;
     }
     const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +

@@ -33,7 +33,7 @@ struct ClientOptions {
   Duration connect_timeout = std::chrono::seconds(10);
   Duration first_byte_timeout = std::chrono::seconds(120);  // until the response head
   Duration idle_timeout = std::chrono::seconds(120);        // between body pieces
-  std::size_t max_idle_per_host = 32;
+  std::size_t max_idle_per_host = 256;  // like nginx keepalive; fewer means reconnects under load
   std::size_t max_header_bytes = 256 * 1024;
   std::uint64_t max_body_bytes = 512ull * 1024 * 1024;  // a provider sending more is broken
   Duration dns_ttl = std::chrono::seconds(60);

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <cctype>
 #include <charconv>
 #include <utility>
 
@@ -60,7 +61,13 @@ bool parse_int(std::string_view s, int& out) {
 
 }  // namespace
 
-Result<RedisTarget> parse_redis_url(std::string_view url) {
+Result<RedisTarget> parse_redis_url(std::string_view original) {
+  // The scheme is case-insensitive (RFC 3986), as the config loader treats it.
+  std::string normalised(original);
+  for (std::size_t i = 0; i < normalised.size() && normalised[i] != ':'; ++i) {
+    normalised[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(normalised[i])));
+  }
+  const std::string_view url = normalised;
   RedisTarget t;
   if (url.starts_with("unix://")) {
     t.socket_path = std::string(url.substr(7));

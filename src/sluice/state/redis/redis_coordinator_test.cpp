@@ -209,6 +209,7 @@ TEST(RedisUrl, ParsesHostPortDbAndNeverShowsThePassword) {
   EXPECT_EQ(acl.value().port, 6379);
   EXPECT_EQ(acl.value().display.find("s3cret"), std::string::npos);
   EXPECT_EQ(parse_redis_url("unix:///run/redis.sock").value().socket_path, "/run/redis.sock");
+  EXPECT_EQ(parse_redis_url("REDIS://Cache:6380").value().host, "Cache");  // scheme only
 }
 
 TEST(RedisUrl, BadUrlsSayWhatIsWrongWithoutThePassword) {
