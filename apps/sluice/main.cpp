@@ -9,6 +9,7 @@
 #include "apps/sluice/classify_command.hpp"
 #include "apps/sluice/serve_command.hpp"
 #include "apps/sluice/sim_command.hpp"
+#include "apps/sluice/status_command.hpp"
 
 namespace {
 
@@ -97,7 +98,17 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a config file and explain it");
   check->add_option("config", check_path, "YAML config file")->required();
 
+  sluice::cli::StatusFlags status_flags;
+  auto* status = app.add_subcommand(
+      "status",
+      "Show a running gateway's GET /status as a table: per provider and key, limit vs in-flight, "
+      "queue by priority, budgets and resets, cooldowns; then counters and the latest events");
+  status->add_option("--url", status_flags.url, "The gateway's base URL")->capture_default_str();
+  status->add_option("--key", status_flags.key,
+                     "Gateway key when server.gateway_keys is set (default: $SLUICE_GATEWAY_KEY)");
+
   CLI11_PARSE(app, argc, argv);
+  if (status->parsed()) return sluice::cli::run_status(status_flags, std::cout, std::cerr);
   if (serve->parsed()) return sluice::cli::run_serve(serve_flags);
   if (check->parsed()) return sluice::cli::run_check_config(check_path);
   if (classify->parsed()) return classify_main(input_path, rules_path, strict);
