@@ -1,5 +1,7 @@
 // sluice: a rate-limit-aware gateway for LLM providers. This file only wires
 // subcommands to their implementations.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -7,8 +9,10 @@
 #include <variant>
 
 #include "apps/sluice/classify_command.hpp"
+#include "apps/sluice/demo_command.hpp"
 #include "apps/sluice/serve_command.hpp"
 #include "apps/sluice/sim_command.hpp"
+#include "apps/sluice/status_command.hpp"
 
 namespace {
 
@@ -97,7 +101,34 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a config file and explain it");
   check->add_option("config", check_path, "YAML config file")->required();
 
+  sluice::cli::StatusFlags status_flags;
+  auto* status = app.add_subcommand(
+      "status",
+      "Show a running gateway's GET /status as a table: per provider and key, limit vs in-flight, "
+      "queue by priority, budgets and resets, cooldowns; then counters and the latest events");
+  status->add_option("--url", status_flags.url, "The gateway's base URL")->capture_default_str();
+  status->add_option("--key", status_flags.key,
+                     "Gateway key when server.gateway_keys is set (default: $SLUICE_GATEWAY_KEY)");
+
+  sluice::cli::DemoFlags demo_flags;
+  auto* demo = app.add_subcommand(
+      "demo",
+      "No key needed: simulated providers, the gateway and a workload of agents in one process, "
+      "with a live view; then the same agents straight to the provider with SDK retries, and a "
+      "summary of both");
+  demo->add_option("--seconds", demo_flags.seconds, "How long each of the two runs sends")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  demo->add_option("--background-agents", demo_flags.background_agents,
+                   "Background agents besides the interactive one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+
   CLI11_PARSE(app, argc, argv);
+  if (demo->parsed()) {
+    return sluice::cli::run_demo(demo_flags, std::cout, ::isatty(STDOUT_FILENO) == 1);
+  }
+  if (status->parsed()) return sluice::cli::run_status(status_flags, std::cout, std::cerr);
   if (serve->parsed()) return sluice::cli::run_serve(serve_flags);
   if (check->parsed()) return sluice::cli::run_check_config(check_path);
   if (classify->parsed()) return classify_main(input_path, rules_path, strict);
