@@ -302,13 +302,16 @@ TEST(Gateway, StartsOnTheFallbackWhileThePrimaryCoolsFromAnEarlierRunThenReturns
   auto opened = state::SqliteStore::open({.path = dir + "/state.db"});
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   std::unique_ptr<state::SqliteStore> store = std::move(opened.value().store);
-  const TimePoint cooling_until = SystemClock().now() + std::chrono::milliseconds(1500);
+  // Set when the cooldown is written, just before the gateway starts: the
+  // first request must land well inside it even on a loaded machine.
+  TimePoint cooling_until{};
 
   Stack s({sim_provider("zai", Dialect::kZai), sim_provider("backup", Dialect::kOpenAI)},
           two_provider_yaml, store.get(), [&](const std::vector<std::uint16_t>& p) {
             // What the earlier run wrote when it benched the key.
             state::KeyCooldown cd;
             cd.key_scope = url(p[0]) + "/api/paas/v4|" + config::fingerprint_of("good-key");
+            cooling_until = SystemClock().now() + std::chrono::seconds(3);
             cd.cooling_until = cooling_until;
             cd.cooling_class = ErrorClass::kQuotaExhausted;
             cd.reason = "QUOTA_EXHAUSTED via zai-quota";
