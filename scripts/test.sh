@@ -23,7 +23,13 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   echo "== fuzz: ${fuzz_seconds}s per target"
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j "$jobs"
-  for target in header_parser classifier; do
+  for corpus in fuzz/corpus/*/; do
+    target=$(basename "$corpus")
+    if [ ! -x "./build/fuzz/fuzz/fuzz_$target" ]; then
+      echo "fuzz: fuzz/corpus/$target has no target build/fuzz/fuzz/fuzz_$target" >&2
+      exit 1
+    fi
+    echo "-- fuzz_$target"
     work=$(mktemp -d)
     cp fuzz/corpus/$target/* "$work"/
     ./build/fuzz/fuzz/fuzz_$target -max_total_time="$fuzz_seconds" -max_len=4096 \
