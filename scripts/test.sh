@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: formatting, the whole suite in the
-# release and asan (ASan + UBSan) presets, and a bounded libFuzzer run of
-# each fuzz target. Prints ctest's summary line for each preset.
-#   SLUICE_PRESETS="release"  run only these presets (default: release asan)
+# release and asan (ASan + UBSan) presets, the integration-level tests under
+# tsan (ThreadSanitizer), and a bounded libFuzzer run of every fuzz target
+# (one per fuzz/corpus/ folder). Prints ctest's summary line for each preset.
+#   SLUICE_PRESETS="release"  run only these presets (default: release asan tsan)
 #   SLUICE_FUZZ_SECONDS=30    time per fuzz target (0 skips fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 ./scripts/check-format.sh
 
-for preset in ${SLUICE_PRESETS:-release asan}; do
+for preset in ${SLUICE_PRESETS:-release asan tsan}; do
   echo "== $preset: configure, build, test"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
