@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: formatting, the whole suite in the
-# release and asan (ASan + UBSan) presets, and a bounded libFuzzer run of
-# each fuzz target. Prints ctest's summary line for each preset.
-#   SLUICE_PRESETS="release"  run only these presets (default: release asan)
+# release and asan (ASan + UBSan) presets, the integration-level tests under
+# tsan (ThreadSanitizer), and a bounded libFuzzer run of every fuzz target
+# (one per fuzz/corpus/ folder). Prints ctest's summary line for each preset.
+#   SLUICE_PRESETS="release"  run only these presets (default: release asan tsan)
 #   SLUICE_FUZZ_SECONDS=30    time per fuzz target (0 skips fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 ./scripts/check-format.sh
 
-for preset in ${SLUICE_PRESETS:-release asan}; do
+for preset in ${SLUICE_PRESETS:-release asan tsan}; do
   echo "== $preset: configure, build, test"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
@@ -23,7 +24,13 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   echo "== fuzz: ${fuzz_seconds}s per target"
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j "$jobs"
-  for target in header_parser classifier; do
+  for corpus in fuzz/corpus/*/; do
+    target=$(basename "$corpus")
+    if [ ! -x "./build/fuzz/fuzz/fuzz_$target" ]; then
+      echo "fuzz: fuzz/corpus/$target has no target build/fuzz/fuzz/fuzz_$target" >&2
+      exit 1
+    fi
+    echo "-- fuzz_$target"
     work=$(mktemp -d)
     cp fuzz/corpus/$target/* "$work"/
     ./build/fuzz/fuzz/fuzz_$target -max_total_time="$fuzz_seconds" -max_len=4096 \

@@ -22,6 +22,7 @@
 #include "sluice/policy/ratelimit/throttle.hpp"
 #include "sluice/policy/retry/retry_budget.hpp"
 #include "sluice/policy/retry/retry_decision.hpp"
+#include "sluice/providers/sse_scan.hpp"
 
 namespace sluice::engine {
 
@@ -64,45 +65,6 @@ bool forwarded_client_header(std::string_view name) {
 std::string upstream_target(const net::Endpoint& ep, const std::string& front_path) {
   if (!ep.base_path.empty() && front_path.starts_with("/v1/")) return front_path.substr(3);
   return front_path;
-}
-
-// Watches relayed SSE for its terminal event across piece boundaries.
-// Watches a relayed stream for its end: the API's terminal event, or an
-// in-band error event (Anthropic's `event: error`, a chunk whose top level is
-// an error, OpenRouter's finish_reason "error"), which ends it as well. The
-// upstream's error event is already in the caller's API format (a candidate
-// only serves its own wire API), so it is relayed as it is.
-struct TerminalWatch {
-  std::string tail;
-  bool seen = false;
-  bool error = false;
-  void feed(std::string_view piece) {
-    tail += piece;
-    if (tail.find("event: error") != std::string::npos ||
-        tail.find("data: {\"error\"") != std::string::npos ||
-        tail.find("\"finish_reason\":\"error\"") != std::string::npos) {
-      error = true;
-      seen = true;
-    }
-    if (tail.find("[DONE]") != std::string::npos ||
-        tail.find("message_stop") != std::string::npos ||
-        tail.find("response.completed") != std::string::npos) {
-      seen = true;
-    }
-    if (tail.size() > 64) tail.erase(0, tail.size() - 64);
-  }
-};
-
-// The first complete SSE event in `buf` that carries data (not a comment).
-bool has_data_event(std::string_view buf) {
-  std::size_t start = 0;
-  while (true) {
-    const auto end = buf.find("\n\n", start);
-    if (end == std::string_view::npos) return false;
-    const std::string_view ev = buf.substr(start, end - start);
-    if (ev.find("data:") != std::string_view::npos) return true;
-    start = end + 2;
-  }
 }
 
 std::string stream_error_event(config::WireApi api, std::string_view message) {
@@ -756,7 +718,7 @@ struct RequestEngine::Impl {
         // Read a whole error or non-streaming body; for a stream, only until
         // its first data event, which is where an in-band error would be.
         while (true) {
-          if (streaming && has_data_event(resp_body)) break;
+          if (streaming && providers::has_data_event(resp_body)) break;
           if (streaming && resp_body.size() > kMaxStreamProbe) break;
           if (!streaming && sent.response->status() >= 300 && resp_body.size() > kMaxErrorBody)
             break;
@@ -830,7 +792,7 @@ struct RequestEngine::Impl {
           finished(req, "error", gone, label, "the client left before the stream began");
           co_return;
         }
-        TerminalWatch watch;
+        providers::TerminalWatch watch;
         watch.feed(resp_body);
         if (!co_await w.write_chunk(resp_body)) {
           finished(req, "error", gone, label, "the client left mid-stream");
@@ -843,14 +805,14 @@ struct RequestEngine::Impl {
             co_return;
           }
         }
-        if (!watch.seen) {
+        if (!watch.seen()) {
           const std::string ev = stream_error_event(
               req.api, "upstream " + label + " ended the stream without its terminal event");
           co_await w.write_chunk(ev);
           log_request(req, "STREAM_DROP", label, attempts_total, "after first byte", queued,
                       started, failures);
           finished(req, "error", to_string(ErrorClass::kStreamDrop), label, "after first byte");
-        } else if (watch.error) {
+        } else if (watch.error()) {
           // Nothing can be retried once bytes reached the client: it has the
           // provider's error event and a cleanly ended stream.
           log_request(req, "STREAM_DROP", label, attempts_total, "in-band error after first byte",

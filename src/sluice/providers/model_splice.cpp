@@ -60,6 +60,41 @@ struct Scanner {
   }
 };
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether a raw JSON string token (quotes included) decodes to "model":
+// `"\u006dodel"` names the same member as `"model"`, as any JSON parser
+// (simdjson here, the provider's upstream) reads it.
+bool names_model(std::string_view raw) {
+  constexpr std::string_view kModel = "model";
+  if (raw.size() < 2) return false;
+  raw = raw.substr(1, raw.size() - 2);
+  std::size_t matched = 0;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\') {
+      if (i + 1 >= raw.size() || raw[i + 1] != 'u' || i + 5 >= raw.size()) return false;
+      int v = 0;
+      for (std::size_t k = i + 2; k < i + 6; ++k) {
+        const int d = hex_digit(raw[k]);
+        if (d < 0) return false;
+        v = v * 16 + d;
+      }
+      if (v >= 0x80) return false;  // "model" is ASCII; other escapes (\n, \") are not in it
+      c = static_cast<char>(v);
+      i += 5;
+    }
+    if (matched >= kModel.size() || c != kModel[matched]) return false;
+    ++matched;
+  }
+  return matched == kModel.size();
+}
+
 void add_text(dom::element e, BodyFacts& f) {
   std::string_view sv;
   if (e.is_string() && !e.get_string().get(sv)) {
@@ -160,6 +195,7 @@ BodyFacts inspect_body(std::string_view body) {
 
   // Byte offsets of the model value, found by walking the top-level members.
   Scanner sc{body};
+  int model_members = 0;
   sc.ws();
   if (sc.i < body.size() && body[sc.i] == '{') {
     ++sc.i;
@@ -175,13 +211,20 @@ BodyFacts inspect_body(std::string_view body) {
       sc.ws();
       const std::size_t value_begin = sc.i;
       if (!sc.skip_value()) break;
-      if (raw_key == "\"model\"") {  // the last duplicate wins, as in simdjson
+      if (names_model(raw_key)) {
         f.model_begin = value_begin;
         f.model_end = sc.i;
+        ++model_members;
       }
       sc.ws();
       if (sc.i < body.size() && body[sc.i] == ',') ++sc.i;
     }
+  }
+  // Parsers disagree on duplicate members (first or last wins), so with two
+  // the provider might read a model the client chose instead of the route's.
+  if (model_members > 1) {
+    f = BodyFacts{};
+    f.error = "request body has more than one top-level \"model\" member";
   }
   return f;
 }

@@ -64,5 +64,36 @@ TEST(InspectBody, NonStringModelIsNotAModel) {
   EXPECT_FALSE(f.model);
 }
 
+// Found by fuzz_model_splice: a model key spelt with escapes was read by
+// simdjson but missed by the splice, which then added a second "model"; the
+// provider (last member wins) received the client's alias, not the route's.
+TEST(ModelSplice, AnEscapedModelKeyIsTheModelAndIsReplaced) {
+  const std::string body = R"({"\u006dodel":"main","messages":[]})";
+  const BodyFacts f = inspect_body(body);
+  ASSERT_TRUE(f.valid) << f.error;
+  EXPECT_EQ(f.model, "main");
+  const std::string out = splice_model(body, f, "glm-5.1");
+  EXPECT_EQ(out, R"({"\u006dodel":"glm-5.1","messages":[]})");
+  EXPECT_EQ(inspect_body(out).model, "glm-5.1");
+  EXPECT_EQ(inspect_body(R"({"mod\u0065l":"a"})").model_begin, 14U);
+  // Other escapes never spell "model".
+  EXPECT_FALSE(inspect_body(R"({"mode\nl":"a"})").model);
+  EXPECT_EQ(inspect_body(R"({"mode\nl":"a"})").model_end, 0U);
+}
+
+// Parsers disagree on which duplicate wins, so two top-level model members
+// could route one model and send another: refused as a bad body.
+TEST(InspectBody, TwoTopLevelModelMembersAreRefused) {
+  for (const char* body :
+       {R"({"model":"main","model":"gpt-4"})", R"({"model":"gpt-4","\u006dodel":"main"})",
+        R"({"model":5,"model":"main"})"}) {
+    const BodyFacts f = inspect_body(body);
+    EXPECT_FALSE(f.valid) << body;
+    EXPECT_NE(f.error.find("more than one"), std::string::npos) << body;
+  }
+  // Nested ones are not top-level members.
+  EXPECT_TRUE(inspect_body(R"({"model":"m","x":{"model":"n"}})").valid);
+}
+
 }  // namespace
 }  // namespace sluice::providers

@@ -36,7 +36,7 @@ struct Route {
   bool needs_model;
 };
 
-// The front door's routes; anything else is a 404 in OpenAI's format.
+// The front door's routes; anything else is a 404 in the caller's format.
 std::optional<Route> route_of(std::string_view method, std::string_view path) {
   if (method != "POST") return std::nullopt;
   if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings" ||
@@ -60,6 +60,16 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     diff = static_cast<unsigned char>(diff | (x ^ y));
   }
   return diff == 0;
+}
+
+// The API a caller speaks, for answers given before a route is known:
+// Anthropic's for its paths or when its SDK's anthropic-version header is
+// there, OpenAI's otherwise.
+config::WireApi caller_api(const net::HttpRequest& req) {
+  if (req.path.starts_with("/v1/messages") || req.headers.view().get("anthropic-version")) {
+    return config::WireApi::kAnthropic;
+  }
+  return config::WireApi::kOpenAI;
 }
 
 }  // namespace
@@ -158,9 +168,7 @@ struct GatewayServer::Impl {
     // needs one), so a browser can load it without headers.
     const bool open_route = req.path == "/health" || (req.method == "GET" && req.path == "/");
     if (!open_route && !authorized(config, req)) {
-      const config::WireApi api = req.path.starts_with("/v1/messages") ? config::WireApi::kAnthropic
-                                                                       : config::WireApi::kOpenAI;
-      co_await fail(w, api, 401, "invalid_gateway_key",
+      co_await fail(w, caller_api(req), 401, "invalid_gateway_key",
                     "this gateway requires one of its gateway keys (Authorization: Bearer or "
                     "x-api-key)");
       co_return;
@@ -171,7 +179,7 @@ struct GatewayServer::Impl {
     }
     const auto route = route_of(req.method, req.path);
     if (!route) {
-      co_await fail(w, config::WireApi::kOpenAI, 404, "not_found",
+      co_await fail(w, caller_api(req), 404, "not_found",
                     "no route " + req.method + " " + req.path);
       co_return;
     }
