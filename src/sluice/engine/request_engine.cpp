@@ -19,6 +19,7 @@
 #include "sluice/policy/errors/classifier.hpp"
 #include "sluice/policy/errors/error_body.hpp"
 #include "sluice/policy/ratelimit/header_parser.hpp"
+#include "sluice/policy/ratelimit/snapshot_merge.hpp"
 #include "sluice/policy/ratelimit/throttle.hpp"
 #include "sluice/policy/retry/retry_budget.hpp"
 #include "sluice/policy/retry/retry_decision.hpp"
@@ -442,7 +443,7 @@ struct RequestEngine::Impl {
 
   void capture_budget(ModelBudget& b, const RateLimitSnapshot& snap, std::int64_t own_tokens) {
     if (snap.buckets.empty() && !snap.retry_after) return;
-    b.snapshot = snap;
+    b.snapshot = policy::merge_same_window(b.snapshot ? &*b.snapshot : nullptr, snap);
     // Everything else in flight may or may not be counted: assume not.
     b.unaccounted_requests = std::max<std::int64_t>(0, b.in_flight - 1);
     b.unaccounted_tokens = std::max<std::int64_t>(0, b.in_flight_tokens - own_tokens);

@@ -1,0 +1,23 @@
+#include "sluice/policy/ratelimit/snapshot_merge.hpp"
+
+namespace sluice::policy {
+
+RateLimitSnapshot merge_same_window(const RateLimitSnapshot* previous, RateLimitSnapshot next,
+                                    Duration same_window) {
+  if (previous == nullptr) return next;
+  for (RateLimitBucket& nb : next.buckets) {
+    const RateLimitBucket* ob = previous->find(nb.name);
+    if (ob == nullptr || !ob->remaining || !nb.remaining || !ob->reset_after || !nb.reset_after) {
+      continue;
+    }
+    const TimePoint old_reset = previous->taken_at + *ob->reset_after;
+    const TimePoint new_reset = next.taken_at + *nb.reset_after;
+    const Duration apart = old_reset > new_reset ? old_reset - new_reset : new_reset - old_reset;
+    if (apart <= same_window && *ob->remaining < *nb.remaining) {
+      nb.remaining = ob->remaining;  // an earlier reply, overtaken by a later one
+    }
+  }
+  return next;
+}
+
+}  // namespace sluice::policy

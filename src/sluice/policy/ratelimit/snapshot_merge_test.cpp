@@ -1,0 +1,58 @@
+#include "sluice/policy/ratelimit/snapshot_merge.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::policy {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const TimePoint kT0 = TimePoint(seconds(1'800'000'000));
+
+RateLimitSnapshot snap(TimePoint at, std::int64_t remaining, Duration reset_after) {
+  RateLimitSnapshot s;
+  s.taken_at = at;
+  RateLimitBucket& b = s.find_or_add("requests", BudgetAxis::kRequests);
+  b.limit = 10;
+  b.remaining = remaining;
+  b.reset_after = reset_after;
+  return s;
+}
+
+TEST(MergeSameWindow, AnOvertakenReplyCannotGiveBackSpentBudget) {
+  // Reply B (remaining 4) was handled first; reply A (remaining 5), produced
+  // earlier by the provider, arrives 3 ms later with the same reset instant.
+  const RateLimitSnapshot b = snap(kT0, 4, milliseconds(800));
+  const RateLimitSnapshot a = snap(kT0 + milliseconds(3), 5, milliseconds(797));
+  const RateLimitSnapshot merged = merge_same_window(&b, a);
+  EXPECT_EQ(merged.find("requests")->remaining, 4);
+  EXPECT_EQ(merged.taken_at, a.taken_at);
+}
+
+TEST(MergeSameWindow, ALowerCountInTheSameWindowIsTakenAsItIs) {
+  const RateLimitSnapshot first = snap(kT0, 6, milliseconds(800));
+  const RateLimitSnapshot later = snap(kT0 + milliseconds(50), 3, milliseconds(750));
+  EXPECT_EQ(merge_same_window(&first, later).find("requests")->remaining, 3);
+}
+
+TEST(MergeSameWindow, ANewWindowStartsAfresh) {
+  const RateLimitSnapshot spent = snap(kT0, 0, milliseconds(100));
+  const RateLimitSnapshot refilled = snap(kT0 + milliseconds(150), 9, milliseconds(950));
+  EXPECT_EQ(merge_same_window(&spent, refilled).find("requests")->remaining, 9);
+}
+
+TEST(MergeSameWindow, NothingToCompareLeavesTheNewSnapshotAlone) {
+  const RateLimitSnapshot only = snap(kT0, 7, milliseconds(500));
+  EXPECT_EQ(merge_same_window(nullptr, only).find("requests")->remaining, 7);
+  RateLimitSnapshot no_reset = snap(kT0, 2, milliseconds(500));
+  no_reset.buckets[0].reset_after.reset();
+  EXPECT_EQ(merge_same_window(&no_reset, only).find("requests")->remaining, 7);
+  RateLimitSnapshot other;
+  other.taken_at = kT0;
+  other.find_or_add("tokens", BudgetAxis::kTokens).remaining = 0;
+  EXPECT_EQ(merge_same_window(&other, only).find("requests")->remaining, 7);
+}
+
+}  // namespace
+}  // namespace sluice::policy
