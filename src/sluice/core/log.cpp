@@ -6,6 +6,8 @@
 #include <iostream>
 #include <mutex>
 
+#include "sluice/core/text.hpp"
+
 namespace sluice {
 namespace {
 
@@ -68,28 +70,7 @@ std::string logfmt_value(std::string_view v) {
   return out;
 }
 
-std::string json_string(std::string_view v) {
-  std::string out = "\"";
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string json_string(std::string_view v) { return json_quote(v); }
 
 LogLine::LogLine(std::string_view level, std::string_view msg) : style_(g_style.load()) {
   if (style_ == LogStyle::kJson) {

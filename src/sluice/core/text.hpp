@@ -9,6 +9,8 @@
 namespace sluice {
 
 std::string ascii_lower(std::string_view s);
+// JSON string literal for `s`, with quotes; control bytes as \u00XX.
+std::string json_quote(std::string_view s);
 std::string_view trim(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);

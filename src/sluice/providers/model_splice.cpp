@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "sluice/core/text.hpp"
+
 namespace sluice::providers {
 
 namespace {
@@ -120,32 +122,6 @@ void add_text(dom::element e, BodyFacts& f) {
 
 std::int64_t estimate_prompt_tokens(std::size_t text_bytes) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>((text_bytes + 3) / 4));
-}
-
-std::string json_quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 BodyFacts inspect_body(std::string_view body) {

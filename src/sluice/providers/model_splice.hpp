@@ -33,7 +33,4 @@ std::string splice_model(std::string_view body, const BodyFacts& facts, std::str
 // Prompt tokens estimated from text bytes: ceil(bytes / 4), at least 1.
 std::int64_t estimate_prompt_tokens(std::size_t text_bytes);
 
-// JSON string literal for `s`, with quotes.
-std::string json_quote(std::string_view s);
-
 }  // namespace sluice::providers
