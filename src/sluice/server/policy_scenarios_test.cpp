@@ -262,6 +262,27 @@ TEST(Scenario9, AProviderFailingEverythingCostsBoundedAttempts) {
   EXPECT_GE(attempts, kClients);
 }
 
+TEST(Scenario9, AnOutageWithAFallbackFailsNoClientOnceTheRetryBudgetIsSpent) {
+  auto down = sim_provider("down", Dialect::kOpenAI);
+  down.faults.server_error_rate = 1.0;
+  auto backup = sim_provider("backup", Dialect::kOpenAI);
+  GatewayStack s({down, backup}, [](const std::vector<std::uint16_t>& p) {
+    return "state: {backend: memory}\nproviders:\n  down: {api: openai, base_url: \"" + url(p[0]) +
+           "/v1\", keys: [good-key]}\n  backup: {api: openai, base_url: \"" + url(p[1]) +
+           "/v1\", keys: [good-key]}\nmodels:\n  main: {route: [down/gpt-4o, backup/gpt-4o]}\n"
+           "retry: {backoff_base: 1ms, backoff_max: 5ms}\n";
+  });
+  HttpClient c(s.port());
+  constexpr int kClients = 40;  // far more failures than the budget's 20 % + 3 can retry
+  for (int i = 0; i < kClients; ++i) {
+    HttpResponse r = c.request("POST", "/v1/chat/completions", {}, kChat);
+    EXPECT_EQ(r.status, 200) << "request " << i << ": " << r.body;
+  }
+  EXPECT_EQ(s.sim_stats(1)["successes"], kClients);
+  // Retries on the failing primary stay within the budget.
+  EXPECT_LE(s.sim_stats(0)["requests"].get<int>(), static_cast<int>(kClients * 1.2) + 3);
+}
+
 TEST(Scenario10, AnUnannouncedKimiCapIsLearnedAndARaisedCapIsRecovered) {
   auto kimi = sim_provider("kimi", Dialect::kKimi);
   kimi.limits.concurrency = 3;  // the truth, announced nowhere

@@ -12,8 +12,12 @@
 //     knows when the window reopens), else a jittered backoff. When this
 //     candidate has had its attempts, or the wait is too long or would pass
 //     the deadline, falling back beats waiting.
-//  4. Every extra attempt, retry or fallback, is paid from the retry budget,
-//     so an outage never becomes a retry storm.
+//  4. Every retry on the same candidate is paid from the retry budget, so an
+//     outage never becomes a retry storm. Moving to the next candidate is not:
+//     it asks another upstream, the attempt cap (1) still bounds the chain,
+//     and a fallback that can serve must not be refused because the failing
+//     one used the budget up. With the budget spent, a retry becomes a
+//     fallback when there is one.
 #include <optional>
 #include <string_view>
 #include <variant>

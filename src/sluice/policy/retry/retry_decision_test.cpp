@@ -75,7 +75,7 @@ TEST_F(RetryDecisionTest, NotRetryableFallsBackWhenAllowed) {
   RetryInput input = retryable_failure();
   input.retryable = false;
   EXPECT_TRUE(std::holds_alternative<NextCandidate>(decide(input)));
-  EXPECT_DOUBLE_EQ(budget.available(clock.now()), 2.0);  // the fallback was paid for
+  EXPECT_DOUBLE_EQ(budget.available(clock.now()), 3.0);  // another upstream: not a retry
 }
 
 TEST_F(RetryDecisionTest, NotRetryableStopsWithoutFallbackOrNextCandidate) {
@@ -118,16 +118,20 @@ TEST_F(RetryDecisionTest, DeadlineForcesFallbackInsteadOfWaiting) {
   EXPECT_TRUE(std::holds_alternative<RetryAfter>(decide(input)));
 }
 
-TEST_F(RetryDecisionTest, ExhaustedBudgetStopsRetriesAndFallbacks) {
+TEST_F(RetryDecisionTest, AnExhaustedBudgetTurnsRetriesIntoFallbacksAndStopsWithoutOne) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(budget.try_spend_retry(clock.now()));
   RetryInput input = retryable_failure();
-  EXPECT_EQ(stop_reason(decide(input)), kStopBudget);
-  input.retryable = false;
+  // An outage used the budget up: the fallback still serves.
+  EXPECT_TRUE(std::holds_alternative<NextCandidate>(decide(input)));
+  input.has_next_candidate = false;
+  EXPECT_EQ(stop_reason(decide(input)), kStopBudget);  // no retry storm on the only one
+  input.fallback_allowed = false;
+  input.has_next_candidate = true;
   EXPECT_EQ(stop_reason(decide(input)), kStopBudget);
   // Once the window has passed the budget is back.
   clock.advance(seconds(10));
   input.now = clock.now();
-  EXPECT_TRUE(std::holds_alternative<NextCandidate>(decide(input)));
+  EXPECT_TRUE(std::holds_alternative<RetryAfter>(decide(input)));
 }
 
 TEST_F(RetryDecisionTest, StopsDoNotSpendTheBudget) {
