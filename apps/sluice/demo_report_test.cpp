@@ -170,14 +170,14 @@ TEST(Targets, The429AndFailureTargetsApplyOnlyWithHeadersAndAFallback) {
 
 TEST(Markdown, ATablePerScenarioDirectThenSluice) {
   const auto md = render_markdown(scenario_meeting_every_target());
-  ASSERT_EQ(md.size(), 15U);
+  ASSERT_EQ(md.size(), 14U);
   EXPECT_EQ(md[0], "### storm");
   EXPECT_EQ(md[2], "overloaded primary, fallback");
   EXPECT_EQ(md[4], "| | direct | sluice |");
   EXPECT_EQ(md[5], "|---|---|---|");
   EXPECT_EQ(md[6], "| upstream 429s | 3 | 0 |");
   EXPECT_EQ(md[7], "| goodput (ok / providers allowed) | 50% (50 of 100) | 98% (98 of 100) |");
-  EXPECT_EQ(md[14], "| upstream attempts | 0 | 120 |");
+  EXPECT_EQ(md[13], "| upstream attempts | 0 | 120 |");
 }
 
 TEST(LiveLine, ShowsRateInFlightQueueFallbacksAnd429s) {
