@@ -1,11 +1,13 @@
 #include "apps/sluice/demo_command.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -38,53 +40,165 @@ constexpr const char* kKey = "sluice-demo-key";
 constexpr Duration kGrace = std::chrono::seconds(5);
 constexpr Duration kInteractiveThink = milliseconds(500);
 
+// A workload: simulated providers, the gateway's routes over them, and agents.
+struct Scenario {
+  std::string name;
+  std::string description;
+  sim::SimConfig sims;
+  // Per provider: the path its API lives under, the route's model, and extra
+  // gateway provider fields ("max_concurrent: 1").
+  std::vector<std::string> base_paths, models, provider_extras;
+  std::string chat_queue_timeout = "5s", batch_queue_timeout = "100ms";
+  int interactive_agents = 1;
+  int background_agents = 4;
+  bool rate_headers = false;
+};
+
+sim::ProviderSimConfig provider(std::string name, Dialect dialect, Duration latency,
+                                std::uint64_t seed) {
+  sim::ProviderSimConfig p;
+  p.name = std::move(name);
+  p.dialect = dialect;
+  p.keys = {kKey};
+  p.latency.fixed = latency;
+  p.seed = seed;
+  return p;
+}
+
 // z.ai-like primary: one request in flight per key, ~300 ms each (no rate
 // headers, no retry-after, as the real one). OpenAI-like fallback: a wall of
 // 20 requests per 2 s window, with its headers and retry-after.
-sim::SimConfig demo_providers() {
-  sim::ProviderSimConfig zai;
-  zai.name = "zai";
-  zai.dialect = Dialect::kZai;
-  zai.keys = {kKey};
+Scenario demo_scenario(int background) {
+  sim::ProviderSimConfig zai = provider("zai", Dialect::kZai, milliseconds(300), 11);
   zai.limits.concurrency = 1;
-  zai.latency.fixed = milliseconds(300);
-  zai.seed = 11;
-  sim::ProviderSimConfig oa;
-  oa.name = "openai";
-  oa.dialect = Dialect::kOpenAI;
-  oa.keys = {kKey};
+  sim::ProviderSimConfig oa = provider("openai", Dialect::kOpenAI, milliseconds(100), 12);
   oa.limits.requests_per_window = 20;
   oa.limits.window = std::chrono::seconds(2);
-  oa.latency.fixed = milliseconds(100);
-  oa.seed = 12;
-  sim::SimConfig c;
-  c.providers = {zai, oa};
-  return c;
+  Scenario s{.name = "demo"};
+  s.sims.providers = {zai, oa};
+  s.base_paths = {"/api/paas/v4", "/v1"};
+  s.models = {"glm-5.1", "gpt-4o-mini"};
+  s.provider_extras = {"max_concurrent: 1", ""};
+  s.background_agents = background;
+  return s;
+}
+
+// An OpenAI-like provider with a request window of `rpm` per 2 s.
+sim::ProviderSimConfig openai_like(std::string name, std::int64_t rpm, std::uint64_t seed) {
+  sim::ProviderSimConfig p = provider(std::move(name), Dialect::kOpenAI, milliseconds(150), seed);
+  p.limits.requests_per_window = rpm;
+  p.limits.window = std::chrono::seconds(2);
+  return p;
+}
+
+// A primary and an OpenAI-like fallback (40 per 2 s), 1 interactive + 5
+// background agents.
+Scenario with_fallback(std::string name, std::string description, sim::ProviderSimConfig primary) {
+  Scenario s{.name = std::move(name), .description = std::move(description)};
+  s.sims.providers = {std::move(primary), openai_like("backup", 40, 22)};
+  s.base_paths = {"/v1", "/v1"};
+  s.models = {"gpt-4o-mini", "gpt-4o-mini"};
+  s.provider_extras = {"", ""};
+  s.background_agents = 5;
+  s.rate_headers = true;
+  return s;
+}
+
+std::vector<Scenario> gauntlet_scenarios() {
+  std::vector<Scenario> out;
+  {
+    sim::ProviderSimConfig oa = provider("openai", Dialect::kOpenAI, milliseconds(100), 12);
+    oa.limits.requests_per_window = 20;
+    oa.limits.window = std::chrono::seconds(2);
+    Scenario s{.name = "rpm-wall",
+               .description =
+                   "OpenAI-like provider, 20 requests per 2 s window, 100 ms each; "
+                   "1 interactive + 7 greedy background agents."};
+    s.sims.providers = {oa};
+    s.base_paths = {"/v1"};
+    s.models = {"gpt-4o-mini"};
+    s.provider_extras = {""};
+    s.batch_queue_timeout = "5s";
+    s.background_agents = 7;
+    s.rate_headers = true;
+    out.push_back(std::move(s));
+  }
+  {
+    sim::ProviderSimConfig zai = provider("zai", Dialect::kZai, milliseconds(300), 11);
+    zai.limits.concurrency = 1;
+    Scenario s{.name = "zai-cap-1",
+               .description =
+                   "z.ai-like provider, 1 request in flight per key, 300 ms each, no "
+                   "rate headers; 1 interactive + 4 background agents, no fallback."};
+    s.sims.providers = {zai};
+    s.base_paths = {"/api/paas/v4"};
+    s.models = {"glm-5.1"};
+    s.provider_extras = {"max_concurrent: 1"};
+    s.chat_queue_timeout = "10s";
+    s.batch_queue_timeout = "10s";
+    s.background_agents = 4;
+    out.push_back(std::move(s));
+  }
+  {
+    sim::ProviderSimConfig oa = openai_like("openai", 40, 12);
+    oa.limits.daily = 30;
+    out.push_back(with_fallback("daily-quota",
+                                "OpenAI-like primary, 40 per 2 s but 30 requests per day; "
+                                "fallback OpenAI-like, 40 per 2 s; 150 ms each; 1 interactive + "
+                                "5 background agents.",
+                                oa));
+  }
+  {
+    sim::ProviderSimConfig oa = openai_like("openai", 40, 12);
+    oa.faults.overload_rate = 0.6;
+    out.push_back(with_fallback("overload-storm",
+                                "OpenAI-like primary, 40 per 2 s, 60% of requests answered 503 "
+                                "overloaded; fallback OpenAI-like, 40 per 2 s; 150 ms each; 1 "
+                                "interactive + 5 background agents.",
+                                oa));
+  }
+  {
+    sim::ProviderSimConfig oa = openai_like("openai", 40, 12);
+    oa.faults.server_error_rate = 1.0;
+    out.push_back(with_fallback("outage",
+                                "OpenAI-like primary answering 500 to every request; fallback "
+                                "OpenAI-like, 40 per 2 s; 150 ms each; 1 interactive + 5 "
+                                "background agents.",
+                                oa));
+  }
+  return out;
 }
 
 KeyCapacity capacity_of(const sim::ProviderSimConfig& p) {
-  return {.concurrency = p.limits.concurrency,
-          .latency = p.latency.fixed,
-          .requests_per_window = p.limits.requests_per_window,
-          .window = p.limits.window};
+  KeyCapacity k{.concurrency = p.limits.concurrency,
+                .latency = p.latency.fixed,
+                .requests_per_window = p.limits.requests_per_window,
+                .window = p.limits.window,
+                .daily = p.limits.daily,
+                .daily_window = p.limits.daily_window};
+  k.answered_share = 1.0 - p.faults.server_error_rate - p.faults.overload_rate;
+  return k;
 }
 
-std::string gateway_yaml(std::uint16_t zai_port, std::uint16_t oa_port) {
-  const auto base = [](std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); };
-  return std::string(
-             "server: {listen: \"127.0.0.1:0\"}\n"
-             "state: {backend: memory}\n"
-             "providers:\n"
-             "  zai: {api: openai, dialect: zai, base_url: \"") +
-         base(zai_port) + "/api/paas/v4\", keys: [env:" + kKeyVar +
-         "], max_concurrent: 1, max_wait: 3s}\n"
-         "  openai: {api: openai, dialect: openai, base_url: \"" +
-         base(oa_port) + "/v1\", keys: [env:" + kKeyVar +
-         "], max_wait: 3s}\n"
-         "models:\n"
-         "  chat: {route: [zai/glm-5.1, openai/gpt-4o-mini], queue_timeout: 5s}\n"
-         "  batch: {route: [zai/glm-5.1, openai/gpt-4o-mini], priority: background, "
-         "queue_timeout: 100ms}\n";
+std::string gateway_yaml(const Scenario& sc, const std::vector<std::uint16_t>& ports) {
+  std::string y =
+      "server: {listen: \"127.0.0.1:0\"}\n"
+      "state: {backend: memory}\n"
+      "providers:\n";
+  std::string route;
+  for (std::size_t i = 0; i < sc.sims.providers.size(); ++i) {
+    const auto& p = sc.sims.providers[i];
+    y += "  " + p.name + ": {api: openai, dialect: " + std::string(to_string(p.dialect)) +
+         ", base_url: \"http://127.0.0.1:" + std::to_string(ports.at(i)) + sc.base_paths[i] +
+         "\", keys: [env:" + kKeyVar + "], max_wait: 3s" +
+         (sc.provider_extras[i].empty() ? "" : ", " + sc.provider_extras[i]) + "}\n";
+    route += (i ? ", " : "") + p.name + "/" + sc.models[i];
+  }
+  y += "models:\n";
+  y += "  chat: {route: [" + route + "], queue_timeout: " + sc.chat_queue_timeout + "}\n";
+  y += "  batch: {route: [" + route +
+       "], priority: background, queue_timeout: " + sc.batch_queue_timeout + "}\n";
+  return y;
 }
 
 std::string chat_body(const std::string& model, int n) {
@@ -125,8 +239,9 @@ struct Run {
   SeededRng rng{2024};
   std::unique_ptr<net::UpstreamClient> client;  // reset at the end: closes keep-alives
   bool direct = false;
-  net::Endpoint target;  // the gateway, or the z.ai-like provider
-  std::string path;      // "/v1/chat/completions" or "/chat/completions"
+  std::string direct_model;  // the primary's model, when direct
+  net::Endpoint target;      // the gateway, or the z.ai-like provider
+  std::string path;          // "/v1/chat/completions" or "/chat/completions"
   net::HeaderFields headers;
   TimePoint start, stop_sending, hard_end, last_answer;
   std::vector<Answer> answers;
@@ -138,6 +253,9 @@ struct Run {
   std::vector<net::Endpoint> sims;
   std::vector<sim::ProviderSimConfig> sim_configs;
   std::optional<net::Endpoint> gateway;
+  // When set, one CSV row per tick: "t,answers_per_s,upstream_per_s,upstream_in_flight"
+  // (prefixed by the caller's scenario and mode).
+  std::vector<std::string>* timeline = nullptr;
 };
 
 // One logical request the way the official SDKs send it: up to 2 retries on
@@ -170,7 +288,7 @@ asio::awaitable<Answer> sdk_request(Run* run, std::string body, bool interactive
 }
 
 asio::awaitable<void> agent(Run* run, bool interactive) {
-  std::string model = "glm-5.1";
+  std::string model = run->direct_model;
   if (!run->direct) model = interactive ? "chat" : "batch";
   for (int n = 1; run->clock.now() < run->stop_sending; ++n) {
     Answer a = co_await sdk_request(run, chat_body(model, n), interactive);
@@ -200,25 +318,28 @@ asio::awaitable<json> get_json(Run* run, net::Endpoint ep, std::string path) {
   co_return json::parse(r.body, nullptr, false);
 }
 
-// Upstream 429s so far, as the simulated providers counted them.
-asio::awaitable<std::int64_t> upstream_429s(Run* run) {
+// Upstream 429s (or, with `attempts`, all requests) so far, as the simulated
+// providers counted them.
+asio::awaitable<std::int64_t> upstream_429s(Run* run, bool attempts = false) {
   std::int64_t n = 0;
   for (const auto& ep : run->sims) {
     const std::string path = "/_sim/stats";
     json stats = co_await get_json(run, ep, path);
-    if (stats.is_object()) n += count_429(stats);
+    if (!stats.is_object()) continue;
+    n += attempts ? stats.value("requests", std::int64_t{0}) : count_429(stats);
   }
   co_return n;
 }
 
 struct LiveOut {
-  std::ostream* out;
+  std::ostream* out;  // nullptr: no live view
   bool tty;
   double seconds;
 };
 
 asio::awaitable<void> ticker(Run* run, LiveOut live) {
   std::size_t seen = 0;
+  std::int64_t attempts_seen = 0;
   TimePoint last = run->start;
   while (!run->done) {
     co_await net::sleep_for(std::chrono::seconds(1));
@@ -226,10 +347,26 @@ asio::awaitable<void> ticker(Run* run, LiveOut live) {
     const TimePoint now = run->clock.now();
     LiveSample s{.elapsed_s = to_seconds(now - run->start), .seconds = live.seconds};
     const std::size_t answered = run->answers.size();
-    s.requests_per_s =
-        static_cast<double>(answered - seen) / std::max(0.001, to_seconds(now - last));
+    const double interval = std::max(0.001, to_seconds(now - last));
+    s.requests_per_s = static_cast<double>(answered - seen) / interval;
     seen = answered;
     last = now;
+    if (run->timeline != nullptr) {
+      std::int64_t attempts = 0, in_flight = 0;
+      for (const auto& ep : run->sims) {
+        const std::string path = "/_sim/stats";
+        json stats = co_await get_json(run, ep, path);
+        if (!stats.is_object()) continue;
+        attempts += stats.value("requests", std::int64_t{0});
+        in_flight += stats.value("in_flight", std::int64_t{0});
+      }
+      char row[128];
+      std::snprintf(row, sizeof row, "%.1f,%.1f,%.1f,%lld", s.elapsed_s, s.requests_per_s,
+                    static_cast<double>(attempts - attempts_seen) / interval,
+                    static_cast<long long>(in_flight));
+      attempts_seen = attempts;
+      run->timeline->push_back(row);
+    }
     for (const auto& a : run->answers) (a.ok ? s.ok : s.failed) += a.unfinished ? 0 : 1;
     s.backing_off = run->backing_off;
     s.upstream_429 = co_await upstream_429s(run);
@@ -267,27 +404,28 @@ asio::awaitable<void> ticker(Run* run, LiveOut live) {
       }
     }
     if (run->done) break;
+    if (live.out == nullptr) continue;
     if (live.tty) {
       *live.out << "\r\033[K" << render_live_line(s) << std::flush;
     } else {
       *live.out << render_live_line(s) << "\n" << std::flush;
     }
   }
-  if (live.tty) *live.out << "\r\033[K" << std::flush;
+  if (live.out != nullptr && live.tty) *live.out << "\r\033[K" << std::flush;
   run->ticking = false;
 }
 
 // Runs the workload, then fills `totals` and stops the servers.
-asio::awaitable<void> conduct(Run* run, int background, LiveOut live, RunTotals* totals,
-                              std::function<void()> stop_servers) {
+asio::awaitable<void> conduct(Run* run, int interactive, int background, LiveOut live,
+                              RunTotals* totals, std::function<void()> stop_servers) {
   run->start = run->clock.now();
   run->last_answer = run->start;
   run->stop_sending = run->start + std::chrono::duration_cast<Duration>(
                                        std::chrono::duration<double>(live.seconds));
   run->hard_end = run->stop_sending + kGrace;
   const auto ex = co_await asio::this_coro::executor;
-  run->agents_running = 1 + background;
-  asio::co_spawn(ex, agent(run, true), asio::detached);
+  run->agents_running = interactive + background;
+  for (int i = 0; i < interactive; ++i) asio::co_spawn(ex, agent(run, true), asio::detached);
   for (int i = 0; i < background; ++i) asio::co_spawn(ex, agent(run, false), asio::detached);
   run->ticking = true;
   asio::co_spawn(ex, ticker(run, live), asio::detached);
@@ -296,6 +434,7 @@ asio::awaitable<void> conduct(Run* run, int background, LiveOut live, RunTotals*
   while (run->ticking) co_await net::sleep_for(milliseconds(20));
 
   totals->upstream_429 = co_await upstream_429s(run);
+  totals->upstream_attempts = co_await upstream_429s(run, true);
   if (run->gateway) {
     const std::string path = "/status";
     json st = co_await get_json(run, *run->gateway, path);
@@ -311,7 +450,7 @@ asio::awaitable<void> conduct(Run* run, int background, LiveOut live, RunTotals*
     (a.ok ? totals->ok : totals->failed) += 1;
     if (a.interactive) totals->interactive_wait_s.push_back(a.wait_s);
   }
-  // The providers this run could use: both behind the gateway, z.ai alone direct.
+  // The providers this run could use: all behind the gateway, the primary alone direct.
   for (std::size_t i = 0; i < run->sim_configs.size(); ++i) {
     if (run->direct && i > 0) break;
     totals->allowed += allowed_requests(capacity_of(run->sim_configs[i]), span).value_or(0);
@@ -324,11 +463,12 @@ net::Endpoint loopback(std::uint16_t port, std::string base_path = {}) {
 }
 
 // One run in a fresh io_context with a fresh simulator. Empty on success.
-std::string run_once(bool direct, const DemoFlags& flags, LiveOut live, RunTotals& totals) {
+std::string run_once(const Scenario& sc, bool direct, LiveOut live, RunTotals& totals,
+                     std::vector<std::string>* timeline = nullptr) {
   asio::io_context io(1);
   SystemClock clock;
   SeededRng gateway_rng(7);
-  const sim::SimConfig sim_config = demo_providers();
+  const sim::SimConfig& sim_config = sc.sims;
   sim::SimServer sims(io.get_executor(), sim_config, clock);
   if (auto err = sims.start(); !err.empty()) return "simulator: " + err;
   const auto listeners = sims.listeners();
@@ -336,8 +476,9 @@ std::string run_once(bool direct, const DemoFlags& flags, LiveOut live, RunTotal
   std::unique_ptr<server::GatewayServer> gateway;
   if (!direct) {
     config::ProcessSecretSource secrets;
-    auto loaded = config::load_gateway_config(
-        gateway_yaml(listeners.at(0).port, listeners.at(1).port), "(sluice demo)", secrets);
+    std::vector<std::uint16_t> ports;
+    for (const auto& l : listeners) ports.push_back(l.port);
+    auto loaded = config::load_gateway_config(gateway_yaml(sc, ports), "(sluice demo)", secrets);
     if (!loaded.ok()) {
       sims.stop();
       io.run();
@@ -355,10 +496,12 @@ std::string run_once(bool direct, const DemoFlags& flags, LiveOut live, RunTotal
 
   auto run = std::make_unique<Run>(io);
   run->direct = direct;
+  run->timeline = timeline;
   run->sim_configs = sim_config.providers;
   for (const auto& l : listeners) run->sims.push_back(loopback(l.port));
   if (direct) {
-    run->target = loopback(listeners.at(0).port, "/api/paas/v4");
+    run->target = loopback(listeners.at(0).port, sc.base_paths.at(0));
+    run->direct_model = sc.models.at(0);
     run->path = "/chat/completions";
     run->headers = {{"content-type", "application/json"},
                     {"authorization", std::string("Bearer ") + kKey}};
@@ -373,8 +516,10 @@ std::string run_once(bool direct, const DemoFlags& flags, LiveOut live, RunTotal
     if (gateway) gateway->stop();
     sims.stop();
   };
-  asio::co_spawn(io, conduct(run.get(), flags.background_agents, live, &totals, stop_servers),
-                 asio::detached);
+  asio::co_spawn(
+      io,
+      conduct(run.get(), sc.interactive_agents, sc.background_agents, live, &totals, stop_servers),
+      asio::detached);
   io.run();
   return {};
 }
@@ -401,14 +546,15 @@ int run_demo(const DemoFlags& flags, std::ostream& out, bool live_tty) {
   NullBuffer null;
   std::streambuf* const saved_clog = std::clog.rdbuf(&null);
   RunTotals gw{.label = "through sluice"};
-  std::string err = run_once(false, flags, live, gw);
+  const Scenario sc = demo_scenario(flags.background_agents);
+  std::string err = run_once(sc, false, live, gw);
   if (err.empty()) {
     out << "\nrun 2: the same agents straight to zai with the official SDKs' retries (2 retries,\n"
         << "       retry-after up to 60 s, else 0.5 s * 2^n up to 8 s with jitter), fresh "
            "simulator\n"
         << std::flush;
     RunTotals direct{.label = "straight to zai (SDK retries)"};
-    err = run_once(true, flags, live, direct);
+    err = run_once(sc, true, live, direct);
     if (err.empty()) {
       out << "\nsummary (" << secs << " s each; wait = send to final answer, incl. queueing and "
           << "retries)\n";
@@ -421,6 +567,72 @@ int run_demo(const DemoFlags& flags, std::ostream& out, bool live_tty) {
     std::cerr << "sluice demo: " << err << "\n";
     return 1;
   }
+  return 0;
+}
+
+int run_bench_gauntlet(const GauntletFlags& flags, std::ostream& out, std::ostream& progress) {
+  if (!(flags.seconds > 0)) {
+    std::cerr << "sluice bench-gauntlet: --seconds must be positive\n";
+    return 2;
+  }
+  ::setenv(kKeyVar, kKey, 1);
+  std::vector<Scenario> scenarios;
+  for (auto& sc : gauntlet_scenarios()) {
+    if (flags.only.empty() ||
+        std::find(flags.only.begin(), flags.only.end(), sc.name) != flags.only.end()) {
+      scenarios.push_back(std::move(sc));
+    }
+  }
+  if (scenarios.empty()) {
+    std::cerr << "sluice bench-gauntlet: no such scenario\n";
+    return 2;
+  }
+  NullBuffer null;
+  std::streambuf* const saved_clog = std::clog.rdbuf(&null);
+  const LiveOut live{.out = nullptr, .tty = false, .seconds = flags.seconds};
+  std::vector<std::string> misses;
+  std::vector<std::string> csv = {
+      "scenario,mode,t,answers_per_s,upstream_per_s,upstream_in_flight"};
+  std::string err;
+  for (const auto& sc : scenarios) {
+    ScenarioResult r{.name = sc.name,
+                     .description = sc.description,
+                     .rate_headers = sc.rate_headers,
+                     .has_fallback = sc.sims.providers.size() > 1,
+                     .service_s = to_seconds(sc.sims.providers.at(0).latency.fixed)};
+    r.direct.label = "direct, SDK retries";
+    r.gateway.label = "through sluice";
+    for (const bool direct : {true, false}) {
+      progress << "gauntlet: " << sc.name << (direct ? " direct" : " through sluice") << "\n"
+               << std::flush;
+      std::vector<std::string> rows;
+      err = run_once(sc, direct, live, direct ? r.direct : r.gateway, &rows);
+      if (!err.empty()) break;
+      for (const auto& row : rows) {
+        csv.push_back(sc.name + (direct ? ",direct," : ",sluice,") + row);
+      }
+    }
+    if (!err.empty()) break;
+    for (const auto& line : render_markdown(r)) out << line << "\n";
+    out << "\n" << std::flush;
+    for (auto& m : target_misses(r)) misses.push_back(std::move(m));
+  }
+  std::clog.rdbuf(saved_clog);
+  if (!err.empty()) {
+    std::cerr << "sluice bench-gauntlet: " << err << "\n";
+    return 1;
+  }
+  if (!flags.csv_path.empty()) {
+    std::ofstream f(flags.csv_path);
+    for (const auto& row : csv) f << row << "\n";
+    if (!f) {
+      std::cerr << "sluice bench-gauntlet: cannot write " << flags.csv_path << "\n";
+      return 1;
+    }
+  }
+  out << "### Where sluice misses a target\n\n";
+  if (misses.empty()) out << "Nowhere: every target met.\n";
+  for (const auto& m : misses) out << "- " << m << "\n";
   return 0;
 }
 

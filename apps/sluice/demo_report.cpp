@@ -62,6 +62,10 @@ std::optional<double> allowed_requests(const KeyCapacity& key, Duration span) {
     tighter(static_cast<double>(*key.requests_per_window) *
             std::ceil(span_s / to_seconds(key.window)));
   }
+  if (key.daily && key.daily_window > Duration::zero()) {
+    tighter(static_cast<double>(*key.daily) * std::ceil(span_s / to_seconds(key.daily_window)));
+  }
+  if (best) *best *= std::clamp(key.answered_share, 0.0, 1.0);
   return best;
 }
 
@@ -78,9 +82,9 @@ std::string format_wait(const std::vector<double>& waits_s) {
   return fixed(*p50, 2) + " s / " + fixed(*p99, 2) + " s";
 }
 
-std::vector<std::string> render_summary(const std::vector<RunTotals>& runs) {
-  std::vector<std::string> header = {""};
-  for (const auto& r : runs) header.push_back(r.label);
+namespace {
+
+std::vector<std::vector<std::string>> summary_rows(const std::vector<RunTotals>& runs) {
   std::vector<std::vector<std::string>> rows;
   const auto row = [&](std::string name, auto cell) {
     std::vector<std::string> cells = {std::move(name)};
@@ -98,7 +102,56 @@ std::vector<std::string> render_summary(const std::vector<RunTotals>& runs) {
   row("client-visible failures", [](const RunTotals& r) { return std::to_string(r.failed); });
   row("requests answered ok", [](const RunTotals& r) { return std::to_string(r.ok); });
   row("still retrying at the end", [](const RunTotals& r) { return std::to_string(r.unfinished); });
-  return format_table(header, rows);
+  row("upstream attempts", [](const RunTotals& r) { return std::to_string(r.upstream_attempts); });
+  return rows;
+}
+
+}  // namespace
+
+std::vector<std::string> render_summary(const std::vector<RunTotals>& runs) {
+  std::vector<std::string> header = {""};
+  for (const auto& r : runs) header.push_back(r.label);
+  return format_table(header, summary_rows(runs));
+}
+
+std::vector<std::string> target_misses(const ScenarioResult& s) {
+  std::vector<std::string> out;
+  const RunTotals& g = s.gateway;
+  const auto miss = [&](const std::string& what) { out.push_back(s.name + ": " + what); };
+  if (s.rate_headers && g.upstream_429 > 0) {
+    miss(std::to_string(g.upstream_429) + " upstream 429s (target 0)");
+  }
+  if (g.allowed > 0 && static_cast<double>(g.ok) < kGoodputTarget * g.allowed) {
+    miss("goodput " + format_goodput(g.ok, g.allowed) + " (target >= 97%)");
+  }
+  if (const auto p99 = percentile(g.interactive_wait_s, 99);
+      p99 && s.service_s > 0 && *p99 > 2 * s.service_s) {
+    miss("interactive p99 wait " + fixed(*p99, 2) + " s, " + fixed(*p99 - s.service_s, 2) +
+         " s beyond the " + fixed(s.service_s, 2) +
+         " s service time (target <= " + fixed(s.service_s, 2) + " s)");
+  }
+  if (s.has_fallback && g.failed + g.unfinished > 0) {
+    miss(std::to_string(g.failed) + " client-visible failures and " + std::to_string(g.unfinished) +
+         " still retrying with a fallback (target 0)");
+  }
+  return out;
+}
+
+std::vector<std::string> render_markdown(const ScenarioResult& s) {
+  std::vector<std::string> out = {"### " + s.name, "", s.description, ""};
+  std::string header = "| |", rule = "|---|";
+  for (const RunTotals* r : {&s.direct, &s.gateway}) {
+    header += " " + r->label + " |";
+    rule += "---|";
+  }
+  out.push_back(header);
+  out.push_back(rule);
+  for (const auto& cells : summary_rows({s.direct, s.gateway})) {
+    std::string line = "|";
+    for (const auto& c : cells) line += " " + c + " |";
+    out.push_back(line);
+  }
+  return out;
 }
 
 std::string render_live_line(const LiveSample& s) {

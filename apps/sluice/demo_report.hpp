@@ -34,12 +34,18 @@ std::optional<double> percentile(std::vector<double> values, double p);
 
 // What one simulated key lets through at most in `span`: the tighter of its
 // concurrency cap at its latency (cap · span / latency) and its request
-// windows (requests_per_window · ceil(span / window)). Unlimited: nullopt.
+// windows (requests_per_window · ceil(span / window)), and its daily budget
+// when the run is shorter than a day window; times the share of requests a
+// fault plan answers (1 − error rates: an outage allows nothing). Unlimited:
+// nullopt.
 struct KeyCapacity {
   std::optional<std::int64_t> concurrency;
   Duration latency = Duration::zero();
   std::optional<std::int64_t> requests_per_window;
   Duration window = std::chrono::seconds(60);
+  std::optional<std::int64_t> daily;
+  Duration daily_window = std::chrono::hours(24);
+  double answered_share = 1.0;
 };
 std::optional<double> allowed_requests(const KeyCapacity& key, Duration span);
 
@@ -52,6 +58,7 @@ struct RunTotals {
   std::int64_t failed = 0;                 // client-visible failures, after the SDK's retries
   std::int64_t unfinished = 0;             // still retrying when the run ended
   std::int64_t upstream_429 = 0;           // 429s the simulated providers sent
+  std::int64_t upstream_attempts = 0;      // requests the simulated providers received
   std::optional<std::int64_t> fallbacks;   // nullopt: not applicable
   double allowed = 0;                      // what the providers allowed (allowed_requests)
   std::vector<double> interactive_wait_s;  // send → final answer, interactive agent
@@ -64,6 +71,31 @@ std::string format_wait(const std::vector<double>& waits_s);
 
 // The summary table: one row per figure, one column per run.
 std::vector<std::string> render_summary(const std::vector<RunTotals>& runs);
+
+// ---- the gauntlet ------------------------------------------------------------
+
+// One scenario's two runs and what its targets depend on.
+struct ScenarioResult {
+  std::string name;           // "rpm-wall"
+  std::string description;    // one line: providers and agents
+  bool rate_headers = false;  // the providers announce their limits (the 429 target applies)
+  bool has_fallback = false;  // a fallback can serve (the failure target applies)
+  double service_s = 0;       // the primary's service time
+  RunTotals direct, gateway;
+};
+
+inline constexpr double kGoodputTarget = 0.97;
+
+// Where the run through sluice misses a target: zero upstream 429s where the
+// providers send rate headers; goodput >= 97% of what the providers allowed;
+// interactive p99 wait no more than one service time beyond the service
+// itself (p99 <= 2 x service time); zero client-visible failures (and none
+// left retrying) while a fallback can serve. One line per miss.
+std::vector<std::string> target_misses(const ScenarioResult& s);
+
+// A Markdown section per scenario: "### name", its description, and the
+// summary as a table with one column per run.
+std::vector<std::string> render_markdown(const ScenarioResult& s);
 
 // ---- the live view -----------------------------------------------------------
 

@@ -67,12 +67,30 @@ TEST(Allowed, TheTighterOfConcurrencyAtLatencyAndTheRequestWindows) {
   EXPECT_FALSE(allowed_requests({}, seconds(30)).has_value());
 }
 
+TEST(Allowed, ADailyBudgetCapsTheRunAndAFaultPlanScalesWhatIsAnswered) {
+  // 20 per 2 s would allow 100 in 10 s; a daily budget of 30 allows 30.
+  EXPECT_EQ(allowed_requests({.requests_per_window = 20,
+                              .window = seconds(2),
+                              .daily = 30,
+                              .daily_window = std::chrono::hours(24)},
+                             seconds(10)),
+            30);
+  // A daily budget alone is a limit too.
+  EXPECT_EQ(allowed_requests({.daily = 30}, seconds(10)), 30);
+  // 60% overloaded: 40% of the window is answered; an outage answers nothing.
+  const KeyCapacity storm{.requests_per_window = 20, .window = seconds(2), .answered_share = 0.4};
+  EXPECT_DOUBLE_EQ(*allowed_requests(storm, seconds(10)), 40);
+  const KeyCapacity outage{.requests_per_window = 20, .window = seconds(2), .answered_share = 0};
+  EXPECT_DOUBLE_EQ(*allowed_requests(outage, seconds(10)), 0);
+}
+
 TEST(Summary, OneRowPerFigureOneColumnPerRun) {
   RunTotals gw{.label = "through sluice",
                .requests = 380,
                .ok = 372,
                .failed = 0,
                .upstream_429 = 0,
+               .upstream_attempts = 380,
                .fallbacks = 210,
                .allowed = 400,
                .interactive_wait_s = {0.3, 0.31, 0.62}};
@@ -82,10 +100,11 @@ TEST(Summary, OneRowPerFigureOneColumnPerRun) {
                    .failed = 57,
                    .unfinished = 2,
                    .upstream_429 = 412,
+                   .upstream_attempts = 530,
                    .allowed = 100,
                    .interactive_wait_s = {0.35, 3.1}};
   const auto lines = render_summary({gw, direct});
-  ASSERT_EQ(lines.size(), 8U);
+  ASSERT_EQ(lines.size(), 9U);
   EXPECT_EQ(lines[0], "                                  through sluice    straight to z.ai");
   EXPECT_EQ(lines[1], "upstream 429s                     0                 412");
   EXPECT_EQ(lines[2], "goodput (ok / providers allowed)  93% (372 of 400)  61% (61 of 100)");
@@ -94,8 +113,71 @@ TEST(Summary, OneRowPerFigureOneColumnPerRun) {
   EXPECT_EQ(lines[5], "client-visible failures           0                 57");
   EXPECT_EQ(lines[6], "requests answered ok              372               61");
   EXPECT_EQ(lines[7], "still retrying at the end         0                 2");
+  EXPECT_EQ(lines[8], "upstream attempts                 380               530");
   EXPECT_EQ(format_goodput(5, 0), "-");
   EXPECT_EQ(format_wait({}), "-");
+}
+
+ScenarioResult scenario_meeting_every_target() {
+  ScenarioResult s{.name = "storm",
+                   .description = "overloaded primary, fallback",
+                   .rate_headers = true,
+                   .has_fallback = true,
+                   .service_s = 0.2};
+  s.direct = {.label = "direct", .ok = 50, .failed = 10, .upstream_429 = 3, .allowed = 100};
+  s.gateway = {.label = "sluice",
+               .requests = 98,
+               .ok = 98,
+               .upstream_attempts = 120,
+               .allowed = 100,
+               .interactive_wait_s = {0.2, 0.25, 0.4}};
+  return s;
+}
+
+TEST(Targets, NoMissWhenTheGatewayRunMeetsEveryTarget) {
+  EXPECT_TRUE(target_misses(scenario_meeting_every_target()).empty());
+}
+
+TEST(Targets, NamesEachMissOfTheGatewayRunOnly) {
+  ScenarioResult s = scenario_meeting_every_target();
+  s.gateway.upstream_429 = 2;
+  s.gateway.ok = 96;  // below 97 of 100
+  s.gateway.interactive_wait_s = {0.2, 0.41};
+  s.gateway.failed = 1;
+  s.gateway.unfinished = 1;
+  const auto misses = target_misses(s);
+  ASSERT_EQ(misses.size(), 4U);
+  EXPECT_EQ(misses[0], "storm: 2 upstream 429s (target 0)");
+  EXPECT_EQ(misses[1], "storm: goodput 96% (96 of 100) (target >= 97%)");
+  EXPECT_EQ(misses[2],
+            "storm: interactive p99 wait 0.41 s, 0.21 s beyond the 0.20 s service time "
+            "(target <= 0.20 s)");
+  EXPECT_EQ(misses[3],
+            "storm: 1 client-visible failures and 1 still retrying with a fallback (target 0)");
+}
+
+TEST(Targets, The429AndFailureTargetsApplyOnlyWithHeadersAndAFallback) {
+  ScenarioResult s = scenario_meeting_every_target();
+  s.rate_headers = false;
+  s.has_fallback = false;
+  s.gateway.upstream_429 = 5;
+  s.gateway.failed = 3;
+  EXPECT_TRUE(target_misses(s).empty());
+  s.gateway.allowed = 0;  // nothing allowed: no goodput target either
+  s.gateway.ok = 0;
+  EXPECT_TRUE(target_misses(s).empty());
+}
+
+TEST(Markdown, ATablePerScenarioDirectThenSluice) {
+  const auto md = render_markdown(scenario_meeting_every_target());
+  ASSERT_EQ(md.size(), 14U);
+  EXPECT_EQ(md[0], "### storm");
+  EXPECT_EQ(md[2], "overloaded primary, fallback");
+  EXPECT_EQ(md[4], "| | direct | sluice |");
+  EXPECT_EQ(md[5], "|---|---|---|");
+  EXPECT_EQ(md[6], "| upstream 429s | 3 | 0 |");
+  EXPECT_EQ(md[7], "| goodput (ok / providers allowed) | 50% (50 of 100) | 98% (98 of 100) |");
+  EXPECT_EQ(md[13], "| upstream attempts | 0 | 120 |");
 }
 
 TEST(LiveLine, ShowsRateInFlightQueueFallbacksAnd429s) {

@@ -124,7 +124,22 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
 
+  sluice::cli::GauntletFlags gauntlet_flags;
+  auto* gauntlet = app.add_subcommand(
+      "bench-gauntlet",
+      "Rate-limit scenarios (rpm-wall, zai-cap-1, daily-quota, overload-storm, outage), each run "
+      "straight to the simulated providers with SDK retries and through sluice; prints Markdown");
+  gauntlet->add_option("--seconds", gauntlet_flags.seconds, "How long each run sends")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  gauntlet->add_option("--scenario", gauntlet_flags.only, "Only these scenarios (repeatable)");
+  gauntlet->add_option("--csv", gauntlet_flags.csv_path,
+                       "Write per-second answers, upstream requests and in-flight as CSV");
+
   CLI11_PARSE(app, argc, argv);
+  if (gauntlet->parsed()) {
+    return sluice::cli::run_bench_gauntlet(gauntlet_flags, std::cout, std::cerr);
+  }
   if (demo->parsed()) {
     return sluice::cli::run_demo(demo_flags, std::cout, ::isatty(STDOUT_FILENO) == 1);
   }
