@@ -199,6 +199,9 @@ int run_check_config(const std::string& path) {
 }
 
 int run_serve(const ServeFlags& flags) {
+  // Declared before the io_context so it outlives it: coroutine frames still
+  // pending when the loop is destroyed give their Redis leases back on the way.
+  SharedState shared;
   boost::asio::io_context io(1);
   SystemClock clock;
   SeededRng rng(static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
@@ -241,7 +244,6 @@ int run_serve(const ServeFlags& flags) {
   config::GatewayConfig cfg = std::move(*loaded.config);
   set_log_style(cfg.server.log_format == config::LogFormat::kJson ? LogStyle::kJson
                                                                   : LogStyle::kLogfmt);
-  SharedState shared;
   if (cfg.state.backend == config::StateBackend::kRedis) {
     if (auto err = open_redis(cfg.state, shared); !err.empty()) {
       std::cerr << "sluice serve: state: " << err << "\n";
