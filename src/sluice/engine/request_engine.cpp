@@ -112,6 +112,13 @@ struct SharedLease {
 // How often a request waiting for a lease held by another instance asks
 // again. Short: a freed slot should not idle; each ask is one Redis call.
 constexpr Duration kLeasePoll = std::chrono::milliseconds(10);
+// How much later than interactive ones background requests wake from a wait
+// for the same budget reset: long enough for the interactive ones to be sent
+// and counted first, short against any window.
+constexpr Duration kBackgroundYield = std::chrono::milliseconds(20);
+Duration wake_delay(Priority p) {
+  return p == Priority::kBackground ? kBackgroundYield : Duration::zero();
+}
 
 // Concurrency 429s one request may answer by queueing again (see handle()).
 constexpr int kMaxRequeues = 4;
@@ -523,6 +530,7 @@ struct RequestEngine::Impl {
     std::vector<std::string> skipped;
     int attempts_total = 0;
     int attempts_on_candidate = 0;
+    Duration throttled_on_candidate = Duration::zero();  // waited for its budget, toward max_wait
     int requeues = 0;  // concurrency 429s answered by queueing again, not by retrying
     std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
     Duration queued = Duration::zero();
@@ -537,6 +545,7 @@ struct RequestEngine::Impl {
         if (idx + 1 < req.route.size()) metrics.fallback();
         ++idx;
         attempts_on_candidate = 0;
+        throttled_on_candidate = Duration::zero();
       };
       if (pit == providers.end()) {
         next_candidate("unknown provider");
@@ -560,6 +569,17 @@ struct RequestEngine::Impl {
       save_cursor(p);
       if (!sel.index) {
         const auto free = policy::next_available_at(p.pool, now);
+        // The last candidate whose key cools down within max_wait (a 429's
+        // reset, seconds away) is waited for, like a spent budget: nothing
+        // else could serve the request sooner.
+        const bool last_candidate = idx + 1 == req.route.size();
+        if (last_candidate && free && *free - now <= p.cfg->max_wait - throttled_on_candidate &&
+            (!req.deadline || *free <= *req.deadline)) {
+          if (throttled_on_candidate == Duration::zero()) metrics.throttle_wait();
+          co_await net::sleep_for(*free - now + wake_delay(req.priority));
+          throttled_on_candidate += clock.now() - now;
+          continue;
+        }
         if (free && (!earliest_free || *free < *earliest_free)) earliest_free = free;
         next_candidate("every key is cooling");
         continue;
@@ -576,10 +596,11 @@ struct RequestEngine::Impl {
       ti.now = now;
       ti.unaccounted_requests = mb.unaccounted_requests;
       ti.unaccounted_tokens = mb.unaccounted_tokens;
+      ti.in_flight_requests = mb.in_flight;
       ti.threshold = p.cfg->rpm_throttle_threshold;
       ti.estimated_input_tokens = est_in;
       ti.estimated_output_tokens = est_out;
-      ti.max_wait = p.cfg->max_wait;
+      ti.max_wait = std::max(Duration::zero(), p.cfg->max_wait - throttled_on_candidate);
       ti.deadline = req.deadline;
       const policy::ThrottleDecision td = policy::decide_throttle(ti);
       if (td.kind == policy::ThrottleDecision::Kind::kNotBefore) {
@@ -589,9 +610,15 @@ struct RequestEngine::Impl {
         continue;
       }
       if (td.kind == policy::ThrottleDecision::Kind::kWait) {
-        metrics.throttle_wait();  // delayed instead of sent into a spent budget
-        co_await net::sleep_for(td.until - now);
-        now = clock.now();
+        // Delayed instead of sent into a spent budget. Everyone waiting for
+        // the same reset wakes together, so look again rather than go:
+        // the first to wake may have spent the new window already. Background
+        // requests wake a moment later, so interactive ones waiting for the
+        // same reset go first.
+        if (throttled_on_candidate == Duration::zero()) metrics.throttle_wait();
+        co_await net::sleep_for(td.until - now + wake_delay(req.priority));
+        throttled_on_candidate += clock.now() - now;
+        continue;  // the same candidate again, with what the wait changed
       }
 
       // 3. A concurrency slot on this key, interactive before background.
@@ -607,6 +634,19 @@ struct RequestEngine::Impl {
         if (!earliest_free || retry_at < *earliest_free) earliest_free = retry_at;
         next_candidate("no concurrency slot within the queue timeout");
         continue;
+      }
+      if (clock.now() > now) {
+        // The budget was judged before the queue; replies that came in while
+        // this request waited for its slot may have spent it.
+        ti.unaccounted_requests = mb.unaccounted_requests;
+        ti.unaccounted_tokens = mb.unaccounted_tokens;
+        ti.in_flight_requests = mb.in_flight;
+        ti.snapshot = mb.snapshot ? &*mb.snapshot : nullptr;
+        ti.now = clock.now();
+        if (policy::decide_throttle(ti).kind != policy::ThrottleDecision::Kind::kSendNow) {
+          permit.reset();
+          continue;  // the same candidate again: it will wait, or move on
+        }
       }
 
       // 3b. Redis mode: the slot must be free across every instance too, and

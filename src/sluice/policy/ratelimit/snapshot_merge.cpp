@@ -12,6 +12,13 @@ RateLimitSnapshot merge_same_window(const RateLimitSnapshot* previous, RateLimit
     }
     const TimePoint old_reset = previous->taken_at + *ob->reset_after;
     const TimePoint new_reset = next.taken_at + *nb.reset_after;
+    if (new_reset + same_window < old_reset && old_reset > next.taken_at) {
+      // A reply from an earlier window, handled after replies from the
+      // current one: keep what the current window said.
+      nb = *ob;
+      nb.reset_after = old_reset - next.taken_at;
+      continue;
+    }
     const Duration apart = old_reset > new_reset ? old_reset - new_reset : new_reset - old_reset;
     if (apart <= same_window && *ob->remaining < *nb.remaining) {
       nb.remaining = ob->remaining;  // an earlier reply, overtaken by a later one

@@ -8,7 +8,12 @@
 // So when the new snapshot's bucket resets at the same instant as the
 // previous one's (the same window, within `same_window`), its `remaining`
 // never rises: the lower count wins. A bucket in a new window (a later reset)
-// is taken as it comes.
+// is taken as it comes. A bucket that resets clearly *earlier* than the one
+// held, while the held window is still open, comes from a reply produced in
+// an earlier window and handled late (it straddled the reset): the held
+// bucket stays. For a provider that refills continuously an earlier reset can
+// also mean a faster refill; keeping the held bucket is then merely cautious
+// until it resets.
 #include "sluice/core/rate_limit_snapshot.hpp"
 
 namespace sluice::policy {

@@ -42,6 +42,17 @@ TEST(MergeSameWindow, ANewWindowStartsAfresh) {
   EXPECT_EQ(merge_same_window(&spent, refilled).find("requests")->remaining, 9);
 }
 
+TEST(MergeSameWindow, AReplyFromTheLastWindowHandledLateDoesNotReplaceTheCurrentOne) {
+  // The current window (reset at +900 ms) has 2 left; then a reply the
+  // provider produced before its reset arrives, saying 0 left, resetting now.
+  const RateLimitSnapshot current = snap(kT0, 2, milliseconds(900));
+  const RateLimitSnapshot stale = snap(kT0 + milliseconds(20), 0, milliseconds(0));
+  const RateLimitSnapshot merged = merge_same_window(&current, stale);
+  const RateLimitBucket* b = merged.find("requests");
+  EXPECT_EQ(b->remaining, 2);
+  EXPECT_EQ(merged.taken_at + *b->reset_after, kT0 + milliseconds(900)) << "same reset instant";
+}
+
 TEST(MergeSameWindow, NothingToCompareLeavesTheNewSnapshotAlone) {
   const RateLimitSnapshot only = snap(kT0, 7, milliseconds(500));
   EXPECT_EQ(merge_same_window(nullptr, only).find("requests")->remaining, 7);

@@ -26,7 +26,16 @@ ThrottleDecision decide_throttle(const ThrottleInput& in) {
     std::optional<Duration> reset = b.reset_after ? b.reset_after : b.window;
     if (!reset) continue;
     const TimePoint reset_at = s.taken_at + *reset;
-    if (reset_at <= in.now) continue;  // refilled since the snapshot
+    if (reset_at <= in.now) {
+      // Refilled since the snapshot. Until a reply says how much, count
+      // every unanswered send against the new window; with nothing in flight
+      // no reply is coming, so send and let the next one tell.
+      if (b.axis == BudgetAxis::kRequests && b.limit && !b.is_long_window() &&
+          in.in_flight_requests > 0 && *b.limit - in.unaccounted_requests <= in.threshold) {
+        block(in.now + in.recheck, b.name);
+      }
+      continue;
+    }
 
     switch (b.axis) {
       case BudgetAxis::kRequests:

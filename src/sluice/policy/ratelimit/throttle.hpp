@@ -18,6 +18,14 @@ struct ThrottleInput {
   // requests share one key.
   std::int64_t unaccounted_requests = 0;
   std::int64_t unaccounted_tokens = 0;
+  // Requests with this key still waiting for their reply. Once a bucket's
+  // reset has passed, the snapshot no longer says what is left; these
+  // replies will, so while any is due the new window is estimated as
+  // `limit - unaccounted_requests` and, when that is spent, the request
+  // looks again after `recheck` rather than joining everyone released by
+  // the reset (requests sent just before a reset can land in the new window).
+  std::int64_t in_flight_requests = 0;
+  Duration recheck = std::chrono::milliseconds(25);
   // Wait when remaining requests, less unaccounted ones, is at or below this.
   std::int64_t threshold = 2;
   // This request's estimated cost: prompt tokens and max output tokens.

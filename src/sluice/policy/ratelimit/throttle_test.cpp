@@ -72,6 +72,46 @@ TEST(Throttle, SendsAgainOnceTheResetHasPassed) {
   EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);
 }
 
+TEST(Throttle, AfterAResetUnansweredSendsCountAgainstTheNewWindow) {
+  testing::FakeClock clock;
+  auto snap = requests_snapshot(clock.now(), 0, seconds(2));  // limit 20
+  const TimePoint after_reset = clock.now() + seconds(3);
+  ThrottleInput in{.snapshot = &snap,
+                   .now = after_reset,
+                   .unaccounted_requests = 18,
+                   .in_flight_requests = 5,
+                   .threshold = 2};
+  // 20 - 18 = 2 is at the threshold, and replies that will say more are due.
+  auto d = decide_throttle(in);
+  EXPECT_EQ(d.kind, Kind::kWait);
+  EXPECT_EQ(d.until, after_reset + in.recheck);
+  EXPECT_EQ(d.bucket, "requests");
+  in.unaccounted_requests = 17;  // 3 left
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);
+}
+
+TEST(Throttle, AfterAResetWithNothingInFlightItSends) {
+  testing::FakeClock clock;
+  auto snap = requests_snapshot(clock.now(), 0, seconds(2));
+  // No reply is coming that could say more: waiting would never end.
+  ThrottleInput in{.snapshot = &snap,
+                   .now = clock.now() + seconds(3),
+                   .unaccounted_requests = 30,
+                   .in_flight_requests = 0};
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);
+}
+
+TEST(Throttle, AfterAResetWithoutALimitNothingIsHeldBack) {
+  testing::FakeClock clock;
+  auto snap = requests_snapshot(clock.now(), 0, seconds(2));
+  snap.buckets[0].limit.reset();
+  ThrottleInput in{.snapshot = &snap,
+                   .now = clock.now() + seconds(3),
+                   .unaccounted_requests = 30,
+                   .in_flight_requests = 4};
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);
+}
+
 TEST(Throttle, WaitBeyondMaxWaitMeansNotBefore) {
   testing::FakeClock clock;
   auto snap = requests_snapshot(clock.now(), 0, seconds(90));
