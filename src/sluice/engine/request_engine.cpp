@@ -39,6 +39,10 @@ constexpr std::size_t kMaxErrorBody = 1024 * 1024;
 // Until this much of a 200 stream has arrived without a data event, keep
 // waiting before committing the first byte to the client.
 constexpr std::size_t kMaxStreamProbe = 64 * 1024;
+// A successful non-streaming body is held whole up to this size, so a
+// provider that cuts it short can still be retried elsewhere; beyond it (large
+// embedding batches) the rest is relayed as it arrives rather than held.
+constexpr std::size_t kMaxBufferedBody = 8 * 1024 * 1024;
 
 std::string ceil_seconds(Duration d) {
   return std::to_string(static_cast<long long>(std::ceil(std::max(0.0, to_seconds(d)))));
@@ -448,6 +452,37 @@ struct RequestEngine::Impl {
     return h;
   }
 
+  // A non-streaming body larger than kMaxBufferedBody: what was held goes
+  // first, then the rest as it arrives (chunked). If the provider stops short
+  // the client's connection is dropped without the terminal chunk, so the
+  // client sees a truncated body, never a complete-looking one.
+  awaitable<bool> relay_large_body(const FrontRequest& req, net::ResponseWriter& w,
+                                   net::UpstreamResponse& upstream, int status,
+                                   const net::HeaderFields& headers, std::string held,
+                                   const std::string& label) {
+    const std::string_view gone = "CLIENT_DISCONNECT";
+    if (!co_await w.begin_stream(status, headers) || !co_await w.write_chunk(held)) {
+      finished(req, "error", gone, label, "the client left during a large body");
+      co_return false;
+    }
+    held = std::string();  // give the memory back before the rest arrives
+    while (auto piece = co_await upstream.next()) {
+      if (!co_await w.write_chunk(*piece)) {
+        finished(req, "error", gone, label, "the client left during a large body");
+        co_return false;
+      }
+    }
+    if (!upstream.complete()) {
+      w.abort();
+      finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
+               "the provider cut a large body short: " + upstream.failure_message());
+      co_return false;
+    }
+    co_await w.end_stream();
+    finished(req, "ok", "none", label, "");
+    co_return true;
+  }
+
   void capture_budget(ModelBudget& b, const RateLimitSnapshot& snap, std::int64_t own_tokens) {
     if (snap.buckets.empty() && !snap.retry_after) return;
     b.snapshot = policy::merge_same_window(b.snapshot ? &*b.snapshot : nullptr, snap);
@@ -763,6 +798,7 @@ struct RequestEngine::Impl {
           if (streaming && resp_body.size() > kMaxStreamProbe) break;
           if (!streaming && sent.response->status() >= 300 && resp_body.size() > kMaxErrorBody)
             break;
+          if (!streaming && resp_body.size() > kMaxBufferedBody) break;
           auto piece = co_await sent.response->next();
           if (!piece) break;
           resp_body += *piece;
@@ -817,8 +853,16 @@ struct RequestEngine::Impl {
           out.emplace_back("x-sluice-fallback",
                            std::to_string(idx) + "/" + std::to_string(req.route.size()));
         }
+        if (!streaming && !sent.response->complete()) {
+          const bool whole = co_await relay_large_body(req, w, *sent.response, *outcome.status, out,
+                                                       std::move(resp_body), label);
+          log_request(req, whole ? "ok" : "STREAM_DROP", label, attempts_total,
+                      whole ? "large body relayed" : "large body cut short", queued, started,
+                      failures);
+          if (idx > 0) served_by_fallback(req, label, skipped);
+          co_return;
+        }
         if (!streaming) {
-          while (auto piece = co_await sent.response->next()) resp_body += *piece;
           co_await w.send(*outcome.status, out, std::move(resp_body));
           log_request(req, "ok", label, attempts_total, idx > 0 ? "fallback: " + join(skipped) : "",
                       queued, started, failures);

@@ -179,12 +179,20 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
     list.push_back(std::move(conn));
   }
 
+  // Bytes that arrived on a connection while it sat idle answer no request
+  // of ours (a provider writing past its response): reading them as the next
+  // response would hand one client another's reply, so such a connection is
+  // closed rather than reused.
   std::unique_ptr<Connection> take_idle(const std::string& key) {
     auto it = idle.find(key);
-    if (it == idle.end() || it->second.empty()) return nullptr;
-    auto conn = std::move(it->second.back());
-    it->second.pop_back();
-    return conn;
+    while (it != idle.end() && !it->second.empty()) {
+      auto conn = std::move(it->second.back());
+      it->second.pop_back();
+      beast::error_code ec;
+      if (conn->socket().available(ec) == 0 && !ec) return conn;
+      conn->close();
+    }
+    return nullptr;
   }
 
   awaitable<SendResult> connect(const Endpoint& ep, std::unique_ptr<Connection>& out) {
@@ -319,7 +327,9 @@ class Response final : public UpstreamResponse {
  private:
   void finish() {
     complete_ = true;
-    if (conn_ && parser_->get().keep_alive()) {
+    // Bytes already read past the end of this response belong to no request
+    // of ours: the connection is not reused (see take_idle).
+    if (conn_ && parser_->get().keep_alive() && conn_->buffer.size() == 0) {
       client_->release(std::move(conn_));
     } else if (conn_) {
       conn_->close();
