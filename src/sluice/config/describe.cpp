@@ -31,6 +31,18 @@ std::string redact_url(const std::string& url) {
   return url.substr(0, authority_start) + "***" + url.substr(at);
 }
 
+std::string gateway_key_text(const std::vector<GatewayKey>& keys) {
+  std::string out;
+  for (const GatewayKey& key : keys) {
+    if (!out.empty()) out += ", ";
+    out += key.name + " (" + key.ref.describe();
+    if (key.background_only) out += ", background only";
+    if (key.max_in_flight) out += ", at most " + std::to_string(*key.max_in_flight) + " in flight";
+    out += ")";
+  }
+  return out;
+}
+
 std::string key_list_text(const std::vector<ApiKey>& keys) {
   std::string out;
   for (const ApiKey& key : keys) {
@@ -82,7 +94,7 @@ void describe_server(const ServerConfig& server, std::string& out) {
          (server.loopback ? " (loopback only)\n" : " (reachable from other machines)\n");
   if (!server.gateway_keys.empty()) {
     out += "  clients must present one of " + std::to_string(server.gateway_keys.size()) +
-           " gateway key(s): " + key_list_text(server.gateway_keys) + "\n";
+           " gateway key(s): " + gateway_key_text(server.gateway_keys) + "\n";
   } else if (server.require_gateway_key) {
     out += "  gateway keys configured but none usable: every client request is refused\n";
   } else {

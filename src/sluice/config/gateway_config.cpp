@@ -66,6 +66,7 @@ const Names kRootFields = {"server", "state", "providers", "models", "retry", "e
 const Names kServerFields = {
     "listen",     "max_body_bytes", "max_header_bytes",          "request_timeout", "idle_timeout",
     "log_format", "gateway_keys",   "allow_public_without_keys", "drain_timeout"};
+const Names kGatewayKeyFields = {"key", "name", "priority", "max_in_flight"};
 const Names kStateFields = {"backend", "path", "url", "lease_ttl", "key_prefix"};
 const Names kProviderFields = {"api",
                                "dialect",
@@ -615,6 +616,67 @@ class Loader {
     return keys;
   }
 
+  // server.gateway_keys: each entry a key reference, or a map with the key
+  // and the limits of the client holding it.
+  std::vector<GatewayKey> gateway_key_list(const YAML::Node& node, const std::string& path,
+                                           bool& any_configured) {
+    std::vector<GatewayKey> keys;
+    if (!node.IsSequence()) {
+      // One scalar stands for a list of one, as for provider keys.
+      std::vector<ApiKey> plain = key_list(node, path, nullptr, any_configured);
+      for (ApiKey& k : plain) keys.push_back(GatewayKey{std::move(k), {}, false, std::nullopt});
+      for (GatewayKey& k : keys) k.name = k.secret.fingerprint();
+      return keys;
+    }
+    any_configured = node.size() > 0;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      const std::string item_path = element(path, i);
+      std::optional<ApiKey> key;
+      struct {
+        std::string name;
+        bool background_only = false;
+        std::optional<int> max_in_flight;
+      } limits;
+      if (item.IsScalar()) {
+        key = resolve_key(item, item_path, item.Scalar(), nullptr);
+      } else if (item.IsMap()) {
+        bool has_key = false;
+        each_field(
+            item, item_path, kGatewayKeyFields,
+            [&](const std::string& field, const YAML::Node& value, const std::string& field_path) {
+              if (field == "key") {
+                has_key = true;
+                if (auto text = string_value(value, field_path)) {
+                  key = resolve_key(value, field_path, *text, nullptr);
+                }
+              } else if (field == "name") {
+                if (auto n = string_value(value, field_path)) limits.name = *n;
+              } else if (field == "priority") {
+                if (auto c = choice(value, field_path, "priority", {"interactive", "background"})) {
+                  limits.background_only = *c == 1;
+                }
+              } else if (field == "max_in_flight") {
+                limits.max_in_flight = int_value(value, field_path, 1);
+              }
+            });
+        if (!has_key) error(item, item_path, "a gateway key entry needs key: (e.g. env:CI_KEY)");
+      } else {
+        error(item, item_path, "expected a key reference or a map with key:, got " + what_is(item));
+      }
+      if (!key) continue;
+      for (const GatewayKey& other : keys) {
+        if (other.secret == key->secret) {
+          error(item, item_path, "the same key as " + other.name + ": a key has one set of limits");
+        }
+      }
+      if (limits.name.empty()) limits.name = key->secret.fingerprint();
+      keys.push_back(GatewayKey{std::move(*key), std::move(limits.name), limits.background_only,
+                                limits.max_in_flight});
+    }
+    return keys;
+  }
+
   // ---- sections ----
   void load_server(const YAML::Node& node);
   void load_state(const std::optional<YAML::Node>& node);
@@ -684,7 +746,7 @@ void Loader::load_server(const YAML::Node& node) {
                  }
                } else if (key == "gateway_keys") {
                  bool configured = false;
-                 server.gateway_keys = key_list(value, path, nullptr, configured);
+                 server.gateway_keys = gateway_key_list(value, path, configured);
                  server.require_gateway_key = configured;
                  if (configured && server.gateway_keys.empty()) {
                    warning(value, path,

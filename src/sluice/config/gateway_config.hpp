@@ -45,6 +45,15 @@ struct ApiKey {
   Secret secret;
 };
 
+// A key clients present, and what the client holding it may do: a CI job's
+// key can be held to background priority and a few requests at a time, so it
+// never crowds out the people using the same providers.
+struct GatewayKey : ApiKey {
+  std::string name;                  // in logs and metrics; default: the key's fingerprint
+  bool background_only = false;      // priority: background — asks for interactive are lowered
+  std::optional<int> max_in_flight;  // beyond it: 429 gateway_key_busy, at once
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:4000";
   std::string host = "127.0.0.1";  // from listen; IPv6 without brackets; "" never
@@ -62,7 +71,7 @@ struct ServerConfig {
   // Keys clients must present. Only the usable ones are here; when the config
   // lists any, require_gateway_key is set even if none resolved, so a typo
   // in a variable name closes the gateway instead of opening it.
-  std::vector<ApiKey> gateway_keys;
+  std::vector<GatewayKey> gateway_keys;
   bool require_gateway_key = false;
   bool allow_public_without_keys = false;
 };

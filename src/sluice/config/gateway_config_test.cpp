@@ -552,6 +552,40 @@ TEST(LoadGatewayConfig, GatewayKeysThatDoNotResolveCloseTheGatewayRatherThanOpen
   EXPECT_NE(only(r.warnings, "server.gateway_keys"), nullptr);
 }
 
+TEST(LoadGatewayConfig, GatewayKeysCarryTheLimitsOfTheClientHoldingThem) {
+  FakeSecretSource secrets = full_environment();
+  secrets.env["CI_KEY"] = "ci-key-value";
+  const LoadResult r = load(with_zai("server:\n  gateway_keys:\n    - env:SLUICE_GATEWAY_KEY\n"
+                                     "    - {key: env:CI_KEY, name: ci, priority: background, "
+                                     "max_in_flight: 3}\n"),
+                            secrets);
+  ASSERT_TRUE(r.ok()) << all_text(r);
+  const auto& keys = r.config->server.gateway_keys;
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].name, keys[0].secret.fingerprint());
+  EXPECT_FALSE(keys[0].background_only);
+  EXPECT_FALSE(keys[0].max_in_flight.has_value());
+  EXPECT_EQ(keys[1].secret.reveal(), "ci-key-value");
+  EXPECT_EQ(keys[1].name, "ci");
+  EXPECT_TRUE(keys[1].background_only);
+  EXPECT_EQ(keys[1].max_in_flight, 3);
+}
+
+TEST(LoadGatewayConfig, GatewayKeyEntriesReportTheirBadFieldsByPath) {
+  const LoadResult r = load(
+      with_zai("server:\n  gateway_keys:\n    - {key: env:SLUICE_GATEWAY_KEY, max_inflight: 3}\n"
+               "    - {name: no-key}\n    - {key: env:SLUICE_GATEWAY_KEY, priority: urgent}\n"
+               "    - [nested]\n    - {key: env:SLUICE_GATEWAY_KEY, max_in_flight: 0}\n"));
+  const Diagnostic* typo = only(r.errors, "server.gateway_keys[0].max_inflight");
+  ASSERT_NE(typo, nullptr) << all_text(r);
+  EXPECT_NE(typo->message.find("max_in_flight"), std::string::npos) << typo->message;
+  EXPECT_NE(only(r.errors, "server.gateway_keys[1]"), nullptr) << all_text(r);
+  EXPECT_NE(only(r.errors, "server.gateway_keys[2].priority"), nullptr) << all_text(r);
+  EXPECT_NE(only(r.errors, "server.gateway_keys[3]"), nullptr) << all_text(r);
+  EXPECT_NE(only(r.errors, "server.gateway_keys[4].max_in_flight"), nullptr) << all_text(r);
+  EXPECT_EQ(all_text(r).find(kGatewayKey), std::string::npos) << "no secret in diagnostics";
+}
+
 TEST(LoadGatewayConfig, EveryErrorIsReportedNotJustTheFirst) {
   const LoadResult r = load(R"(server: { listen: "0.0.0.0:4000", log_format: yaml }
 state: { backend: postgres }

@@ -519,9 +519,9 @@ struct RequestEngine::Impl {
           std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
     };
     LogLine line("info", "request");
-    line.kv("alias", req.alias)
-        .kv("priority", to_string(req.priority))
-        .kv("route", route)
+    line.kv("alias", req.alias).kv("priority", to_string(req.priority));
+    if (!req.client.empty()) line.kv("client", req.client);
+    line.kv("route", route)
         .kv("attempts", attempts)
         .kv("outcome", outcome)
         .kv("queue_ms", ms(queued))

@@ -35,6 +35,7 @@ struct FrontRequest {
   Priority priority = Priority::kInteractive;
   Duration queue_timeout = std::chrono::seconds(30);
   std::optional<TimePoint> deadline;
+  std::string client;  // the gateway key's name, when keys are required
 };
 
 // Errors sluice itself answers, in the caller's API format.

@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
 
 #include "sluice/core/text.hpp"
 #include "sluice/engine/request_engine.hpp"
@@ -150,15 +152,35 @@ struct GatewayServer::Impl {
     co_await w.send(status, kJson, std::move(body));
   }
 
-  static bool authorized(const config::GatewayConfig& config, const net::HttpRequest& req) {
-    if (!config.server.require_gateway_key) return true;
+  struct Admission {
+    bool allowed = false;
+    const config::GatewayKey* key = nullptr;  // the key presented, when keys are required
+  };
+  static Admission authorized(const config::GatewayConfig& config, const net::HttpRequest& req) {
+    if (!config.server.require_gateway_key) return {true, nullptr};
     const std::string_view presented = net::presented_api_key(req.headers.view());
-    bool ok = false;
+    const config::GatewayKey* match = nullptr;
     for (const auto& k : config.server.gateway_keys) {
-      ok = constant_time_equal(presented, k.secret.reveal()) || ok;  // no early exit
+      // Every key is compared, whatever matched before: no early exit.
+      if (constant_time_equal(presented, k.secret.reveal())) match = &k;
     }
-    return ok && !presented.empty();
+    if (presented.empty() || match == nullptr) return {};
+    return {true, match};
   }
+
+  // Requests in flight per client key (by fingerprint, so the count survives
+  // a reload that keeps the key).
+  std::unordered_map<std::string, int> client_in_flight;
+  struct ClientSlot {
+    std::unordered_map<std::string, int>* counts = nullptr;
+    std::string fingerprint;
+    ClientSlot() = default;
+    ClientSlot(const ClientSlot&) = delete;
+    ClientSlot& operator=(const ClientSlot&) = delete;
+    ~ClientSlot() {
+      if (counts != nullptr && --(*counts)[fingerprint] == 0) counts->erase(fingerprint);
+    }
+  };
 
   awaitable<void> handle(net::HttpRequest& req, net::ResponseWriter& w) {
     // This request keeps its generation alive, whatever reloads happen meanwhile.
@@ -167,7 +189,8 @@ struct GatewayServer::Impl {
     // The page itself holds no data (it asks for a gateway key when /status
     // needs one), so a browser can load it without headers.
     const bool open_route = req.path == "/health" || (req.method == "GET" && req.path == "/");
-    if (!open_route && !authorized(config, req)) {
+    const Admission admission = open_route ? Admission{true, nullptr} : authorized(config, req);
+    if (!admission.allowed) {
       co_await fail(w, caller_api(req), 401, "invalid_gateway_key",
                     "this gateway requires one of its gateway keys (Authorization: Bearer or "
                     "x-api-key)");
@@ -230,6 +253,28 @@ struct GatewayServer::Impl {
         co_return;
       }
       fr.deadline = clock.now() + milliseconds(*ms);
+    }
+    ClientSlot slot;
+    if (const config::GatewayKey* key = admission.key) {
+      fr.client = key->name;
+      if (key->background_only) fr.priority = Priority::kBackground;
+      const std::string fingerprint = key->secret.fingerprint();
+      if (key->max_in_flight && client_in_flight[fingerprint] >= *key->max_in_flight) {
+        net::HeaderFields busy;  // not a braced list: g++ 12 coroutines (decision 0005)
+        busy.emplace_back("content-type", "application/json");
+        busy.emplace_back("retry-after", "1");
+        busy.emplace_back("x-should-retry", "true");
+        co_await w.send(
+            429, busy,
+            engine::error_body(api, 429, "gateway_key_busy",
+                               "gateway key " + key->name + " already has " +
+                                   std::to_string(*key->max_in_flight) +
+                                   " requests in flight, its limit (server.gateway_keys)"));
+        co_return;
+      }
+      ++client_in_flight[fingerprint];
+      slot.counts = &client_in_flight;
+      slot.fingerprint = fingerprint;
     }
     fr.body = std::move(req.body);
     fr.headers = req.headers;

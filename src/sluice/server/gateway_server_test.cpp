@@ -294,6 +294,75 @@ TEST(Gateway, GatewayKeysAreEnforcedWhenConfigured) {
   EXPECT_EQ(c.request("POST", "/v1/messages", {{"x-api-key", "nope"}}, "{}").status, 401);
 }
 
+// A CI job's key: held to background priority and one request at a time,
+// whatever it asks for; the team's key is not limited.
+std::string ci_key_yaml(const std::vector<std::uint16_t>& p) {
+  return "server:\n  gateway_keys:\n    - team-secret\n"
+         "    - {key: ci-secret, name: ci, priority: background, max_in_flight: 1}\n" +
+         single_openai_yaml(p);
+}
+
+TEST(Gateway, AGatewayKeyLimitedToBackgroundCannotAskForInteractive) {
+  std::mutex m;
+  std::vector<std::string> lines;
+  set_log_sink([&](const std::string& line) {
+    std::lock_guard lock(m);
+    lines.push_back(line);
+  });
+  {
+    Stack s({sim_provider("oa", Dialect::kOpenAI)}, ci_key_yaml);
+    HttpClient c(s.port());
+    ASSERT_EQ(
+        c.request("POST", "/v1/chat/completions",
+                  {{"authorization", "Bearer ci-secret"}, {"x-sluice-priority", "interactive"}},
+                  kChat)
+            .status,
+        200);
+    ASSERT_EQ(
+        c.request("POST", "/v1/chat/completions", {{"authorization", "Bearer team-secret"}}, kChat)
+            .status,
+        200);
+  }
+  set_log_sink(nullptr);
+  std::vector<std::string> requests;
+  for (const auto& l : lines) {
+    if (l.find("msg=request ") != std::string::npos) requests.push_back(l);
+  }
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_NE(requests[0].find("priority=background client=ci "), std::string::npos) << requests[0];
+  EXPECT_NE(requests[1].find("priority=interactive client=key:"), std::string::npos) << requests[1];
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find("ci-secret"), std::string::npos) << l;
+    EXPECT_EQ(l.find("team-secret"), std::string::npos) << l;
+  }
+}
+
+TEST(Gateway, AGatewayKeyOverItsInFlightCapIsRefusedAtOnceWhileOthersAreServed) {
+  auto oa = sim_provider("oa", Dialect::kOpenAI);
+  oa.latency.fixed = std::chrono::milliseconds(500);
+  Stack s({oa}, ci_key_yaml);
+  const std::vector<std::pair<std::string, std::string>> ci = {
+      {"authorization", "Bearer ci-secret"}};
+  auto first = std::async(std::launch::async, [&] {
+    return HttpClient(s.port()).request("POST", "/v1/chat/completions", ci, kChat).status;
+  });
+  // Until the first is in flight at the provider (bounded: 5 s).
+  for (int i = 0; i < 500 && s.sim_stats(0)["in_flight"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  HttpClient c(s.port());
+  HttpResponse busy = c.request("POST", "/v1/chat/completions", ci, kChat);
+  EXPECT_EQ(busy.status, 429) << busy.body;
+  EXPECT_NE(busy.body.find("gateway_key_busy"), std::string::npos) << busy.body;
+  EXPECT_EQ(busy.header("retry-after"), "1");
+  EXPECT_EQ(
+      c.request("POST", "/v1/chat/completions", {{"authorization", "Bearer team-secret"}}, kChat)
+          .status,
+      200);
+  EXPECT_EQ(first.get(), 200);
+  EXPECT_EQ(c.request("POST", "/v1/chat/completions", ci, kChat).status, 200) << "slot returned";
+}
+
 // Hermes issue #17929: the primary's only key is cooling from an earlier run.
 TEST(Gateway, StartsOnTheFallbackWhileThePrimaryCoolsFromAnEarlierRunThenReturnsByItself) {
   char tmpl[] = "/tmp/sluice-state-XXXXXX";
