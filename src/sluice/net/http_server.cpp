@@ -142,7 +142,8 @@ class BeastWriter final : public ResponseWriter {
 
 }  // namespace
 
-std::string default_error_body(int status, std::string_view code, std::string_view message) {
+std::string default_error_body(int status, std::string_view code, std::string_view message,
+                               const HttpRequest& /*refused*/) {
   nlohmann::json j = {{"error",
                        {{"message", message},
                         {"type", status >= 500 ? "server_error" : "invalid_request_error"},
@@ -163,11 +164,25 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (!opts.error_body) opts.error_body = default_error_body;
   }
 
-  awaitable<void> reply_error(Connection& conn, int status, std::string_view message) {
+  // `parser`: the request being read, when its head may have arrived.
+  awaitable<void> reply_error(Connection& conn, int status, std::string_view message,
+                              const http::request_parser<http::string_body>* parser = nullptr) {
+    HttpRequest refused;
+    // Whatever of the head was parsed: a body over the limit by its declared
+    // length fails while the head is finished, before is_header_done().
+    if (parser != nullptr && parser->got_some()) {
+      const auto& head = parser->get();
+      refused.method = std::string(head.method_string());
+      refused.target = std::string(head.target());
+      refused.path = refused.target.substr(0, refused.target.find('?'));
+      for (const auto& f : head) {
+        refused.headers.add(std::string(f.name_string()), std::string(f.value()));
+      }
+    }
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, "application/json");
     res.keep_alive(false);
-    res.body() = opts.error_body(status, reason_code(status), message);
+    res.body() = opts.error_body(status, reason_code(status), message, refused);
     res.prepare_payload();
     conn.arm(opts.write_timeout);
     co_await http::async_write(conn.socket, res, kTuple);
@@ -199,7 +214,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (timed_out) {
         // An idle keep-alive connection just closes; a half-sent request gets a 408.
         if (buffer.size() > 0 || parser.got_some()) {
-          co_await reply_error(conn, 408, "request not received in time");
+          co_await reply_error(conn, 408, "request not received in time", &parser);
         }
         break;
       }
@@ -215,11 +230,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (ec == http::error::body_limit) {
         co_await reply_error(conn, 413,
                              "request body is larger than the server accepts (" +
-                                 std::to_string(opts.max_body_bytes) + " bytes)");
+                                 std::to_string(opts.max_body_bytes) + " bytes)",
+                             &parser);
         break;
       }
       if (ec) {
-        co_await reply_error(conn, 400, "malformed HTTP request: " + ec.message());
+        co_await reply_error(conn, 400, "malformed HTTP request: " + ec.message(), &parser);
         break;
       }
 

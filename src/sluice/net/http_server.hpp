@@ -57,9 +57,12 @@ struct ServerOptions {
   Duration header_timeout = std::chrono::seconds(30);  // whole request head + body
   Duration idle_timeout = std::chrono::seconds(75);    // between keep-alive requests
   Duration write_timeout = std::chrono::seconds(30);
-  // Renders the server's own error bodies (413, 431, 408, 400, 500). Default:
+  // Renders the server's own error bodies (413, 431, 408, 400, 500), given
+  // what was read of the refused request (as much of its head as was parsed),
+  // so a caller can answer in the format the client speaks. Default:
   // OpenAI-style {"error":{"message","type","code"}} JSON.
-  std::function<std::string(int status, std::string_view code, std::string_view message)>
+  std::function<std::string(int status, std::string_view code, std::string_view message,
+                            const HttpRequest& refused)>
       error_body;
 };
 
@@ -88,6 +91,7 @@ class HttpServer {
 };
 
 // The default error body: {"error":{"message":…,"type":…,"code":…}}.
-std::string default_error_body(int status, std::string_view code, std::string_view message);
+std::string default_error_body(int status, std::string_view code, std::string_view message,
+                               const HttpRequest& refused);
 
 }  // namespace sluice::net

@@ -111,6 +111,12 @@ struct GatewayServer::Impl {
     opts.max_header_bytes = config.server.max_header_bytes;
     opts.header_timeout = config.server.request_timeout;
     opts.idle_timeout = config.server.idle_timeout;
+    // Refusals before a handler runs (413, 408, 400) in the caller's format
+    // when its head told us which; OpenAI's otherwise (431: no whole head).
+    opts.error_body = [](int status, std::string_view code, std::string_view message,
+                         const net::HttpRequest& refused) {
+      return engine::error_body(caller_api(refused), status, code, message);
+    };
     http = std::make_unique<net::HttpServer>(
         ex, opts, [this](net::HttpRequest& req, net::ResponseWriter& w) { return handle(req, w); });
   }

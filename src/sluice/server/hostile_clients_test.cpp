@@ -221,6 +221,23 @@ TEST(HostileClients, AHundredMegabyteBodyIsRefusedWith413BeforeItIsAllSent) {
   }
 }
 
+// The same refusal to an Anthropic client comes in Anthropic's format: the
+// head (path and anthropic-version) was read before the body overflowed.
+TEST(HostileClients, ABodyTooLargeForAnAnthropicClientIsRefusedInItsFormat) {
+  auto s = hostile_stack("server: {max_body_bytes: 1MiB}\n");
+  RawSocket sock(s->port());
+  ASSERT_TRUE(sock.ok());
+  constexpr std::size_t kTotal = 8 * 1024 * 1024;
+  const std::string head =
+      "POST /v1/messages HTTP/1.1\r\nHost: x\r\nanthropic-version: "
+      "2023-06-01\r\nContent-Length: " +
+      std::to_string(kTotal) + "\r\n\r\n";
+  const EarlyAnswer a = send_until_answered(sock, head, std::string(64 * 1024, 'a'), kTotal);
+  EXPECT_EQ(status_of(a.response), 413) << a.response;
+  EXPECT_TRUE(is_anthropic_error(body_of(a.response), "request_too_large")) << a.response;
+  expect_still_serving(*s);
+}
+
 TEST(HostileClients, AMegabyteHeaderIsA431) {
   auto s = hostile_stack();
   RawSocket sock(s->port());
