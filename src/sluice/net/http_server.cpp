@@ -274,6 +274,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         if (ec == asio::error::operation_aborted || stopped) break;
         continue;  // EMFILE and friends: keep serving the connections we have
       }
+      // Streams are written an event at a time: without TCP_NODELAY, Nagle
+      // holds each event until the client's delayed ACK (~40 ms on Linux).
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       asio::co_spawn(executor, session(std::move(socket)), asio::detached);
     }
   }

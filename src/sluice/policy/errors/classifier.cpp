@@ -141,7 +141,17 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
   out.ratelimit = std::move(parsed.snapshot);
   out.diagnostics = std::move(parsed.diagnostics);
 
-  const ErrorBody body = parse_error_body(in.body);
+  const bool success_status = in.status && *in.status >= 200 && *in.status < 300;
+  // The hot path: a 2xx JSON body in which the word "error" never occurs
+  // carries no in-band error, so parsing it could only say "success".
+  const bool plain_success = success_status && !in.stream && in.body.starts_with('{') &&
+                             in.body.find("error") == std::string_view::npos;
+  ErrorBody body;
+  if (plain_success) {
+    body.json = true;
+  } else {
+    body = parse_error_body(in.body);
+  }
   out.message = truncate_message(body, in.body);
 
   // OpenRouter echoes its rate-limit headers inside the body.
@@ -154,7 +164,6 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
     }
   }
 
-  const bool success_status = in.status && *in.status >= 200 && *in.status < 300;
   std::optional<StreamState> stream = in.stream;
   if (!stream && body.sse.is_sse) {
     stream = StreamState{.terminal_seen = body.sse.terminal_seen, .data_seen = body.sse.data_seen};
