@@ -48,8 +48,8 @@ fi
 
 {
   echo "Measured by \`bench/gauntlet.sh $secs\`. Each scenario runs twice on fresh simulator state,"
-  echo "$secs s of sending each (answers still"
-  echo "arrive for up to 5 s after): straight to the primary provider with the official SDKs' retries"
+  echo "$secs s of sending each (answers still arrive for up to 5 s after): straight to the primary"
+  echo "provider with the official SDKs' retries"
   echo "(2 retries; retry-after honoured up to 60 s, else 0.5 s * 2^n up to 8 s with jitter), then"
   echo "through sluice, which can also use the fallback. Everything is simulated on 127.0.0.1"
   echo "(\`sluice bench-gauntlet\`). Interactive agents think 500 ms between requests, background"

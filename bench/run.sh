@@ -40,7 +40,7 @@ if command -v gnuplot >/dev/null; then
     echo "set datafile separator ','"
     echo "set multiplot layout 1,2"
     echo "set style data histograms; set style histogram clustered gap 1; set style fill solid 0.8"
-    echo "set key top right; set xlabel 'connections'; set yrange [0:*]"
+    echo "set key top left; set xlabel 'connections'; set yrange [0:*]"
     echo "set title 'requests/s (higher is better)'"
     echo "plot '$work/overhead-by-conns.csv' using 2:xtic(1) title 'direct', '' using 3 title 'nginx', '' using 4 title 'sluice'"
     echo "set title 'latency p99, ms (lower is better)'"
@@ -75,5 +75,13 @@ fi
   echo '```'
   cat "$work/micro.txt"
   echo '```'
+  echo
+  # Google Benchmark prints "name  time unit  cpu unit  iterations".
+  awk 'function ns(v, u) { return u == "us" ? v * 1000 : u == "ms" ? v * 1e6 : v }
+       $1 == "BM_ClassifyTypical429" && ns($2, $3) > 5000 { m = m "\n- classify a typical 429: " $2 " " $3 " (target < 5 µs)" }
+       $1 == "BM_ParseOpenAIHeaderBlock" && ns($2, $3) > 1000 { m = m "\n- parse an OpenAI header block: " $2 " " $3 " (target < 1 µs)" }
+       $1 == "BM_LimiterAcquireReleaseUncontended" && ns($2, $3) > 100 { m = m "\n- limiter acquire + release: " $2 " " $3 " (target < 100 ns)" }
+       END { print "### Where sluice misses a hot-path target"; print ""; print (m == "" ? "Nowhere in this run." : substr(m, 2)) }' \
+    "$work/micro.txt"
 } >docs/benchmarks.md
 echo "wrote docs/benchmarks.md"
