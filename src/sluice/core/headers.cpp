@@ -27,8 +27,15 @@ HeaderList& HeaderList::operator=(const HeaderList& other) {
 }
 
 void HeaderList::add(std::string name, std::string value) {
+  // Strings move (short ones with their bytes) only when the vector grows:
+  // then every view is rebuilt; otherwise the new field's view is appended.
+  const bool grows = owned_.size() == owned_.capacity();
   owned_.emplace_back(std::move(name), std::move(value));
-  rebuild_refs();  // strings may have moved when the vector grew
+  if (grows) {
+    rebuild_refs();
+  } else {
+    refs_.push_back({owned_.back().first, owned_.back().second});
+  }
 }
 
 void HeaderList::rebuild_refs() {

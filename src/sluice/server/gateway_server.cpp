@@ -283,7 +283,7 @@ struct GatewayServer::Impl {
       slot.fingerprint = fingerprint;
     }
     fr.body = std::move(req.body);
-    fr.headers = req.headers;
+    fr.headers = std::move(req.headers);  // views into it stay valid: the buffer moves whole
     co_await g->engine.handle(std::move(fr), w);
   }
 };
