@@ -28,15 +28,19 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A loopback port nothing listens on (bash's /dev/tcp probe; no python needed).
-free_port() {
-  while :; do
-    p=$(( (RANDOM % 30000) + 20000 ))
-    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+# N distinct loopback ports nothing listens on (bash's /dev/tcp probe; no
+# python needed). Distinct: two picks of one port would collide once bound.
+free_ports() {
+  local chosen=() p
+  while [ ${#chosen[@]} -lt "$1" ]; do
+    p=$(( (RANDOM % 12000) + 20000 ))  # below the ephemeral range (32768+)
+    [[ " ${chosen[*]} " == *" $p "* ]] && continue
+    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
+    chosen+=("$p")
   done
+  echo "${chosen[@]}"
 }
-up=$(free_port); ng=$(free_port); sl=$(free_port)
-up2=$(free_port); ng2=$(free_port); sl2=$(free_port)
+read -r up ng sl up2 ng2 sl2 up3 sl3 <<<"$(free_ports 8)"
 
 # Two upstreams: zero latency for requests/s, and a paced stream (16 tokens
 # 10 ms apart) for streaming latency.
@@ -169,7 +173,6 @@ done
 
 # Memory with 1,000 idle streaming connections: the simulator sends the first
 # event at once and the next token two minutes later.
-up3=$(free_port); sl3=$(free_port)
 taskset -c 0 $bin sim --dialect openai --listen 127.0.0.1:$up3 --per-token 120s \
   >"$work/sim3.log" 2>&1 & pids+=($!)
 sluice_config "$sl3" "$up3" >"$work/sluice3.yaml"

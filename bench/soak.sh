@@ -23,14 +23,19 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${SOAK_KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-
-free_port() {
-  while :; do
-    p=$(( (RANDOM % 30000) + 20000 ))
-    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+# N distinct loopback ports nothing listens on (bash's /dev/tcp probe; no
+# python needed). Distinct: two picks of one port would collide once bound.
+free_ports() {
+  local chosen=() p
+  while [ ${#chosen[@]} -lt "$1" ]; do
+    p=$(( (RANDOM % 12000) + 20000 ))  # below the ephemeral range (32768+)
+    [[ " ${chosen[*]} " == *" $p "* ]] && continue
+    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
+    chosen+=("$p")
   done
+  echo "${chosen[@]}"
 }
-oa=$(free_port); an=$(free_port); bk=$(free_port); sl=$(free_port)
+read -r oa an bk sl <<<"$(free_ports 4)"
 
 cat >"$work/sim.yaml" <<YAML
 providers:

@@ -297,7 +297,8 @@ class Response final : public UpstreamResponse {
 
   awaitable<std::optional<std::string>> next() override {
     while (conn_ && !complete_) {
-      if (!conn_->piece) conn_->piece = std::make_unique<char[]>(kReadPiece);
+      // Not zero-filled: pages a read never reaches stay out of RSS (idle streams).
+      if (!conn_->piece) conn_->piece = std::make_unique_for_overwrite<char[]>(kReadPiece);
       char* const piece = conn_->piece.get();
       auto& body = parser_->get().body();
       body.data = piece;
