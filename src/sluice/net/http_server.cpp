@@ -140,6 +140,16 @@ class BeastWriter final : public ResponseWriter {
   bool aborted_ = false;
 };
 
+// Method, target, path and headers of a request head, as handlers see them.
+HttpRequest head_of(const http::request_header<>& head) {
+  HttpRequest req;
+  req.method = std::string(head.method_string());
+  req.target = std::string(head.target());
+  req.path = req.target.substr(0, req.target.find('?'));
+  for (const auto& f : head) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+  return req;
+}
+
 }  // namespace
 
 std::string default_error_body(int status, std::string_view code, std::string_view message,
@@ -170,15 +180,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     HttpRequest refused;
     // Whatever of the head was parsed: a body over the limit by its declared
     // length fails while the head is finished, before is_header_done().
-    if (parser != nullptr && parser->got_some()) {
-      const auto& head = parser->get();
-      refused.method = std::string(head.method_string());
-      refused.target = std::string(head.target());
-      refused.path = refused.target.substr(0, refused.target.find('?'));
-      for (const auto& f : head) {
-        refused.headers.add(std::string(f.name_string()), std::string(f.value()));
-      }
-    }
+    if (parser != nullptr && parser->got_some()) refused = head_of(parser->get());
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, "application/json");
     res.keep_alive(false);
@@ -240,13 +242,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
 
       auto msg = parser.release();
-      HttpRequest req;
-      req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
-      req.path = req.target.substr(0, req.target.find('?'));
-      for (const auto& f : msg) {
-        req.headers.add(std::string(f.name_string()), std::string(f.value()));
-      }
+      HttpRequest req = head_of(msg);
       req.body = std::move(msg.body());
       req.keep_alive = msg.keep_alive() && !stopped;
 
