@@ -12,11 +12,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-12}
 md=${2:-/dev/stdout}
 ./scripts/setup.sh
-for p in gnuplot-nox; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
-    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
-    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$p"; }
-done
+source bench/lib.sh
+need_packages gnuplot-nox
 cmake --preset release >/dev/null && cmake --build build/release -j1 --target sluice >/dev/null
 bin=./build/release/apps/sluice/sluice
 mkdir -p docs/benchmarks

@@ -16,11 +16,8 @@ secs=${1:-8}
 md=${2:-}
 csv=${3:-}
 ./scripts/setup.sh
-for p in wrk nginx-light; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
-    [ "$(id -u)" -eq 0 ] && sudo="" || sudo=sudo
-    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$p"; }
-done
+source bench/lib.sh
+need_packages wrk nginx-light
 cmake --preset release >/dev/null && cmake --build --preset release --target sluice >/dev/null
 bin=./build/release/apps/sluice/sluice
 work=$(mktemp -d)
@@ -28,18 +25,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-# N distinct loopback ports nothing listens on (bash's /dev/tcp probe; no
-# python needed). Distinct: two picks of one port would collide once bound.
-free_ports() {
-  local chosen=() p
-  while [ ${#chosen[@]} -lt "$1" ]; do
-    p=$(( (RANDOM % 12000) + 20000 ))  # below the ephemeral range (32768+)
-    [[ " ${chosen[*]} " == *" $p "* ]] && continue
-    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && continue
-    chosen+=("$p")
-  done
-  echo "${chosen[@]}"
-}
 read -r up ng sl up2 ng2 sl2 up3 sl3 <<<"$(free_ports 8)"
 
 # Two upstreams: zero latency for requests/s, and a paced stream (16 tokens
