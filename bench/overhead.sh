@@ -137,6 +137,8 @@ echo "peak RSS after the runs (kB): sluice $sl_hwm, nginx master + worker $ng_hw
 
 # Streaming: the same paced stream direct, through nginx and through sluice.
 srows=()
+# A field of the streaming client's JSON line in $j, or "-".
+stream_field() { node -e "const j=JSON.parse(process.argv[1]); console.log($1)" "$j" 2>/dev/null || echo "-"; }
 printf "%-8s %5s %8s %20s %20s\n" target conns streams "ttfb p50/p99(ms)" "chunk gap p50/p99"
 for conns in 8 64 256; do
   for target in direct nginx sluice; do
@@ -147,10 +149,9 @@ for conns in 8 64 256; do
     esac
     j=$(taskset -c 1 node bench/stream_latency.mjs "http://127.0.0.1:$port/v1/chat/completions" \
         "$conns" "$secs" 2>&1 | tail -1)
-    f() { node -e "const j=JSON.parse(process.argv[1]); console.log($1)" "$j" 2>/dev/null || echo "-"; }
-    n=$(f 'j.streams + (j.errors ? " (" + j.errors + " errors)" : "")')
-    t=$(f 'j.ttfb_ms.p50 + " / " + j.ttfb_ms.p99')
-    g=$(f 'j.chunk_gap_ms.p50 + " / " + j.chunk_gap_ms.p99')
+    n=$(stream_field 'j.streams + (j.errors ? " (" + j.errors + " errors)" : "")')
+    t=$(stream_field 'j.ttfb_ms.p50 + " / " + j.ttfb_ms.p99')
+    g=$(stream_field 'j.chunk_gap_ms.p50 + " / " + j.chunk_gap_ms.p99')
     printf "%-8s %5s %8s %20s %20s\n" "$target" "$conns" "$n" "$t" "$g"
     srows+=("| $target | $conns | $n | $t | $g |")
   done
