@@ -27,7 +27,7 @@ boost::asio::awaitable<FetchReply> fetch(net::UpstreamClient& client, net::Endpo
     out.error = std::string(net::to_string(sent.failure)) + ": " + sent.message;
     co_return out;
   }
-  out.headers = sent.response->headers();
+  for (const auto& h : sent.response->headers().fields()) out.headers.emplace_back(h.name, h.value);
   while (auto piece = co_await sent.response->next()) out.body += *piece;
   if (!sent.response->complete()) {
     out.error = std::string(net::to_string(sent.response->failure())) + ": " +

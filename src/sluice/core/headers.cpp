@@ -1,5 +1,7 @@
 #include "sluice/core/headers.hpp"
 
+#include <algorithm>
+
 #include "sluice/core/text.hpp"
 
 namespace sluice {
@@ -11,37 +13,67 @@ std::optional<std::string_view> HeaderView::get(std::string_view name) const {
   return std::nullopt;
 }
 
-HeaderList::HeaderList(std::initializer_list<std::pair<std::string, std::string>> init) {
-  owned_.assign(init.begin(), init.end());
-  rebuild_refs();
+namespace {
+// Above std::string's in-object capacity: a heap arena keeps its address
+// when the string is moved, so views survive a move of the list.
+constexpr std::size_t kMinArena = 256;
+}  // namespace
+
+HeaderList::HeaderList(std::initializer_list<std::pair<std::string_view, std::string_view>> init) {
+  for (const auto& [n, v] : init) add(n, v);
 }
 
-HeaderList::HeaderList(const HeaderList& other) : owned_(other.owned_) { rebuild_refs(); }
+HeaderList::HeaderList(const HeaderList& other) : arena_(other.arena_), refs_(other.refs_) {
+  if (!refs_.empty()) arena_.reserve(std::max(kMinArena, other.arena_.size()));
+  rebase(other.arena_.data());
+}
 
 HeaderList& HeaderList::operator=(const HeaderList& other) {
   if (this != &other) {
-    owned_ = other.owned_;
-    rebuild_refs();
+    arena_ = other.arena_;
+    arena_.reserve(std::max(kMinArena, arena_.size()));
+    refs_ = other.refs_;
+    rebase(other.arena_.data());
   }
   return *this;
 }
 
-void HeaderList::add(std::string name, std::string value) {
-  // Strings move (short ones with their bytes) only when the vector grows:
-  // then every view is rebuilt; otherwise the new field's view is appended.
-  const bool grows = owned_.size() == owned_.capacity();
-  owned_.emplace_back(std::move(name), std::move(value));
-  if (grows) {
-    rebuild_refs();
-  } else {
-    refs_.push_back({owned_.back().first, owned_.back().second});
-  }
+HeaderList::HeaderList(HeaderList&& other) noexcept
+    : arena_(std::move(other.arena_)), refs_(std::move(other.refs_)) {
+  other.arena_.clear();
+  other.refs_.clear();
 }
 
-void HeaderList::rebuild_refs() {
-  refs_.clear();
-  refs_.reserve(owned_.size());
-  for (const auto& [n, v] : owned_) refs_.push_back({n, v});
+HeaderList& HeaderList::operator=(HeaderList&& other) noexcept {
+  if (this != &other) {
+    arena_ = std::move(other.arena_);
+    refs_ = std::move(other.refs_);
+    other.arena_.clear();
+    other.refs_.clear();
+  }
+  return *this;
+}
+
+void HeaderList::add(std::string_view name, std::string_view value) {
+  const char* const old_base = arena_.data();
+  if (arena_.capacity() < kMinArena) arena_.reserve(kMinArena);
+  arena_.reserve(arena_.size() + name.size() + value.size());  // amortised: grows by doubling
+  if (arena_.data() != old_base) rebase(old_base);
+  // Offsets for now: the views are made once the bytes are in place.
+  const std::size_t at = arena_.size();
+  arena_.append(name).append(value);
+  const char* const base = arena_.data();
+  refs_.push_back({std::string_view(base + at, name.size()),
+                   std::string_view(base + at + name.size(), value.size())});
+}
+
+void HeaderList::rebase(const char* old_base) {
+  const char* const base = arena_.data();
+  if (base == old_base) return;
+  for (auto& r : refs_) {
+    r.name = std::string_view(base + (r.name.data() - old_base), r.name.size());
+    r.value = std::string_view(base + (r.value.data() - old_base), r.value.size());
+  }
 }
 
 }  // namespace sluice

@@ -38,5 +38,35 @@ TEST(HeaderList, ACopyOwnsItsViews) {
   EXPECT_EQ(copy.view().get("x-late"), "yes");
 }
 
+// A HeaderView taken before the list moved (the gateway hands a request's
+// headers to the engine by moving them) still reads the same bytes.
+TEST(HeaderList, AViewTakenBeforeAMoveStillReads) {
+  HeaderList a;
+  a.add("a", "1");  // two bytes: would fit in a string's in-object buffer
+  const HeaderView before = a.view();
+  HeaderList b = std::move(a);
+  EXPECT_EQ(before.get("a"), "1");
+  EXPECT_EQ(b.view().get("a"), "1");
+  HeaderList c;
+  c = std::move(b);
+  EXPECT_EQ(before.get("a"), "1");
+  c.add("b", "2");
+  EXPECT_EQ(c.view().get("a"), "1");
+  EXPECT_EQ(c.view().get("b"), "2");
+}
+
+TEST(HeaderList, EmptyNamesAndValuesAndAssignmentKeepTheirPlaces) {
+  HeaderList a{{"", ""}, {"x", ""}, {"", "y"}};
+  HeaderList b{{"old", "gone"}};
+  b = a;
+  a.add("later", std::string(1000, 'z'));  // moves a's arena: b's views are its own
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.view().fields()[1].name, "x");
+  EXPECT_EQ(b.view().fields()[2].value, "y");
+  EXPECT_FALSE(b.view().get("old").has_value());
+  EXPECT_EQ(a.view().get("later")->size(), 1000u);
+  EXPECT_EQ(a.view().get("x"), "");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -14,6 +14,8 @@ std::string json_quote(std::string_view s);
 std::string_view trim(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 bool istarts_with(std::string_view s, std::string_view prefix);
+// Whether `needle` occurs in `haystack`, ASCII letters compared without case.
+bool icontains(std::string_view haystack, std::string_view needle);
 // True when `needle` (already lower case) occurs in `haystack` (already lower case).
 inline bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;

@@ -770,7 +770,7 @@ struct RequestEngine::Impl {
       outcome.now = clock.now();
       outcome.request = {.tokens = est_in,
                          .messages = static_cast<std::int64_t>(req.facts.messages)};
-      HeaderList resp_headers;
+      HeaderView resp_headers;  // into sent.response, which lives to the end of this attempt
       std::string resp_body;
       bool streaming = false;
       if (!sent.response) {
@@ -787,10 +787,9 @@ struct RequestEngine::Impl {
         }
       } else {
         outcome.status = sent.response->status();
-        for (const auto& [n, v] : sent.response->headers()) resp_headers.add(n, v);
-        const auto ctype = resp_headers.view().get("content-type").value_or("");
-        streaming =
-            sent.response->status() == 200 && contains(ascii_lower(ctype), "text/event-stream");
+        resp_headers = sent.response->headers();
+        streaming = sent.response->status() == 200 &&
+                    icontains(resp_headers.get("content-type").value_or(""), "text/event-stream");
         // Read a whole error or non-streaming body; for a stream, only until
         // its first data event, which is where an in-band error would be.
         while (true) {
@@ -814,7 +813,7 @@ struct RequestEngine::Impl {
                                                .data_seen = true};
         }
       }
-      outcome.headers = resp_headers.view();
+      outcome.headers = resp_headers;
       outcome.body = resp_body;
       policy::Classification c = policy::classify(outcome);
       if (streaming && !c.ok && outcome.transport == policy::TransportFailure::kNone) {
@@ -841,7 +840,7 @@ struct RequestEngine::Impl {
         }
 
         net::HeaderFields out;
-        for (const auto& f : resp_headers.view().fields()) {
+        for (const auto& f : resp_headers.fields()) {
           if (!hop_by_hop(f.name)) out.emplace_back(std::string(f.name), std::string(f.value));
         }
         out.emplace_back("x-sluice-route", label);

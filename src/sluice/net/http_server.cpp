@@ -146,7 +146,7 @@ HttpRequest head_of(const http::request_header<>& head) {
   req.method = std::string(head.method_string());
   req.target = std::string(head.target());
   req.path = req.target.substr(0, req.target.find('?'));
-  for (const auto& f : head) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+  for (const auto& f : head) req.headers.add(f.name_string(), f.value());
   return req;
 }
 

@@ -281,8 +281,8 @@ class Response final : public UpstreamResponse {
       : client_(std::move(client)), conn_(std::move(conn)), parser_(std::move(parser)) {
     const auto& msg = parser_->get();
     status_ = static_cast<int>(msg.result_int());
-    for (const auto& f : msg)
-      headers_.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    // Views into the parser's fields, which this object owns: no copies.
+    for (const auto& f : msg) headers_.push_back({f.name_string(), f.value()});
     if (parser_->is_done()) finish();
   }
   ~Response() override {
@@ -290,7 +290,7 @@ class Response final : public UpstreamResponse {
   }
 
   int status() const override { return status_; }
-  const HeaderFields& headers() const override { return headers_; }
+  HeaderView headers() const override { return HeaderView(headers_); }
   bool complete() const override { return complete_; }
   ClientFailure failure() const override { return failure_; }
   std::string failure_message() const override { return message_; }
@@ -349,7 +349,7 @@ class Response final : public UpstreamResponse {
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
   int status_ = 0;
-  HeaderFields headers_;
+  std::vector<HeaderRef> headers_;
   bool complete_ = false;
   ClientFailure failure_ = ClientFailure::kNone;
   std::string message_;

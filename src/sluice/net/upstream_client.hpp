@@ -60,7 +60,8 @@ class UpstreamResponse {
  public:
   virtual ~UpstreamResponse() = default;
   virtual int status() const = 0;
-  virtual const HeaderFields& headers() const = 0;
+  // Views into the response head, valid while this object lives.
+  virtual HeaderView headers() const = 0;
   // The next piece of the body as it arrives. nullopt: the body ended
   // (complete() is true) or failed (failure() says how).
   virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
