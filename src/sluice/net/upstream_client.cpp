@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "sluice/core/text.hpp"
+#include "sluice/net/http_head.hpp"
 
 namespace sluice::net {
 
@@ -257,8 +259,10 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
 namespace {
 
 template <class Stream>
-awaitable<beast::error_code> write_request(Stream& stream, http::request<http::string_body>& req) {
-  auto [ec, n] = co_await http::async_write(stream, req, kTuple);
+awaitable<beast::error_code> write_request(Stream& stream, const std::string& head,
+                                           const std::string& body) {
+  const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
+  auto [ec, n] = co_await asio::async_write(stream, whole, kTuple);
   co_return ec;
 }
 
@@ -375,16 +379,10 @@ std::size_t UpstreamClient::idle_connections() const {
 awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std::string target,
                                            HeaderFields headers, std::string body) {
   auto impl = impl_;
-  http::request<http::string_body> req;
-  req.method_string(method);
-  req.target(ep.base_path + target);
-  req.version(11);
   const bool default_port = ep.port == (ep.tls ? 443 : 80);
-  req.set(http::field::host, default_port ? ep.host : ep.host + ":" + std::to_string(ep.port));
-  for (const auto& [n, v] : headers) req.set(n, v);
-  req.body() = std::move(body);
-  req.keep_alive(true);
-  req.prepare_payload();
+  const std::string head = request_head(
+      method, ep.base_path + target,
+      default_port ? ep.host : ep.host + ":" + std::to_string(ep.port), headers, body.size());
 
   // A pooled connection may have been closed by the server while idle; if it
   // fails before any response byte, try once more on a fresh one.
@@ -399,9 +397,9 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
     conn->arm(impl->opts.first_byte_timeout);
     beast::error_code ec;  // if/else, not ?: (see Response::next)
     if (conn->tls) {
-      ec = co_await write_request(*conn->secure, req);
+      ec = co_await write_request(*conn->secure, head, body);
     } else {
-      ec = co_await write_request(conn->plain, req);
+      ec = co_await write_request(conn->plain, head, body);
     }
     auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
     parser->header_limit(static_cast<std::uint32_t>(impl->opts.max_header_bytes));
