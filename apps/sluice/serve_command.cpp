@@ -199,6 +199,8 @@ int run_check_config(const std::string& path) {
 }
 
 int run_serve(const ServeFlags& flags) {
+  // First, so it is destroyed last: the lines of the shutdown are written too.
+  LogFlusher log_flusher;
   // Declared before the io_context so it outlives it: coroutine frames still
   // pending when the loop is destroyed give their Redis leases back on the way.
   SharedState shared;

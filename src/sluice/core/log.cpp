@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -13,28 +14,65 @@ namespace {
 
 std::atomic<LogStyle> g_style{LogStyle::kLogfmt};
 
+constexpr std::size_t kMaxHeld = 32 * 1024;
+
 struct Sink {
   std::mutex m;
   std::function<void(const std::string&)> fn;
+  // Held info lines, each ending in '\n' (a line never holds a raw newline:
+  // both styles escape it). `holding` while a LogFlusher lives.
+  bool holding = false;
+  bool stopping = false;
+  std::string held;
+  std::condition_variable wake;
 };
 Sink& sink() {
   static Sink s;
   return s;
 }
 
-void emit(const std::string& line) {
+// Writes `text` (whole lines, each ending in '\n') where lines go; with s.m held.
+void write_lines(Sink& s, const std::string& text) {
+  if (text.empty()) return;
+  if (s.fn) {
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t end = text.find('\n', at);
+      s.fn(text.substr(at, end - at));
+      at = end + 1;
+    }
+  } else {
+    // One write for all of it: std::clog is unit-buffered, so a line and its
+    // newline written apart would cost two syscalls.
+    std::clog.write(text.data(), static_cast<std::streamsize>(text.size()));
+  }
+}
+
+void flush_held(Sink& s) {
+  write_lines(s, s.held);
+  s.held.clear();
+}
+
+void emit(const std::string& line, bool info) {
   Sink& s = sink();
   std::lock_guard lock(s.m);
-  if (s.fn) {
-    s.fn(line);
-  } else {
-    // One write per line: std::clog is unit-buffered, so `<< line << '\n'`
-    // would cost two syscalls per logged request.
-    std::string whole;
-    whole.reserve(line.size() + 1);
-    whole.append(line).push_back('\n');
-    std::clog.write(whole.data(), static_cast<std::streamsize>(whole.size()));
+  if (s.holding && info) {
+    const bool was_empty = s.held.empty();
+    s.held.append(line).push_back('\n');
+    if (s.held.size() >= kMaxHeld) {
+      flush_held(s);
+    } else if (was_empty) {
+      s.wake.notify_one();
+    }
+    return;
   }
+  if (s.fn && s.held.empty()) {
+    s.fn(line);
+    return;
+  }
+  std::string whole = std::move(s.held);
+  s.held.clear();
+  whole.append(line).push_back('\n');
+  write_lines(s, whole);
 }
 
 }  // namespace
@@ -44,6 +82,37 @@ LogStyle log_style() { return g_style; }
 void set_log_sink(std::function<void(const std::string&)> fn) {
   std::lock_guard lock(sink().m);
   sink().fn = std::move(fn);
+}
+
+LogFlusher::LogFlusher(std::chrono::milliseconds every) {
+  {
+    std::lock_guard lock(sink().m);
+    sink().holding = true;
+    sink().stopping = false;
+  }
+  thread_ = std::thread([every] {
+    Sink& s = sink();
+    std::unique_lock lock(s.m);
+    while (!s.stopping) {
+      s.wake.wait(lock, [&] { return s.stopping || !s.held.empty(); });
+      // Let the lines of the next `every` gather behind the first one.
+      s.wake.wait_for(lock, every, [&] { return s.stopping; });
+      flush_held(s);
+    }
+  });
+}
+
+LogFlusher::~LogFlusher() {
+  Sink& s = sink();
+  {
+    std::lock_guard lock(s.m);
+    s.stopping = true;
+    s.holding = false;
+  }
+  s.wake.notify_all();
+  thread_.join();
+  std::lock_guard lock(s.m);
+  flush_held(s);
 }
 
 std::string logfmt_value(std::string_view v) {
@@ -72,7 +141,8 @@ std::string logfmt_value(std::string_view v) {
 
 std::string json_string(std::string_view v) { return json_quote(v); }
 
-LogLine::LogLine(std::string_view level, std::string_view msg) : style_(g_style.load()) {
+LogLine::LogLine(std::string_view level, std::string_view msg)
+    : style_(g_style.load()), info_(level == "info") {
   if (style_ == LogStyle::kJson) {
     line_ = "{\"level\":" + json_string(level) + ",\"msg\":" + json_string(msg);
   } else {
@@ -82,7 +152,7 @@ LogLine::LogLine(std::string_view level, std::string_view msg) : style_(g_style.
 
 LogLine::~LogLine() {
   if (style_ == LogStyle::kJson) line_ += '}';
-  emit(line_);
+  emit(line_, info_);
 }
 
 void LogLine::raw(std::string_view key, std::string_view encoded) {

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sluice {
@@ -12,12 +15,20 @@ namespace {
 class LogTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    set_log_sink([this](const std::string& line) { lines_.push_back(line); });
+    set_log_sink([this](const std::string& line) {
+      std::lock_guard lock(m_);  // a LogFlusher delivers from its own thread
+      lines_.push_back(line);
+    });
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard lock(m_);
+    return lines_;
   }
   void TearDown() override {
     set_log_sink(nullptr);
     set_log_style(LogStyle::kLogfmt);
   }
+  std::mutex m_;
   std::vector<std::string> lines_;
 };
 
@@ -55,6 +66,53 @@ TEST_F(LogTest, ALogfmtLineIsOneLineWhateverTheValues) {
   ASSERT_EQ(lines_.size(), 1u);
   EXPECT_EQ(lines_[0].find('\n'), std::string::npos);
   EXPECT_EQ(lines_[0], "level=info msg=x v=\"a\\nb=c\\\\d\"");
+}
+
+constexpr auto kNever = std::chrono::hours(1);
+
+TEST_F(LogTest, HeldInfoLinesGoOutBeforeAWarningInTheirOrder) {
+  LogFlusher flusher(kNever);
+  LogLine("info", "request").kv("n", 1);
+  LogLine("info", "request").kv("n", 2);
+  EXPECT_TRUE(lines().empty());
+  LogLine("warn", "upstream_failure");
+  EXPECT_EQ(lines(),
+            (std::vector<std::string>{"level=info msg=request n=1", "level=info msg=request n=2",
+                                      "level=warn msg=upstream_failure"}));
+}
+
+TEST_F(LogTest, TheFlusherWritesWhatIsHeldWhenItEnds) {
+  {
+    LogFlusher flusher(kNever);
+    LogLine("info", "request").kv("n", 1);
+    EXPECT_TRUE(lines().empty());
+  }
+  EXPECT_EQ(lines(), std::vector<std::string>{"level=info msg=request n=1"});
+  LogLine("info", "after");  // no flusher: at once
+  EXPECT_EQ(lines().size(), 2u);
+}
+
+TEST_F(LogTest, ThirtyTwoKibibytesHeldAreWrittenWithoutWaiting) {
+  LogFlusher flusher(kNever);
+  const std::string pad(100, 'x');
+  int n = 0;
+  while (lines().empty() && n < 1000) LogLine("info", "request").kv("n", n++).kv("pad", pad);
+  EXPECT_GT(n, 200);   // about 32 KiB of ~130-byte lines
+  EXPECT_LT(n, 1000);  // and then they went out
+  const auto got = lines();
+  EXPECT_EQ(got.front(), "level=info msg=request n=0 pad=" + pad);
+  EXPECT_EQ(got.back(), "level=info msg=request n=" + std::to_string(n - 1) + " pad=" + pad);
+}
+
+// The flusher's own clock is the only thing that writes here: waits for it
+// (bounded), asserts nothing about how long it took.
+TEST_F(LogTest, HeldLinesGoOutOnTheirOwnAfterTheInterval) {
+  LogFlusher flusher(std::chrono::milliseconds(1));
+  LogLine("info", "request").kv("n", 1);
+  for (int i = 0; i < 1000 && lines().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(lines(), std::vector<std::string>{"level=info msg=request n=1"});
 }
 
 }  // namespace
