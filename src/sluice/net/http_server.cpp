@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sluice/net/http_head.hpp"
+#include "sluice/net/watchdog.hpp"
 
 namespace sluice::net {
 
@@ -38,28 +39,23 @@ std::string_view reason_code(int status) {
   }
 }
 
-// One client connection: the socket and a watchdog timer. On expiry the
+// One client connection: the socket and its watchdog. On expiry the
 // watchdog cancels pending I/O but keeps the socket open, so the server can
 // still answer 408 (Beast's tcp_stream would close it).
 struct Connection {
   tcp::socket socket;
-  asio::steady_timer watchdog;
-  bool timed_out = false;
+  Watchdog watchdog;
   bool busy = false;  // a request is being handled: a drain lets it finish
 
-  explicit Connection(tcp::socket s) : socket(std::move(s)), watchdog(socket.get_executor()) {}
+  explicit Connection(tcp::socket s)
+      : socket(std::move(s)), watchdog(socket.get_executor(), [this] {
+          beast::error_code ignored;
+          socket.cancel(ignored);
+        }) {}
 
-  void arm(Duration d) {
-    timed_out = false;
-    watchdog.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(d));
-    watchdog.async_wait([this](const beast::error_code& ec) {
-      if (ec) return;  // re-armed or disarmed: this connection may be gone
-      timed_out = true;
-      beast::error_code ignored;
-      socket.cancel(ignored);
-    });
-  }
-  void disarm() { watchdog.cancel(); }
+  void arm(Duration d) { watchdog.arm(d); }
+  void disarm() { watchdog.disarm(); }
+  bool timed_out() const { return watchdog.expired(); }
   void close() {
     beast::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -207,7 +203,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       parser.body_limit(opts.max_body_bytes);
       conn.arm(first ? opts.header_timeout : opts.idle_timeout);
       auto [ec, n] = co_await http::async_read(conn.socket, buffer, parser, kTuple);
-      const bool timed_out = conn.timed_out;
+      const bool timed_out = conn.timed_out();
       conn.disarm();
       if (timed_out) {
         // An idle keep-alive connection just closes; a half-sent request gets a 408.

@@ -16,6 +16,7 @@
 
 #include "sluice/core/text.hpp"
 #include "sluice/net/http_head.hpp"
+#include "sluice/net/watchdog.hpp"
 
 namespace sluice::net {
 
@@ -130,27 +131,22 @@ struct Connection {
   // with it in the pool. (As a local of the reading coroutine it made every
   // read allocate and free a 16 KiB frame: a tenth of the proxy's CPU.)
   std::unique_ptr<char[]> piece;
-  asio::steady_timer watchdog;
-  bool timed_out = false;
+  Watchdog watchdog;
   bool reused = false;
 
   Connection(asio::any_io_executor ex, std::string k, bool use_tls, ssl::context* ctx)
-      : key(std::move(k)), tls(use_tls), plain(ex), watchdog(ex) {
+      : key(std::move(k)), tls(use_tls), plain(ex), watchdog(ex, [this] {
+          beast::error_code ignored;
+          socket().cancel(ignored);
+        }) {
     if (tls) secure = std::make_unique<ssl::stream<tcp::socket>>(ex, *ctx);
   }
   tcp::socket& socket() { return tls ? secure->next_layer() : plain; }
-  void arm(Duration d) {
-    timed_out = false;
-    watchdog.expires_after(steady(d));
-    watchdog.async_wait([this](const beast::error_code& ec) {
-      if (ec) return;
-      timed_out = true;
-      beast::error_code ignored;
-      socket().cancel(ignored);
-    });
-  }
-  void disarm() { watchdog.cancel(); }
+  void arm(Duration d) { watchdog.arm(d); }
+  void disarm() { watchdog.disarm(); }
+  bool timed_out() const { return watchdog.expired(); }
   void close() {
+    watchdog.stop();
     beast::error_code ignored;
     socket().shutdown(tcp::socket::shutdown_both, ignored);
     socket().close(ignored);
@@ -182,6 +178,7 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
       return;
     }
     conn->reused = true;
+    conn->watchdog.stop();  // idle in the pool: nothing to time
     list.push_back(std::move(conn));
   }
 
@@ -223,7 +220,7 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
     conn->arm(opts.connect_timeout);
     auto [ec, endpoint] =
         co_await asio::async_connect(conn->socket(), cached->second.results, kTuple);
-    const bool timed_out = conn->timed_out;
+    const bool timed_out = conn->timed_out();
     conn->disarm();
     if (ec) {
       dns.erase(key);  // the address may have moved
@@ -243,7 +240,7 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
       if (opts.verify_tls) conn->secure->set_verify_callback(ssl::host_name_verification(ep.host));
       conn->arm(opts.connect_timeout);
       auto [hec] = co_await conn->secure->async_handshake(ssl::stream_base::client, kTuple);
-      const bool hs_timed_out = conn->timed_out;
+      const bool hs_timed_out = conn->timed_out();
       conn->disarm();
       if (hec) {
         r.failure = hs_timed_out ? ClientFailure::kTimeout : ClientFailure::kTls;
@@ -316,7 +313,7 @@ class Response final : public UpstreamResponse {
       } else {
         ec = co_await read_some(conn_->plain, conn_->buffer, *parser_);
       }
-      const bool timed_out = conn_->timed_out;
+      const bool timed_out = conn_->timed_out();
       conn_->disarm();
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
@@ -409,7 +406,7 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
     } else if (!ec) {
       ec = co_await read_head(conn->plain, conn->buffer, *parser);
     }
-    const bool timed_out = conn->timed_out;
+    const bool timed_out = conn->timed_out();
     conn->disarm();
     if (!ec) {
       co_return SendResult{std::make_unique<Response>(impl, std::move(conn), std::move(parser)),
