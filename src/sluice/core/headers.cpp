@@ -57,6 +57,7 @@ HeaderList& HeaderList::operator=(HeaderList&& other) noexcept {
 void HeaderList::add(std::string_view name, std::string_view value) {
   const char* const old_base = arena_.data();
   if (arena_.capacity() < kMinArena) arena_.reserve(kMinArena);
+  if (refs_.empty()) refs_.reserve(8);  // a request's usual count, in one allocation
   arena_.reserve(arena_.size() + name.size() + value.size());  // amortised: grows by doubling
   if (arena_.data() != old_base) rebase(old_base);
   // Offsets for now: the views are made once the bytes are in place.

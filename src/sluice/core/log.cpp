@@ -115,7 +115,9 @@ LogFlusher::~LogFlusher() {
   flush_held(s);
 }
 
-std::string logfmt_value(std::string_view v) {
+namespace {
+// Appends `v` as a logfmt value (see logfmt_value) without a temporary.
+void append_logfmt(std::string& out, std::string_view v) {
   bool bare = !v.empty();
   for (unsigned char c : v) {
     if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f) {
@@ -123,8 +125,11 @@ std::string logfmt_value(std::string_view v) {
       break;
     }
   }
-  if (bare) return std::string(v);
-  std::string out = "\"";
+  if (bare) {
+    out.append(v);
+    return;
+  }
+  out += '"';
   for (char c : v) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -136,6 +141,12 @@ std::string logfmt_value(std::string_view v) {
     }
   }
   out += '"';
+}
+}  // namespace
+
+std::string logfmt_value(std::string_view v) {
+  std::string out;
+  append_logfmt(out, v);
   return out;
 }
 
@@ -143,10 +154,15 @@ std::string json_string(std::string_view v) { return json_quote(v); }
 
 LogLine::LogLine(std::string_view level, std::string_view msg)
     : style_(g_style.load()), info_(level == "info") {
+  line_.reserve(192);  // a request line, so it is built in one allocation
   if (style_ == LogStyle::kJson) {
-    line_ = "{\"level\":" + json_string(level) + ",\"msg\":" + json_string(msg);
+    line_.append("{\"level\":").append(json_string(level)).append(",\"msg\":");
+    line_.append(json_string(msg));
   } else {
-    line_ = "level=" + logfmt_value(level) + " msg=" + logfmt_value(msg);
+    line_.append("level=");
+    append_logfmt(line_, level);
+    line_.append(" msg=");
+    append_logfmt(line_, msg);
   }
 }
 
@@ -169,7 +185,14 @@ void LogLine::raw(std::string_view key, std::string_view encoded) {
 }
 
 LogLine& LogLine::kv(std::string_view key, std::string_view value) {
-  raw(key, style_ == LogStyle::kJson ? json_string(value) : logfmt_value(value));
+  if (style_ == LogStyle::kJson) {
+    raw(key, json_string(value));
+  } else {
+    line_ += ' ';
+    line_ += key;
+    line_ += '=';
+    append_logfmt(line_, value);
+  }
   return *this;
 }
 

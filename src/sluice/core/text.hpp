@@ -12,7 +12,18 @@ std::string ascii_lower(std::string_view s);
 // JSON string literal for `s`, with quotes; control bytes as \u00XX.
 std::string json_quote(std::string_view s);
 std::string_view trim(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
+// Inline: header lookups call it for every field of every request, and most
+// calls end at the length check.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
 bool istarts_with(std::string_view s, std::string_view prefix);
 // Whether `needle` occurs in `haystack`, ASCII letters compared without case.
 bool icontains(std::string_view haystack, std::string_view needle);

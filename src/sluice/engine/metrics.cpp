@@ -117,11 +117,24 @@ Metrics::Metrics() : queue_wait_(queue_wait_buckets()) {}
 
 void Metrics::request_finished(std::string_view route, std::string_view outcome,
                                std::string_view cls) {
-  ++requests_[{std::string(route), std::string(outcome), std::string(cls)}];
+  const auto key = std::make_tuple(route, outcome, cls);
+  auto it = requests_.find(key);
+  if (it == requests_.end()) {
+    it =
+        requests_
+            .emplace(std::make_tuple(std::string(route), std::string(outcome), std::string(cls)), 0)
+            .first;
+  }
+  ++it->second;
 }
 
 void Metrics::upstream_attempt(std::string_view provider, std::string_view cls, double latency_s) {
-  ++attempts_[{std::string(provider), std::string(cls)}];
+  const auto key = std::make_tuple(provider, cls);
+  auto at = attempts_.find(key);
+  if (at == attempts_.end()) {
+    at = attempts_.emplace(std::make_tuple(std::string(provider), std::string(cls)), 0).first;
+  }
+  ++at->second;
   auto it = latency_.find(provider);
   if (it == latency_.end()) {
     it = latency_.emplace(std::string(provider), Histogram(latency_buckets())).first;
@@ -159,7 +172,7 @@ std::uint64_t Metrics::upstream_attempts_total() const {
 std::uint64_t Metrics::upstream_with_class(std::string_view cls) const {
   std::uint64_t n = 0;
   for (const auto& [k, v] : attempts_) {
-    if (k.second == cls) n += v;
+    if (std::get<1>(k) == cls) n += v;
   }
   return n;
 }
@@ -176,8 +189,8 @@ void Metrics::render(PromText& out) const {
   out.family("sluice_upstream_attempts_total", "counter",
              "Requests sent upstream by provider and classified outcome (OK on success).");
   for (const auto& [k, v] : attempts_) {
-    out.sample("sluice_upstream_attempts_total", {{"provider", k.first}, {"class", k.second}},
-               static_cast<double>(v));
+    out.sample("sluice_upstream_attempts_total",
+               {{"provider", std::get<0>(k)}, {"class", std::get<1>(k)}}, static_cast<double>(v));
   }
   out.family("sluice_upstream_latency_seconds", "histogram",
              "Time from sending upstream to the classified response head, by provider.");

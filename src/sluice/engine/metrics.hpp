@@ -108,8 +108,9 @@ class Metrics {
   void render(PromText& out) const;
 
  private:
-  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> requests_;
-  std::map<std::pair<std::string, std::string>, std::uint64_t> attempts_;
+  // std::less<>: looked up with string_views, a key's strings made only for a new series.
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t, std::less<>> requests_;
+  std::map<std::tuple<std::string, std::string>, std::uint64_t, std::less<>> attempts_;
   std::map<std::string, Histogram, std::less<>> latency_;
   Histogram queue_wait_;
   std::uint64_t retries_ = 0;

@@ -38,11 +38,11 @@ struct UpstreamKeyState {
 class UpstreamRegistry {
  public:
   UpstreamKeyState& key(const std::string& base_url, const std::string& fingerprint);
-  const std::map<std::string, UpstreamKeyState>& all() const { return keys_; }
-  std::map<std::string, UpstreamKeyState>& all_mutable() { return keys_; }
+  const std::map<std::string, UpstreamKeyState, std::less<>>& all() const { return keys_; }
+  std::map<std::string, UpstreamKeyState, std::less<>>& all_mutable() { return keys_; }
 
  private:
-  std::map<std::string, UpstreamKeyState> keys_;  // "base_url|fingerprint"
+  std::map<std::string, UpstreamKeyState, std::less<>> keys_;  // "base_url|fingerprint"
 };
 
 }  // namespace sluice::engine

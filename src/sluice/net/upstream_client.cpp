@@ -283,6 +283,7 @@ class Response final : public UpstreamResponse {
     const auto& msg = parser_->get();
     status_ = static_cast<int>(msg.result_int());
     // Views into the parser's fields, which this object owns: no copies.
+    headers_.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& f : msg) headers_.push_back({f.name_string(), f.value()});
     if (parser_->is_done()) finish();
   }

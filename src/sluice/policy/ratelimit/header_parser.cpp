@@ -194,8 +194,21 @@ struct Parser {
   }
 
   void header(std::string_view name, std::string_view value) {
-    std::string lower = ascii_lower(name);
-    std::string_view n = lower;
+    // Lower-cased in place for the usual name: every field of every
+    // response passes here, and a string each was an allocation each.
+    char buf[96];
+    std::string long_name;
+    std::string_view n;
+    if (name.size() <= sizeof buf) {
+      for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+      }
+      n = std::string_view(buf, name.size());
+    } else {
+      long_name = ascii_lower(name);
+      n = long_name;
+    }
     if (n == "retry-after-ms") {
       if (auto v = parse_number(value); v && *v > 0) {
         out.snapshot.retry_after = from_seconds(*v / 1000.0);
