@@ -800,7 +800,11 @@ struct RequestEngine::Impl {
           if (!streaming && resp_body.size() > kMaxBufferedBody) break;
           auto piece = co_await sent.response->next();
           if (!piece) break;
-          resp_body += *piece;
+          if (resp_body.empty()) {
+            resp_body = std::move(*piece);  // usually the whole body: no copy
+          } else {
+            resp_body += *piece;
+          }
         }
         if (!sent.response->complete() && sent.response->failure() != net::ClientFailure::kNone) {
           outcome.transport = sent.response->failure() == net::ClientFailure::kTimeout

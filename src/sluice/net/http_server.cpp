@@ -132,15 +132,46 @@ class BeastWriter final : public ResponseWriter {
   bool aborted_ = false;
 };
 
-// Method, target, path and headers of a request head, as handlers see them.
-HttpRequest head_of(const http::request_header<>& head) {
-  HttpRequest req;
-  req.method = std::string(head.method_string());
-  req.target = std::string(head.target());
-  req.path = req.target.substr(0, req.target.find('?'));
-  for (const auto& f : head) req.headers.add(f.name_string(), f.value());
-  return req;
-}
+// Parses a request straight into the HttpRequest handlers see. Beast's own
+// parser would build a field list (an allocation per field) only for it to
+// be copied out; Beast's basic_parser still does all of HTTP/1.1's framing
+// (lengths, chunks, keep-alive, the limits).
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  HttpRequest request;  // as much as has been parsed
+  unsigned version = 11;
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int v,
+                       beast::error_code&) override {
+    request.method.assign(method.data(), method.size());
+    request.target.assign(target.data(), target.size());
+    request.path = request.target.substr(0, request.target.find('?'));
+    version = static_cast<unsigned>(v);
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(http::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    request.headers.add(name, value);
+  }
+  void on_header_impl(beast::error_code&) override {}
+  // The length is within body_limit here (checked with the head).
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    if (length) request.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view piece, beast::error_code&) override {
+    request.body.append(piece.data(), piece.size());
+    return piece.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view piece,
+                                 beast::error_code&) override {
+    request.body.append(piece.data(), piece.size());
+    return piece.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
 
 }  // namespace
 
@@ -168,11 +199,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // `parser`: the request being read, when its head may have arrived.
   awaitable<void> reply_error(Connection& conn, int status, std::string_view message,
-                              const http::request_parser<http::string_body>* parser = nullptr) {
+                              const RequestParser* parser = nullptr) {
     HttpRequest refused;
     // Whatever of the head was parsed: a body over the limit by its declared
     // length fails while the head is finished, before is_header_done().
-    if (parser != nullptr && parser->got_some()) refused = head_of(parser->get());
+    if (parser != nullptr && parser->got_some()) refused = parser->request;
     const std::string body = opts.error_body(status, reason_code(status), message, refused);
     HeaderFields fields;  // not a braced list: g++ 12 coroutines (decision 0005)
     fields.emplace_back("content-type", "application/json");
@@ -198,7 +229,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
     beast::flat_buffer buffer;
     for (bool first = true; !stopped; first = false) {
-      http::request_parser<http::string_body> parser;
+      RequestParser parser;
       parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
       parser.body_limit(opts.max_body_bytes);
       conn.arm(first ? opts.header_timeout : opts.idle_timeout);
@@ -233,13 +264,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         break;
       }
 
-      auto msg = parser.release();
-      HttpRequest req = head_of(msg);
-      req.body = std::move(msg.body());
-      req.keep_alive = msg.keep_alive() && !stopped;
+      HttpRequest& req = parser.request;
+      req.keep_alive = parser.keep_alive() && !stopped;
 
       // The handler owns the pace (latency, streams, hangs); writes arm their own timeout.
-      BeastWriter writer(conn, opts, msg.version(), req.keep_alive);
+      BeastWriter writer(conn, opts, parser.version, req.keep_alive);
       conn.busy = true;
       co_await handler(req, writer);
       conn.busy = false;

@@ -30,7 +30,6 @@ using asio::awaitable;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kReadPiece = 16 * 1024;
 
 asio::steady_timer::duration steady(Duration d) {
   return std::chrono::duration_cast<asio::steady_timer::duration>(d);
@@ -127,10 +126,6 @@ struct Connection {
   tcp::socket plain;
   std::unique_ptr<ssl::stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
-  // Where body bytes land, kReadPiece at a time; one per connection, kept
-  // with it in the pool. (As a local of the reading coroutine it made every
-  // read allocate and free a 16 KiB frame: a tenth of the proxy's CPU.)
-  std::unique_ptr<char[]> piece;
   Watchdog watchdog;
   bool reused = false;
 
@@ -275,36 +270,67 @@ awaitable<beast::error_code> read_some(Stream& stream, beast::flat_buffer& buffe
   co_return ec;
 }
 
+// Parses a response head into a HeaderList and collects body bytes (of a
+// plain or chunked body) as they are parsed, straight from the connection's
+// read buffer: Beast's own parser would build a field list and copy the
+// body through a buffer of ours first.
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  ResponseParser() { eager(true); }  // parse all that arrived, not a chunk per read
+  int status = 0;
+  HeaderList headers;
+  std::string body;  // parsed, not yet handed out
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    status = code;
+  }
+  void on_field_impl(http::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    headers.add(name, value);
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view piece, beast::error_code&) override {
+    body.append(piece.data(), piece.size());
+    return piece.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view piece,
+                                 beast::error_code&) override {
+    body.append(piece.data(), piece.size());
+    return piece.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+};
+
 class Response final : public UpstreamResponse {
  public:
   Response(std::shared_ptr<UpstreamClient::Impl> client, std::unique_ptr<Connection> conn,
-           std::unique_ptr<http::response_parser<http::buffer_body>> parser)
+           std::unique_ptr<ResponseParser> parser)
       : client_(std::move(client)), conn_(std::move(conn)), parser_(std::move(parser)) {
-    const auto& msg = parser_->get();
-    status_ = static_cast<int>(msg.result_int());
-    // Views into the parser's fields, which this object owns: no copies.
-    headers_.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& f : msg) headers_.push_back({f.name_string(), f.value()});
     if (parser_->is_done()) finish();
   }
   ~Response() override {
     if (conn_) conn_->close();  // abandoned mid-body: the connection cannot be reused
   }
 
-  int status() const override { return status_; }
-  HeaderView headers() const override { return HeaderView(headers_); }
+  int status() const override { return parser_->status; }
+  HeaderView headers() const override { return parser_->headers.view(); }
   bool complete() const override { return complete_; }
   ClientFailure failure() const override { return failure_; }
   std::string failure_message() const override { return message_; }
 
   awaitable<std::optional<std::string>> next() override {
-    while (conn_ && !complete_) {
-      // Not zero-filled: pages a read never reaches stay out of RSS (idle streams).
-      if (!conn_->piece) conn_->piece = std::make_unique_for_overwrite<char[]>(kReadPiece);
-      char* const piece = conn_->piece.get();
-      auto& body = parser_->get().body();
-      body.data = piece;
-      body.size = kReadPiece;
+    while (true) {
+      if (!parser_->body.empty()) {
+        std::optional<std::string> out(std::move(parser_->body));
+        parser_->body = std::string();
+        co_return out;
+      }
+      if (complete_ || !conn_) co_return std::nullopt;
       conn_->arm(client_->opts.idle_timeout);
       // if/else, not ?: — g++ 12 evaluates the wrong operand of a
       // conditional expression whose operands are co_await expressions.
@@ -316,7 +342,6 @@ class Response final : public UpstreamResponse {
       }
       const bool timed_out = conn_->timed_out();
       conn_->disarm();
-      if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         failure_ = failure_of(ec, timed_out);
         message_ =
@@ -325,13 +350,8 @@ class Response final : public UpstreamResponse {
         conn_.reset();
         co_return std::nullopt;
       }
-      const std::size_t got = kReadPiece - body.size;
-      std::optional<std::string> out;
-      if (got > 0) out.emplace(piece, got);  // before finish(): it may pool the connection
       if (parser_->is_done()) finish();
-      if (out) co_return out;
     }
-    co_return std::nullopt;
   }
 
  private:
@@ -339,7 +359,7 @@ class Response final : public UpstreamResponse {
     complete_ = true;
     // Bytes already read past the end of this response belong to no request
     // of ours: the connection is not reused (see take_idle).
-    if (conn_ && parser_->get().keep_alive() && conn_->buffer.size() == 0) {
+    if (conn_ && parser_->keep_alive() && conn_->buffer.size() == 0) {
       client_->release(std::move(conn_));
     } else if (conn_) {
       conn_->close();
@@ -349,9 +369,7 @@ class Response final : public UpstreamResponse {
 
   std::shared_ptr<UpstreamClient::Impl> client_;
   std::unique_ptr<Connection> conn_;
-  std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
-  int status_ = 0;
-  std::vector<HeaderRef> headers_;
+  std::unique_ptr<ResponseParser> parser_;
   bool complete_ = false;
   ClientFailure failure_ = ClientFailure::kNone;
   std::string message_;
@@ -399,7 +417,7 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
     } else {
       ec = co_await write_request(conn->plain, head, body);
     }
-    auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
+    auto parser = std::make_unique<ResponseParser>();
     parser->header_limit(static_cast<std::uint32_t>(impl->opts.max_header_bytes));
     parser->body_limit(impl->opts.max_body_bytes);
     if (!ec && conn->tls) {
