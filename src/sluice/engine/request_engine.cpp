@@ -1222,8 +1222,9 @@ RequestEngine::RequestEngine(asio::any_io_executor executor, const config::Gatew
 
 RequestEngine::~RequestEngine() = default;
 
+// Not a coroutine itself: the request goes straight into Impl::handle's frame.
 awaitable<void> RequestEngine::handle(FrontRequest request, net::ResponseWriter& writer) {
-  co_await impl_->handle(std::move(request), writer);
+  return impl_->handle(std::move(request), writer);
 }
 
 std::string RequestEngine::status_json() const { return impl_->status_json(); }
