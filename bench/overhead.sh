@@ -3,16 +3,21 @@
 # zero-latency upstream (`sluice sim`): direct, a plain nginx reverse proxy
 # (the floor), and sluice. wrk / the streaming client run on core 1, the
 # servers on core 0. Non-streaming: req/s, latency p50/p90/p99 and server CPU
-# per request at 8, 64 and 256 connections. Streaming (16 tokens, 10 ms apart):
+# per request at 8, 64 and 256 connections, each the median of several rounds
+# that alternate the targets (this machine's cores are shared: a single run
+# moves by 20-30%, and in turns each target sees the same spells of noise).
+# Streaming (16 tokens, 10 ms apart):
 # time to first byte and the gap between chunks at the client. Then peak RSS,
 # and RSS with 1,000 idle streams open.
 #   bench/overhead.sh [seconds-per-run] [markdown-out] [csv-out]   (default 8)
+#   SLUICE_BENCH_ROUNDS=3   rounds of the request runs (the median is reported)
 # With markdown-out, also writes the figures as tables, and with csv-out the
 # request figures as CSV for plotting (bench/run.sh uses both).
 # A benchmark, not a test: it asserts nothing and prints figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-8}
+rounds=${SLUICE_BENCH_ROUNDS:-3}
 md=${2:-}
 csv=${3:-}
 ./scripts/setup.sh
@@ -87,30 +92,45 @@ hz=$(getconf CLK_TCK)
 # wrk prints latencies as 249.00us / 1.84ms / 1.02s: in ms.
 to_ms() { awk '{v=$1; if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.2f", v*1000; else print "-"}' <<<"$1"; }
 
-declare -A rps cpu
+# The median of the numbers given ("-" when there are none).
+median() {
+  tr ' ' '\n' | awk '/^[0-9.]+$/' | sort -n |
+    awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print a[int((NR+1)/2)]}'
+}
+declare -A rps cpu samples
 rows=()
 csv_rows=("target,conns,rps,p50_ms,p90_ms,p99_ms,cpu_us")
-printf "%-8s %5s %10s %9s %9s %9s %12s\n" target conns "req/s" "p50(ms)" "p90(ms)" "p99(ms)" "cpu/req(us)"
+printf "%-8s %5s %10s %9s %9s %9s %12s  (median of %s rounds)\n" target conns "req/s" "p50(ms)" \
+  "p90(ms)" "p99(ms)" "cpu/req(us)" "$rounds"
 for conns in 8 64 256; do
+  for round in $(seq 1 "$rounds"); do
+    for target in direct nginx sluice; do
+      case $target in
+        direct) port=$up pid="" ;;
+        nginx) port=$ng pid=$ng_pid ;;
+        sluice) port=$sl pid=$sl_pid ;;
+      esac
+      before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+      out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" \
+            "http://127.0.0.1:$port/v1/chat/completions" 2>&1)
+      after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+      total=$(awk '/requests in/ {print $1}' <<<"$out")
+      c="-"
+      if [ -n "$pid" ] && [ "${total:-0}" -gt 0 ]; then
+        c=$(awk -v t=$((after-before)) -v hz="$hz" -v n="$total" 'BEGIN {printf "%.1f", t/hz/n*1e6}')
+      fi
+      samples[$target,rps]+=" $(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
+      samples[$target,p50]+=" $(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")"
+      samples[$target,p90]+=" $(to_ms "$(awk '$1=="90%" {print $2}' <<<"$out")")"
+      samples[$target,p99]+=" $(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")"
+      samples[$target,cpu]+=" $c"
+    done
+  done
   for target in direct nginx sluice; do
-    case $target in
-      direct) port=$up pid="" ;;
-      nginx) port=$ng pid=$ng_pid ;;
-      sluice) port=$sl pid=$sl_pid ;;
-    esac
-    before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-    out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" \
-          "http://127.0.0.1:$port/v1/chat/completions" 2>&1)
-    after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
-    r=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
-    p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
-    p90=$(to_ms "$(awk '$1=="90%" {print $2}' <<<"$out")")
-    p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
-    total=$(awk '/requests in/ {print $1}' <<<"$out")
-    c="-"
-    if [ -n "$pid" ] && [ "${total:-0}" -gt 0 ]; then
-      c=$(awk -v t=$((after-before)) -v hz="$hz" -v n="$total" 'BEGIN {printf "%.1f", t/hz/n*1e6}')
-    fi
+    r=$(median <<<"${samples[$target,rps]}"); p50=$(median <<<"${samples[$target,p50]}")
+    p90=$(median <<<"${samples[$target,p90]}"); p99=$(median <<<"${samples[$target,p99]}")
+    c=$(median <<<"${samples[$target,cpu]}")
+    for m in rps p50 p90 p99 cpu; do samples[$target,$m]=""; done
     rps[$target$conns]=$r; cpu[$target$conns]=$c
     printf "%-8s %5s %10s %9s %9s %9s %12s\n" "$target" "$conns" "$r" "$p50" "$p90" "$p99" "$c"
     rows+=("| $target | $conns | $r | $p50 / $p90 / $p99 | $c |")
@@ -183,7 +203,8 @@ echo "machine: $machine"
 [ -n "$csv" ] && printf '%s\n' "${csv_rows[@]}" >"$csv"
 [ -z "$md" ] && exit 0
 {
-  echo "Measured by \`bench/overhead.sh $secs\`: $secs s per run; servers on core 0, the load"
+  echo "Measured by \`bench/overhead.sh $secs\`: $secs s per run, each request figure the median of"
+  echo "$rounds rounds that alternate the targets; servers on core 0, the load"
   echo "generator on core 1; upstream \`sluice sim\` with zero latency; nginx $(nginx -v 2>&1 | sed 's|.*/||')"
   echo "with one worker, upstream keep-alive and \`proxy_buffering off\`."
   echo

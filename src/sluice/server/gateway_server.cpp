@@ -225,8 +225,6 @@ struct GatewayServer::Impl {
     const config::WireApi api = route->api;
     engine::FrontRequest fr;
     fr.api = api;
-    fr.method = req.method;
-    fr.path = req.path;
     fr.facts = providers::inspect_body(req.body);
     if (!fr.facts.valid) return fail(w, api, 400, "invalid_json", fr.facts.error);
     if (!fr.facts.model) {
@@ -289,6 +287,8 @@ struct GatewayServer::Impl {
         fr.keep_alive = std::move(held);
       }
     }
+    fr.method = std::move(req.method);
+    fr.path = std::move(req.path);
     fr.body = std::move(req.body);
     fr.headers = std::move(req.headers);  // views into it stay valid: the arena moves whole
     return g->engine.handle(std::move(fr), w);
