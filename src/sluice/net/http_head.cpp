@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/beast/http/status.hpp>
+#include <cstring>
 
 #include "sluice/core/text.hpp"
 
@@ -26,17 +27,28 @@ bool framing_field(std::string_view name) {
 }
 
 // Appends "name: value\r\n" for each writable field that no later field of
-// the same name replaces.
+// the same name replaces. Cheap checks first (most end at a length compare);
+// each line is copied in place, not appended in four pieces.
 void append_fields(std::string& out, const HeaderFields& headers) {
   for (std::size_t i = 0; i < headers.size(); ++i) {
     const auto& [name, value] = headers[i];
-    if (!writable_field(name, value) || framing_field(name)) continue;
+    if (framing_field(name)) continue;
     bool replaced = false;
     for (std::size_t j = i + 1; j < headers.size() && !replaced; ++j) {
       replaced = iequals(headers[j].first, name);
     }
-    if (replaced) continue;
-    out.append(name).append(": ").append(value).append("\r\n");
+    if (replaced || !writable_field(name, value)) continue;
+    const std::size_t at = out.size();
+    out.resize(at + name.size() + value.size() + 4);
+    char* p = out.data() + at;
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, value.data(), value.size());
+    p += value.size();
+    *p++ = '\r';
+    *p = '\n';
   }
 }
 
