@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every benchmark in one go, written to docs/benchmarks.md with the machine and
 # the date: proxy overhead against nginx and a direct call (overhead.sh), the
+# instructions each spends per request (instructions.sh), the
 # rate-limit gauntlet (gauntlet.sh), and the hot-path micro-benchmarks. Plots
-# (gnuplot) go to docs/benchmarks/. Takes about 5 minutes at the defaults.
+# (gnuplot) go to docs/benchmarks/. Takes about 9 minutes at the defaults.
 #   bench/run.sh [overhead-seconds] [gauntlet-seconds]     (default 8 and 12)
 # A benchmark, not a test: it asserts nothing and writes figures.
 set -euo pipefail
@@ -18,6 +19,8 @@ trap 'rm -rf "$work"' EXIT
 
 echo "== overhead"
 bench/overhead.sh "$osecs" "$work/overhead.md" docs/benchmarks/overhead.csv
+echo "== instructions"
+bench/instructions.sh 64 5 | tee "$work/instructions.txt"
 echo "== gauntlet"
 bench/gauntlet.sh "$gsecs" "$work/gauntlet.md"
 echo "== micro"
@@ -62,6 +65,13 @@ fi
   echo
   cat "$work/overhead.md"
   if [ -n "$overhead_plot" ]; then echo; echo "$overhead_plot"; fi
+  echo
+  echo "### Instructions per request (callgrind, \`bench/instructions.sh 64 5\`)"
+  echo
+  echo "User-space instructions per proxied request at 64 connections, each proxy under"
+  echo "valgrind in front of the same simulator: repeatable to ~1% where CPU time is not."
+  echo
+  grep -E '^(nginx|sluice):' "$work/instructions.txt" | sed 's/^/- /'
   echo
   echo "## The gauntlet: rate limits with and without sluice"
   echo
