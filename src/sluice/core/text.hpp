@@ -2,6 +2,7 @@
 // Small byte-string helpers shared by the parsers. ASCII-only case folding on
 // purpose: provider codes and header names are ASCII, and UTF-8 text (the
 // Chinese z.ai messages) must pass through untouched.
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,8 +29,13 @@ bool istarts_with(std::string_view s, std::string_view prefix);
 // Whether `needle` occurs in `haystack`, ASCII letters compared without case.
 bool icontains(std::string_view haystack, std::string_view needle);
 // True when `needle` (already lower case) occurs in `haystack` (already lower case).
+// memmem, not string_view::find: glibc's is vectorised, libstdc++'s find goes
+// byte by byte (the classifier scans every successful body with it).
 inline bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
+  if (needle.empty()) return true;
+  // memmem's pointers must not be null: an empty view's may be.
+  if (haystack.size() < needle.size()) return false;
+  return ::memmem(haystack.data(), haystack.size(), needle.data(), needle.size()) != nullptr;
 }
 // Strict decimal number parse ("12", "-1", "7.66", "1e3"); nullopt on anything else.
 std::optional<double> parse_number(std::string_view s);

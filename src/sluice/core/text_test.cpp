@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace sluice {
 namespace {
 
@@ -12,6 +14,14 @@ TEST(Text, IcontainsFindsANeedleInAnyCaseAnywhere) {
   EXPECT_FALSE(icontains("text/event", "text/event-stream"));
   EXPECT_FALSE(icontains("application/json", "text/event-stream"));
   EXPECT_FALSE(icontains("", "x"));
+}
+
+TEST(Text, ContainsFindsBytesAnywhereAndNothingInAnEmptyView) {
+  EXPECT_TRUE(contains("{\"error\":{}}", "error"));
+  EXPECT_TRUE(contains(std::string(300, 'x') + "error", "error"));
+  EXPECT_FALSE(contains(std::string(300, 'x') + "erro", "error"));
+  EXPECT_FALSE(contains(std::string_view(), "error"));
+  EXPECT_TRUE(contains(std::string_view(), ""));
 }
 
 }  // namespace

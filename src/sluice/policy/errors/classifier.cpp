@@ -144,8 +144,8 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
   const bool success_status = in.status && *in.status >= 200 && *in.status < 300;
   // The hot path: a 2xx JSON body in which the word "error" never occurs
   // carries no in-band error, so parsing it could only say "success".
-  const bool plain_success = success_status && !in.stream && in.body.starts_with('{') &&
-                             in.body.find("error") == std::string_view::npos;
+  const bool plain_success =
+      success_status && !in.stream && in.body.starts_with('{') && !contains(in.body, "error");
   ErrorBody body;
   if (plain_success) {
     body.json = true;

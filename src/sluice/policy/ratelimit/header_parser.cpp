@@ -16,7 +16,20 @@ enum class Field { kLimit, kRemaining, kReset, kWindow };
 
 struct Parser {
   Dialect dialect;
-  TimePoint reference;
+  TimePoint now;
+  // The server's Date, parsed on first use: only a reset or retry-after
+  // needs it, and most responses carry neither.
+  std::optional<std::string_view> date;
+  std::optional<TimePoint> parsed_reference;
+  TimePoint reference() {
+    if (!parsed_reference) {
+      parsed_reference = now;
+      if (date) {
+        if (auto t = parse_http_date(*date)) parsed_reference = *t;
+      }
+    }
+    return *parsed_reference;
+  }
   HeaderParseResult out;
   std::vector<std::string> unknown_buckets;  // got -1 placeholders (Azure): dropped at the end
 
@@ -78,7 +91,7 @@ struct Parser {
       case Field::kRemaining: b.remaining = *integer; break;
       case Field::kWindow: b.window = from_seconds(static_cast<double>(*integer)); break;
       case Field::kReset:
-        if (auto d = parse_reset_value(value, reference)) {
+        if (auto d = parse_reset_value(value, reference())) {
           b.reset_after = *d;
         } else {
           diag(header, value, "unparsable reset");
@@ -219,7 +232,7 @@ struct Parser {
     if (n == "retry-after") {
       // retry-after-ms is more precise and is read first by the official SDKs.
       if (retry_after_ms_seen) return;
-      if (auto d = parse_retry_after(value, reference)) {
+      if (auto d = parse_retry_after(value, reference())) {
         out.snapshot.retry_after = *d;
       } else if (!parse_number(value)) {
         diag(name, value, "unparsable retry-after");
@@ -258,11 +271,8 @@ struct Parser {
 }  // namespace
 
 HeaderParseResult parse_rate_limit_headers(HeaderView headers, Dialect dialect, TimePoint now) {
-  Parser p{dialect, now, {}, {}};
+  Parser p{dialect, now, headers.get("date"), {}, {}, {}};
   p.out.snapshot.taken_at = now;
-  if (auto date = headers.get("date")) {
-    if (auto t = parse_http_date(*date)) p.reference = *t;
-  }
   // retry-after-ms must win whatever the header order; scan it first.
   if (auto ms = headers.get("retry-after-ms")) p.header("retry-after-ms", *ms);
   for (const auto& f : headers.fields()) {
