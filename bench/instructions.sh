@@ -33,20 +33,8 @@ http { access_log off;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_buffering off; } } }
 NGINX
-cat >"$work/sluice.yaml" <<YAML
-server: {listen: "127.0.0.1:$sl"}
-state: {backend: memory}
-providers:
-  up: {api: openai, base_url: "http://127.0.0.1:$up/v1", keys: [bench-key], max_concurrent: 4096}
-models:
-  main: {route: [up/gpt-4o-mini]}
-YAML
-cat >"$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"model":"main","messages":[{"role":"user","content":"hello"}],"max_tokens":8}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench-key"
-LUA
+sluice_bench_config "$sl" "$up" >"$work/sluice.yaml"
+wrk_post_script >"$work/post.lua"
 
 # name port command...: prints "name: N requests, M instructions per request".
 count() {

@@ -22,3 +22,26 @@ free_ports() {
   done
   echo "${chosen[@]}"
 }
+
+# A sluice config on 127.0.0.1:$1 with one provider at the simulator on $2,
+# as the proxy benchmarks (overhead, instructions) run it.
+sluice_bench_config() {  # listen-port upstream-port
+  cat <<YAML
+server: {listen: "127.0.0.1:$1"}
+state: {backend: memory}
+providers:
+  up: {api: openai, base_url: "http://127.0.0.1:$2/v1", keys: [bench-key], max_concurrent: 4096}
+models:
+  main: {route: [up/gpt-4o-mini]}
+YAML
+}
+
+# The wrk script those benchmarks load: one small chat completion per request.
+wrk_post_script() {
+  cat <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"model":"main","messages":[{"role":"user","content":"hello"}],"max_tokens":8}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench-key"
+LUA
+}

@@ -54,18 +54,8 @@ http { access_log off;
 NGINX
 taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
 ng_pid=$!
-sluice_config() {  # listen-port upstream-port
-  cat <<YAML
-server: {listen: "127.0.0.1:$1"}
-state: {backend: memory}
-providers:
-  up: {api: openai, base_url: "http://127.0.0.1:$2/v1", keys: [bench-key], max_concurrent: 4096}
-models:
-  main: {route: [up/gpt-4o-mini]}
-YAML
-}
-sluice_config "$sl" "$up" >"$work/sluice.yaml"
-sluice_config "$sl2" "$up2" >"$work/sluice2.yaml"
+sluice_bench_config "$sl" "$up" >"$work/sluice.yaml"
+sluice_bench_config "$sl2" "$up2" >"$work/sluice2.yaml"
 taskset -c 0 $bin serve -c "$work/sluice.yaml" >"$work/sluice.log" 2>&1 & pids+=($!)
 sl_pid=$!
 ulimit -n 65536 2>/dev/null || true
@@ -73,13 +63,7 @@ taskset -c 0 $bin serve -c "$work/sluice2.yaml" >"$work/sluice2.log" 2>&1 & pids
 sl2_pid=$!
 sleep 1
 
-body='{"model":"main","messages":[{"role":"user","content":"hello"}],"max_tokens":8}'
-cat >"$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench-key"
-LUA
+wrk_post_script >"$work/post.lua"
 # utime+stime of a process and its children (nginx's worker does the work).
 cpu_ticks() {
   local total=0 p
@@ -181,7 +165,7 @@ done
 # event at once and the next token two minutes later.
 taskset -c 0 $bin sim --dialect openai --listen 127.0.0.1:$up3 --per-token 120s \
   >"$work/sim3.log" 2>&1 & pids+=($!)
-sluice_config "$sl3" "$up3" >"$work/sluice3.yaml"
+sluice_bench_config "$sl3" "$up3" >"$work/sluice3.yaml"
 taskset -c 0 $bin serve -c "$work/sluice3.yaml" >"$work/sluice3.log" 2>&1 & pids+=($!)
 sl3_pid=$!
 sleep 1
