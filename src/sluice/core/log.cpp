@@ -171,7 +171,7 @@ LogLine::~LogLine() {
   emit(line_, info_);
 }
 
-void LogLine::raw(std::string_view key, std::string_view encoded) {
+void LogLine::begin_field(std::string_view key) {
   if (style_ == LogStyle::kJson) {
     line_ += ',';
     line_ += json_string(key);
@@ -181,16 +181,18 @@ void LogLine::raw(std::string_view key, std::string_view encoded) {
     line_ += key;
     line_ += '=';
   }
+}
+
+void LogLine::raw(std::string_view key, std::string_view encoded) {
+  begin_field(key);
   line_ += encoded;
 }
 
 LogLine& LogLine::kv(std::string_view key, std::string_view value) {
+  begin_field(key);
   if (style_ == LogStyle::kJson) {
-    raw(key, json_string(value));
+    line_ += json_string(value);
   } else {
-    line_ += ' ';
-    line_ += key;
-    line_ += '=';
     append_logfmt(line_, value);
   }
   return *this;

@@ -63,6 +63,7 @@ class LogLine {
   const std::string& text() const { return line_; }
 
  private:
+  void begin_field(std::string_view key);  // ",\"key\":" or " key="
   void raw(std::string_view key, std::string_view encoded);
   LogStyle style_;
   bool info_;  // may be held by a LogFlusher
