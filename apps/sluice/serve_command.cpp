@@ -204,7 +204,10 @@ int run_serve(const ServeFlags& flags) {
   // Declared before the io_context so it outlives it: coroutine frames still
   // pending when the loop is destroyed give their Redis leases back on the way.
   SharedState shared;
-  boost::asio::io_context io(1);
+  // One thread runs the loop and every socket and timer lives on it: the
+  // reactor's per-descriptor locks are needed by nothing (the scheduler keeps
+  // its lock, since the Redis event thread posts into the loop).
+  boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   SystemClock clock;
   SeededRng rng(static_cast<std::uint64_t>(clock.now().time_since_epoch().count()));
   config::ProcessSecretSource secrets;

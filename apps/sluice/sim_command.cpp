@@ -77,7 +77,8 @@ std::variant<sim::SimConfig, std::string> sim_config_from_flags(const SimFlags& 
 }
 
 int run_sim(sim::SimConfig config) {
-  boost::asio::io_context io(1);
+  // One thread, every socket and timer on it (as in serve): no reactor locks.
+  boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   SystemClock clock;
   sim::SimServer server(io.get_executor(), std::move(config), clock);
   if (auto err = server.start(); !err.empty()) {

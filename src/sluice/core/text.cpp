@@ -2,6 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sluice {
 
@@ -28,6 +32,38 @@ bool icontains(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
   for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
     if (iequals(haystack.substr(i, needle.size()), needle)) return true;
+  }
+  return false;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  const std::size_t n = needle.size();
+  if (n == 0) return true;
+  if (haystack.size() < n) return false;
+  const char* const h = haystack.data();
+  const std::size_t starts = haystack.size() - n + 1;  // where a match may begin
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  if (n >= 2) {
+    const __m128i first = _mm_set1_epi8(needle.front());
+    const __m128i last = _mm_set1_epi8(needle.back());
+    // Both loads stay inside the haystack: i + 15 < starts, so the second
+    // one ends at i + n - 1 + 15 < haystack.size().
+    for (; i + 16 <= starts; i += 16) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i + n - 1));
+      auto mask = static_cast<unsigned>(
+          _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last))));
+      while (mask != 0) {
+        const auto at = i + static_cast<std::size_t>(__builtin_ctz(mask));
+        if (std::memcmp(h + at + 1, needle.data() + 1, n - 2) == 0) return true;
+        mask &= mask - 1;
+      }
+    }
+  }
+#endif
+  for (; i < starts; ++i) {
+    if (h[i] == needle.front() && std::memcmp(h + i, needle.data(), n) == 0) return true;
   }
   return false;
 }

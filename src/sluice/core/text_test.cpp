@@ -24,5 +24,29 @@ TEST(Text, ContainsFindsBytesAnywhereAndNothingInAnEmptyView) {
   EXPECT_TRUE(contains(std::string_view(), ""));
 }
 
+// The vector path tests 16 starts at a time and the rest one by one: every
+// position of a match, across and at the edges of those blocks, must agree
+// with string_view::find, for needles of 1 to 6 bytes.
+TEST(Text, ContainsAgreesWithFindAtEveryPosition) {
+  for (std::string_view needle : {"e", "er", "err", "error", "ee", "erroor"}) {
+    for (std::size_t size = 0; size <= 70; ++size) {
+      for (std::size_t at = 0; at + needle.size() <= size; ++at) {
+        std::string hay(size, 'e');  // only partial matches, then one whole one
+        for (std::size_t k = 1; k < size; k += 2) hay[k] = 'r';
+        if (needle.size() > 1) hay.assign(size, 'x');
+        hay.replace(at, needle.size(), needle);
+        ASSERT_EQ(contains(hay, needle), hay.find(needle) != std::string::npos)
+            << "needle " << needle << " size " << size << " at " << at;
+        ASSERT_TRUE(contains(hay, needle));
+      }
+      const std::string miss(size, needle.size() > 1 ? needle[0] : 'x');
+      ASSERT_EQ(contains(miss, needle), miss.find(needle) != std::string::npos)
+          << "needle " << needle << " size " << size;
+    }
+  }
+  EXPECT_FALSE(contains(std::string(40, 'e') + "rrox" + std::string(40, 'r'), "error"));
+  EXPECT_TRUE(contains(std::string(40, 'e') + "rror" + std::string(40, 'r'), "error"));
+}
+
 }  // namespace
 }  // namespace sluice

@@ -661,7 +661,10 @@ struct RequestEngine::Impl {
       Duration queue_timeout = req.queue_timeout;
       if (req.deadline) queue_timeout = std::min(queue_timeout, *req.deadline - now);
       const TimePoint before_queue = clock.now();
-      std::optional<policy::Permit> permit = co_await acquire(limiter, req.priority, queue_timeout);
+      // A free slot is taken here: the waiting coroutine (a frame of its
+      // own) is made only when the request must queue.
+      std::optional<policy::Permit> permit = limiter.try_acquire(req.priority);
+      if (!permit) permit = co_await acquire(limiter, req.priority, queue_timeout);
       queued += clock.now() - before_queue;
       metrics.queue_wait(to_seconds(clock.now() - before_queue));
       if (!permit) {

@@ -207,6 +207,10 @@ struct Parser {
   }
 
   void header(std::string_view name, std::string_view value) {
+    // Every name read below begins with r, x or a (either case): the rest
+    // (content-type, date, ...) end here, before any copying.
+    const char first = name.empty() ? '\0' : static_cast<char>(name.front() | 0x20);
+    if (first != 'r' && first != 'x' && first != 'a') return;
     // Lower-cased in place for the usual name: every field of every
     // response passes here, and a string each was an allocation each.
     char buf[96];
