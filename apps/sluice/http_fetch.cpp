@@ -11,7 +11,7 @@ namespace sluice::cli {
 
 std::optional<std::string> FetchReply::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return v;
+    if (iequals(n, name)) return std::string(v);
   }
   return std::nullopt;
 }
@@ -27,7 +27,7 @@ boost::asio::awaitable<FetchReply> fetch(net::UpstreamClient& client, net::Endpo
     out.error = std::string(net::to_string(sent.failure)) + ": " + sent.message;
     co_return out;
   }
-  for (const auto& h : sent.response->headers().fields()) out.headers.emplace_back(h.name, h.value);
+  for (const auto& h : sent.response->headers().fields()) out.headers.add(h.name, h.value);
   while (auto piece = co_await sent.response->next()) out.body += *piece;
   if (!sent.response->complete()) {
     out.error = std::string(net::to_string(sent.response->failure())) + ": " +

@@ -15,7 +15,7 @@ int run_status(const StatusFlags& flags, std::ostream& out, std::ostream& err) {
     if (const char* env = std::getenv("SLUICE_GATEWAY_KEY")) key = env;
   }
   net::HeaderFields headers;
-  if (!key.empty()) headers.emplace_back("authorization", "Bearer " + key);
+  if (!key.empty()) headers.add("authorization", "Bearer " + key);
   const FetchReply reply =
       fetch_blocking(flags.url, "/status", std::move(headers), std::chrono::seconds(5));
   if (reply.status == 0) {

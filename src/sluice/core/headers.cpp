@@ -68,6 +68,13 @@ void HeaderList::add(std::string_view name, std::string_view value) {
                    std::string_view(base + at + name.size(), value.size())});
 }
 
+void HeaderList::reserve(std::size_t bytes, std::size_t fields) {
+  const char* const old_base = arena_.data();
+  arena_.reserve(std::max(kMinArena, arena_.size() + bytes));
+  rebase(old_base);
+  refs_.reserve(refs_.size() + fields);
+}
+
 void HeaderList::rebase(const char* old_base) {
   const char* const base = arena_.data();
   if (base == old_base) return;

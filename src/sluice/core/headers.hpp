@@ -43,8 +43,15 @@ class HeaderList {
   HeaderList(std::initializer_list<std::pair<std::string_view, std::string_view>> init);
 
   void add(std::string_view name, std::string_view value);
+  // Room for `fields` fields holding `bytes` bytes of names and values, so
+  // that many add()s allocate nothing more.
+  void reserve(std::size_t bytes, std::size_t fields);
   HeaderView view() const { return HeaderView(refs_); }
   std::size_t size() const { return refs_.size(); }
+  bool empty() const { return refs_.empty(); }
+  const HeaderRef& operator[](std::size_t i) const { return refs_[i]; }
+  std::vector<HeaderRef>::const_iterator begin() const { return refs_.begin(); }
+  std::vector<HeaderRef>::const_iterator end() const { return refs_.end(); }
 
   HeaderList(const HeaderList& other);
   HeaderList& operator=(const HeaderList& other);

@@ -433,20 +433,19 @@ struct RequestEngine::Impl {
                                      const config::ApiKey* key) {
     net::HeaderFields h;
     for (const auto& f : req.headers.view().fields()) {
-      if (forwarded_client_header(f.name))
-        h.emplace_back(std::string(f.name), std::string(f.value));
+      if (forwarded_client_header(f.name)) h.add(f.name, f.value);
     }
     if (p.cfg->api == config::WireApi::kAnthropic && !req.headers.view().get("anthropic-version")) {
-      h.emplace_back("anthropic-version", "2023-06-01");
+      h.add("anthropic-version", "2023-06-01");
     }
-    for (const auto& [n, v] : p.cfg->headers) h.emplace_back(n, v);
+    for (const auto& [n, v] : p.cfg->headers) h.add(n, v);
     if (key) {
       if (p.cfg->api == config::WireApi::kAnthropic) {
-        h.emplace_back("x-api-key", std::string(key->secret.reveal()));
+        h.add("x-api-key", key->secret.reveal());
       } else if (p.cfg->dialect == Dialect::kAzure) {
-        h.emplace_back("api-key", std::string(key->secret.reveal()));
+        h.add("api-key", key->secret.reveal());
       } else {
-        h.emplace_back("authorization", "Bearer " + std::string(key->secret.reveal()));
+        h.add("authorization", "Bearer " + std::string(key->secret.reveal()));
       }
     }
     return h;
@@ -496,14 +495,13 @@ struct RequestEngine::Impl {
                               std::optional<Duration> retry_after, bool should_retry,
                               net::HeaderFields extra) {
     net::HeaderFields h = std::move(extra);
-    h.emplace_back("content-type", "application/json");
-    h.emplace_back("x-should-retry", should_retry ? "true" : "false");
+    h.add("content-type", "application/json");
+    h.add("x-should-retry", should_retry ? "true" : "false");
     if (retry_after) {
-      h.emplace_back("retry-after", ceil_seconds(*retry_after));
-      h.emplace_back(
-          "retry-after-ms",
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after).count()));
+      h.add("retry-after", ceil_seconds(*retry_after));
+      h.add("retry-after-ms",
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(*retry_after).count()));
     }
     std::string body = error_body(req.api, status, code, message);
     co_await w.send(status, h, std::move(body));
@@ -847,17 +845,18 @@ struct RequestEngine::Impl {
         }
 
         net::HeaderFields out;
+        out.reserve(256, resp_headers.fields().size() + 4);  // + sluice's own, below
         for (const auto& f : resp_headers.fields()) {
-          if (!hop_by_hop(f.name)) out.emplace_back(std::string(f.name), std::string(f.value));
+          if (!hop_by_hop(f.name)) out.add(f.name, f.value);
         }
-        out.emplace_back("x-sluice-route", label);
-        out.emplace_back("x-sluice-attempts", std::to_string(attempts_total));
-        out.emplace_back(
+        out.add("x-sluice-route", label);
+        out.add("x-sluice-attempts", std::to_string(attempts_total));
+        out.add(
             "x-sluice-queue-ms",
             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(queued).count()));
         if (idx > 0) {
-          out.emplace_back("x-sluice-fallback",
-                           std::to_string(idx) + "/" + std::to_string(req.route.size()));
+          out.add("x-sluice-fallback",
+                  std::to_string(idx) + "/" + std::to_string(req.route.size()));
         }
         if (!streaming && !sent.response->complete()) {
           const bool whole = co_await relay_large_body(req, w, *sent.response, *outcome.status, out,
@@ -996,7 +995,7 @@ struct RequestEngine::Impl {
     if (earliest_free)
       retry_after = std::max(*earliest_free - clock.now(), Duration(std::chrono::milliseconds(1)));
     net::HeaderFields extra;
-    extra.emplace_back("x-sluice-attempts", std::to_string(attempts_total));
+    extra.add("x-sluice-attempts", std::to_string(attempts_total));
     const std::string why = join(skipped);
     if (last) {
       const auto& c = last->cls;

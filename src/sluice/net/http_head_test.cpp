@@ -58,6 +58,37 @@ TEST(WritableField, TokensAndValuesWithoutLineBreaks) {
   EXPECT_FALSE(writable_field("x", "v\r"));
 }
 
+// Names and values are tested in 16- and 8-byte steps with overlapping ends:
+// a bad byte must be found at every position of every length, and every
+// token character (not only letters, digits and dashes) must pass.
+TEST(WritableField, ABadByteIsFoundAtEveryPositionOfEveryLength) {
+  for (std::size_t size = 1; size <= 40; ++size) {
+    for (std::size_t at = 0; at < size; ++at) {
+      std::string name(size, 'a');
+      EXPECT_TRUE(writable_field(name, "v"));
+      for (char bad : {' ', ':', '(', '\x80', '\x7f', '\0', '@', '['}) {
+        name[at] = bad;
+        EXPECT_FALSE(writable_field(name, "v")) << "name size " << size << " at " << at;
+      }
+      for (char good : {'_', '.', '!', '~', 'Z', '9', '-', '`', '|'}) {
+        name[at] = good;
+        EXPECT_TRUE(writable_field(name, "v")) << "name size " << size << " at " << at;
+      }
+      std::string value(size, 'v');
+      value[at] = '\t';
+      EXPECT_TRUE(writable_field("x", value)) << "value size " << size << " at " << at;
+      value[at] = '\xe2';  // UTF-8 passes untouched
+      EXPECT_TRUE(writable_field("x", value)) << "value size " << size << " at " << at;
+      for (char bad : {'\r', '\n', '\0'}) {
+        value[at] = bad;
+        EXPECT_FALSE(writable_field("x", value)) << "value size " << size << " at " << at;
+      }
+    }
+  }
+  EXPECT_FALSE(writable_field("", "v"));
+  EXPECT_TRUE(writable_field("x", ""));
+}
+
 TEST(RequestHead, HostFirstThenFieldsThenLength) {
   const HeaderFields h = {{"authorization", "Bearer k"}, {"content-type", "application/json"}};
   EXPECT_EQ(request_head("POST", "/v1/chat/completions", "127.0.0.1:8080", h, 17),

@@ -206,7 +206,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (parser != nullptr && parser->got_some()) refused = parser->request;
     const std::string body = opts.error_body(status, reason_code(status), message, refused);
     HeaderFields fields;  // not a braced list: g++ 12 coroutines (decision 0005)
-    fields.emplace_back("content-type", "application/json");
+    fields.add("content-type", "application/json");
     const std::string head = response_head(status, 11, fields, false, body.size());
     const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
     conn.arm(opts.write_timeout);

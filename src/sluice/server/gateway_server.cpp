@@ -269,9 +269,9 @@ struct GatewayServer::Impl {
         std::string fingerprint = key->secret.fingerprint();
         if (client_in_flight[fingerprint] >= *key->max_in_flight) {
           net::HeaderFields busy;
-          busy.emplace_back("content-type", "application/json");
-          busy.emplace_back("retry-after", "1");
-          busy.emplace_back("x-should-retry", "true");
+          busy.add("content-type", "application/json");
+          busy.add("retry-after", "1");
+          busy.add("x-should-retry", "true");
           return answer(
               w, 429, std::move(busy),
               engine::error_body(api, 429, "gateway_key_busy",

@@ -94,11 +94,13 @@ struct SimServer::Impl {
       w.abort();
       co_return;
     }
+    net::HeaderFields headers;
+    for (const auto& [name, value] : plan.headers) headers.add(name, value);
     if (!plan.streaming) {
-      co_await w.send(plan.status, plan.headers, std::move(plan.body));
+      co_await w.send(plan.status, headers, std::move(plan.body));
       co_return;
     }
-    if (!co_await w.begin_stream(plan.status, plan.headers)) co_return;
+    if (!co_await w.begin_stream(plan.status, headers)) co_return;
     for (const SseChunk& chunk : plan.chunks) {
       co_await net::sleep_for(chunk.delay);
       if (!co_await w.write_chunk(chunk.data)) co_return;
