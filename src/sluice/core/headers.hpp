@@ -2,7 +2,9 @@
 // A read-only view of HTTP response headers, as the policy core sees them.
 // Names compare case-insensitively (HTTP/1.1 and HTTP/2 spell them
 // differently). The view does not own the bytes; the shell keeps them alive.
+#include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,13 +38,24 @@ class HeaderView {
 // views are rebased whenever the arena moves, so view() always reads back
 // what was added; a HeaderView taken earlier stays valid until the next add()
 // or until the list is destroyed (moving the list keeps it valid too: the
-// arena is never small enough to live inside the object).
+// arena is on the heap and moves with the list). The arena is a plain buffer,
+// not a std::string: add() is the hot path of every head read or written, and
+// two memcpys beat two appends that each check and may grow.
 class HeaderList {
  public:
   HeaderList() = default;
   HeaderList(std::initializer_list<std::pair<std::string_view, std::string_view>> init);
 
-  void add(std::string_view name, std::string_view value);
+  void add(std::string_view name, std::string_view value) {
+    const std::size_t n = name.size() + value.size();
+    if (capacity_ - used_ < n || refs_.capacity() == refs_.size()) grow(n);
+    char* const at = arena_.get() + used_;
+    if (!name.empty()) std::memcpy(at, name.data(), name.size());
+    if (!value.empty()) std::memcpy(at + name.size(), value.data(), value.size());
+    used_ += n;
+    refs_.push_back(
+        {std::string_view(at, name.size()), std::string_view(at + name.size(), value.size())});
+  }
   // Room for `fields` fields holding `bytes` bytes of names and values, so
   // that many add()s allocate nothing more.
   void reserve(std::size_t bytes, std::size_t fields);
@@ -57,11 +70,16 @@ class HeaderList {
   HeaderList& operator=(const HeaderList& other);
   HeaderList(HeaderList&& other) noexcept;
   HeaderList& operator=(HeaderList&& other) noexcept;
+  ~HeaderList() = default;
 
  private:
-  // Points every view at `arena_`, given where the bytes were before.
-  void rebase(const char* old_base);
-  std::string arena_;
+  // Makes room for `bytes` more bytes and one more field (out of line: rare).
+  void grow(std::size_t bytes);
+  // Moves the bytes to a buffer of `capacity` and points every view at it.
+  void move_arena(std::size_t capacity);
+  std::unique_ptr<char[]> arena_;
+  std::size_t used_ = 0;
+  std::size_t capacity_ = 0;
   std::vector<HeaderRef> refs_;
 };
 
