@@ -1,6 +1,7 @@
 #include "sluice/core/log.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -52,7 +53,7 @@ void flush_held(Sink& s) {
   s.held.clear();
 }
 
-void emit(const std::string& line, bool info) {
+void emit(std::string_view line, bool info) {
   Sink& s = sink();
   std::lock_guard lock(s.m);
   if (s.holding && info) {
@@ -66,7 +67,7 @@ void emit(const std::string& line, bool info) {
     return;
   }
   if (s.fn && s.held.empty()) {
-    s.fn(line);
+    s.fn(std::string(line));
     return;
   }
   std::string whole = std::move(s.held);
@@ -117,7 +118,8 @@ LogFlusher::~LogFlusher() {
 
 namespace {
 // Appends `v` as a logfmt value (see logfmt_value) without a temporary.
-void append_logfmt(std::string& out, std::string_view v) {
+template <class Out>
+void append_logfmt(Out& out, std::string_view v) {
   bool bare = !v.empty();
   for (unsigned char c : v) {
     if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f) {
@@ -152,9 +154,18 @@ std::string logfmt_value(std::string_view v) {
 
 std::string json_string(std::string_view v) { return json_quote(v); }
 
+void detail::LineBuffer::spill(std::string_view s) {
+  if (!spilled_) {
+    heap_.reserve(2 * kInline + s.size());
+    heap_.assign(inline_, size_);
+    spilled_ = true;
+    size_ = kInline;
+  }
+  heap_.append(s);
+}
+
 LogLine::LogLine(std::string_view level, std::string_view msg)
-    : style_(g_style.load()), info_(level == "info") {
-  line_.reserve(192);  // a request line, so it is built in one allocation
+    : style_(g_style.load(std::memory_order_relaxed)), info_(level == "info") {
   if (style_ == LogStyle::kJson) {
     line_.append("{\"level\":").append(json_string(level)).append(",\"msg\":");
     line_.append(json_string(msg));
@@ -168,7 +179,7 @@ LogLine::LogLine(std::string_view level, std::string_view msg)
 
 LogLine::~LogLine() {
   if (style_ == LogStyle::kJson) line_ += '}';
-  emit(line_, info_);
+  emit(line_.view(), info_);
 }
 
 void LogLine::begin_field(std::string_view key) {
@@ -199,7 +210,9 @@ LogLine& LogLine::kv(std::string_view key, std::string_view value) {
 }
 
 LogLine& LogLine::kv(std::string_view key, std::int64_t value) {
-  raw(key, std::to_string(value));
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  raw(key, std::string_view(buf, static_cast<std::size_t>(end - buf)));
   return *this;
 }
 

@@ -12,6 +12,7 @@
 // Values are data, never secrets: callers pass fingerprints.
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,48 @@ class LogFlusher {
   std::thread thread_;
 };
 
+namespace detail {
+// A line under construction: in the object (no allocation for a usual
+// line; a request's line is ~150 bytes) until it outgrows it, then on the
+// heap. Appends are inline: a line is some 25 of them, on every request.
+class LineBuffer {
+ public:
+  LineBuffer() = default;
+  LineBuffer(const LineBuffer&) = delete;
+  LineBuffer& operator=(const LineBuffer&) = delete;
+
+  LineBuffer& operator+=(std::string_view s) {
+    if (s.size() <= kInline - size_) {
+      std::memcpy(inline_ + size_, s.data(), s.size());
+      size_ += s.size();
+    } else {
+      spill(s);
+    }
+    return *this;
+  }
+  LineBuffer& operator+=(char c) {
+    if (size_ < kInline) {
+      inline_[size_++] = c;
+    } else {
+      spill(std::string_view(&c, 1));
+    }
+    return *this;
+  }
+  LineBuffer& append(std::string_view s) { return *this += s; }
+  std::string_view view() const {
+    return spilled_ ? std::string_view(heap_) : std::string_view(inline_, size_);
+  }
+
+ private:
+  static constexpr std::size_t kInline = 256;
+  void spill(std::string_view s);  // moves to heap_ (once), then appends there
+  std::size_t size_ = 0;           // kInline once spilled: every append spills
+  bool spilled_ = false;
+  std::string heap_;
+  char inline_[kInline];
+};
+}  // namespace detail
+
 class LogLine {
  public:
   LogLine(std::string_view level, std::string_view msg);
@@ -60,14 +103,14 @@ class LogLine {
   LogLine& kv(std::string_view key, bool value);
 
   // The text so far, without the trailing newline (for tests).
-  const std::string& text() const { return line_; }
+  std::string_view text() const { return line_.view(); }
 
  private:
   void begin_field(std::string_view key);  // ",\"key\":" or " key="
   void raw(std::string_view key, std::string_view encoded);
   LogStyle style_;
   bool info_;  // may be held by a LogFlusher
-  std::string line_;
+  detail::LineBuffer line_;
 };
 
 // logfmt value: bare when safe, else quoted with \" \\ \n escaped.

@@ -46,6 +46,24 @@ TEST_F(LogTest, LogfmtQuotesOnlyWhatNeedsIt) {
             "attempts=2 queue_s=0.250 stream=true empty=\"\"");
 }
 
+// A line is built in the object until it outgrows it (256 bytes), then on
+// the heap: every byte before and after that point is kept, in order, and
+// negative numbers print whole.
+TEST_F(LogTest, ALineLongerThanItsInlineRoomIsKeptWhole) {
+  const std::string long_value(300, 'x');
+  std::string expected = "level=info msg=long";
+  LogLine line("info", "long");
+  for (int i = 0; i < 6; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const std::string value = long_value.substr(0, static_cast<std::size_t>(40 * i + 7));
+    line.kv(key, value);
+    expected += " " + key + "=" + value;
+  }
+  line.kv("n", std::int64_t{-9007199254740993}).kv("c", "a b");
+  expected += " n=-9007199254740993 c=\"a b\"";
+  EXPECT_EQ(line.text(), expected);
+}
+
 TEST_F(LogTest, JsonLinesParseAndKeepEveryByte) {
   set_log_style(LogStyle::kJson);
   LogLine("warn", "upstream_failure")
