@@ -2,6 +2,10 @@
 
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "sluice/core/text.hpp"
 
 namespace sluice::providers {
@@ -21,18 +25,35 @@ struct Scanner {
   void ws() {
     while (i < s.size() && is_ws(s[i])) ++i;
   }
-  // At an opening quote: moves past the closing quote.
+  // At an opening quote: moves past the closing quote. Strings are nearly
+  // all of a chat body (an agent's context runs to hundreds of KiB), so the
+  // next quote or backslash is looked for 16 bytes at a time.
   bool skip_string() {
     if (i >= s.size() || s[i] != '"') return false;
-    for (++i; i < s.size(); ++i) {
-      if (s[i] == '\\') {
-        ++i;
-      } else if (s[i] == '"') {
+    ++i;
+    for (;;) {
+#if defined(__SSE2__)
+      const __m128i quote = _mm_set1_epi8('"');
+      const __m128i backslash = _mm_set1_epi8('\\');
+      while (i + 16 <= s.size()) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+        const auto hits = static_cast<unsigned>(_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
+        if (hits != 0) {
+          i += static_cast<std::size_t>(__builtin_ctz(hits));
+          break;
+        }
+        i += 16;
+      }
+#endif
+      while (i < s.size() && s[i] != '"' && s[i] != '\\') ++i;
+      if (i >= s.size()) return false;
+      if (s[i] == '"') {
         ++i;
         return true;
       }
+      i += 2;  // a backslash and the byte it escapes
     }
-    return false;
   }
   bool skip_value() {
     ws();

@@ -19,6 +19,25 @@ TEST(ModelSplice, ReplacesOnlyTheModelValueByteForByte) {
       R"({ "temperature" : 0.70, "model":"glm-5.1" ,"messages":[{"role":"user","content":"hi \"model\": x"}],"x_unknown":{"model":"inner"}})");
 }
 
+// Strings are skipped 16 bytes at a time: an escaped quote or backslash at
+// any offset from a block's edge, or a text that looks like a member, must
+// not end the string early, so the real "model" after it is the one found.
+TEST(ModelSplice, EscapesAtEveryOffsetDoNotEndAStringEarly) {
+  for (std::size_t pad = 0; pad <= 40; ++pad) {
+    for (std::string_view escape : {R"(\")", R"(\\)", R"(\\\")", R"(\u0022)"}) {
+      const std::string text = std::string(pad, 'x') + std::string(escape) +
+                               R"(,\"model\":\"no\")" + std::string(pad, 'y');
+      const std::string body = R"({"messages":[{"content":")" + text + R"("}],"model":"main"})";
+      const BodyFacts f = inspect_body(body);
+      ASSERT_TRUE(f.valid) << f.error << " in " << body;
+      ASSERT_EQ(f.model, "main");
+      EXPECT_EQ(splice_model(body, f, "up"),
+                R"({"messages":[{"content":")" + text + R"("}],"model":"up"})")
+          << body;
+    }
+  }
+}
+
 TEST(ModelSplice, EscapesTheUpstreamModel) {
   const std::string body = R"({"model":"a"})";
   const std::string out = splice_model(body, inspect_body(body), "we\"ird\\name");
