@@ -799,7 +799,11 @@ struct RequestEngine::Impl {
           if (!streaming && sent.response->status() >= 300 && resp_body.size() > kMaxErrorBody)
             break;
           if (!streaming && resp_body.size() > kMaxBufferedBody) break;
-          auto piece = co_await sent.response->next();
+          // What arrived with the head first: the usual reply is whole by
+          // now, and taking it needs no coroutine.
+          auto piece = sent.response->take_buffered();
+          if (!piece && sent.response->complete()) break;
+          if (!piece) piece = co_await sent.response->next();
           if (!piece) break;
           if (resp_body.empty()) {
             resp_body = std::move(*piece);  // usually the whole body: no copy

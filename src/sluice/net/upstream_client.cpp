@@ -250,26 +250,6 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
 
 namespace {
 
-template <class Stream>
-awaitable<beast::error_code> write_request(Stream& stream, const std::string& head,
-                                           const std::string& body) {
-  const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
-  auto [ec, n] = co_await asio::async_write(stream, whole, kTuple);
-  co_return ec;
-}
-
-template <class Stream, class Parser>
-awaitable<beast::error_code> read_head(Stream& stream, beast::flat_buffer& buffer, Parser& p) {
-  auto [ec, n] = co_await http::async_read_header(stream, buffer, p, kTuple);
-  co_return ec;
-}
-
-template <class Stream, class Parser>
-awaitable<beast::error_code> read_some(Stream& stream, beast::flat_buffer& buffer, Parser& p) {
-  auto [ec, n] = co_await http::async_read_some(stream, buffer, p, kTuple);
-  co_return ec;
-}
-
 // Parses a response head into a HeaderList and collects body bytes (of a
 // plain or chunked body) as they are parsed, straight from the connection's
 // read buffer: Beast's own parser would build a field list and copy the
@@ -323,22 +303,29 @@ class Response final : public UpstreamResponse {
   ClientFailure failure() const override { return failure_; }
   std::string failure_message() const override { return message_; }
 
+  std::optional<std::string> take_buffered() override {
+    if (parser_->body.empty()) return std::nullopt;
+    std::optional<std::string> out(std::move(parser_->body));
+    parser_->body = std::string();
+    return out;
+  }
+
   awaitable<std::optional<std::string>> next() override {
     while (true) {
-      if (!parser_->body.empty()) {
-        std::optional<std::string> out(std::move(parser_->body));
-        parser_->body = std::string();
-        co_return out;
-      }
+      if (auto held = take_buffered()) co_return held;
       if (complete_ || !conn_) co_return std::nullopt;
       conn_->arm(client_->opts.idle_timeout);
       // if/else, not ?: — g++ 12 evaluates the wrong operand of a
       // conditional expression whose operands are co_await expressions.
       beast::error_code ec;
       if (conn_->tls) {
-        ec = co_await read_some(*conn_->secure, conn_->buffer, *parser_);
+        auto [rec, n] =
+            co_await http::async_read_some(*conn_->secure, conn_->buffer, *parser_, kTuple);
+        ec = rec;
       } else {
-        ec = co_await read_some(conn_->plain, conn_->buffer, *parser_);
+        auto [rec, n] =
+            co_await http::async_read_some(conn_->plain, conn_->buffer, *parser_, kTuple);
+        ec = rec;
       }
       const bool timed_out = conn_->timed_out();
       conn_->disarm();
@@ -411,19 +398,28 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
     const bool reused = conn->reused;
 
     conn->arm(impl->opts.first_byte_timeout);
-    beast::error_code ec;  // if/else, not ?: (see Response::next)
+    // The operations are awaited here, not through a helper coroutine per
+    // stream type: each helper was a frame allocated and resumed per request.
+    // if/else, not ?: (see Response::next).
+    beast::error_code ec;
+    const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
     if (conn->tls) {
-      ec = co_await write_request(*conn->secure, head, body);
+      auto [wec, n] = co_await asio::async_write(*conn->secure, whole, kTuple);
+      ec = wec;
     } else {
-      ec = co_await write_request(conn->plain, head, body);
+      auto [wec, n] = co_await asio::async_write(conn->plain, whole, kTuple);
+      ec = wec;
     }
     auto parser = std::make_unique<ResponseParser>();
     parser->header_limit(static_cast<std::uint32_t>(impl->opts.max_header_bytes));
     parser->body_limit(impl->opts.max_body_bytes);
     if (!ec && conn->tls) {
-      ec = co_await read_head(*conn->secure, conn->buffer, *parser);
+      auto [rec, n] =
+          co_await http::async_read_header(*conn->secure, conn->buffer, *parser, kTuple);
+      ec = rec;
     } else if (!ec) {
-      ec = co_await read_head(conn->plain, conn->buffer, *parser);
+      auto [rec, n] = co_await http::async_read_header(conn->plain, conn->buffer, *parser, kTuple);
+      ec = rec;
     }
     const bool timed_out = conn->timed_out();
     conn->disarm();

@@ -65,6 +65,10 @@ class UpstreamResponse {
   // The next piece of the body as it arrives. nullopt: the body ended
   // (complete() is true) or failed (failure() says how).
   virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+  // The body bytes already read, without waiting (no coroutine to make: a
+  // small reply arrives whole with its head). nullopt when none is held;
+  // next() then waits for more or says the body ended.
+  virtual std::optional<std::string> take_buffered() = 0;
   virtual bool complete() const = 0;
   virtual ClientFailure failure() const = 0;
   virtual std::string failure_message() const = 0;
