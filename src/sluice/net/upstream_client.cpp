@@ -288,10 +288,15 @@ class ResponseParser final : public http::basic_parser<false> {
 
 class Response final : public UpstreamResponse {
  public:
+  // `body_error`: the parser refused body bytes that came with the head;
+  // next() reports it once the body parsed before it is taken.
   Response(std::shared_ptr<UpstreamClient::Impl> client, std::unique_ptr<Connection> conn,
-           std::unique_ptr<ResponseParser> parser)
-      : client_(std::move(client)), conn_(std::move(conn)), parser_(std::move(parser)) {
-    if (parser_->is_done()) finish();
+           std::unique_ptr<ResponseParser> parser, beast::error_code body_error)
+      : client_(std::move(client)),
+        conn_(std::move(conn)),
+        parser_(std::move(parser)),
+        body_error_(body_error) {
+    if (!body_error_ && parser_->is_done()) finish();
   }
   ~Response() override {
     if (conn_) conn_->close();  // abandoned mid-body: the connection cannot be reused
@@ -314,6 +319,10 @@ class Response final : public UpstreamResponse {
     while (true) {
       if (auto held = take_buffered()) co_return held;
       if (complete_ || !conn_) co_return std::nullopt;
+      if (body_error_) {
+        fail(body_error_, false);
+        co_return std::nullopt;
+      }
       conn_->arm(client_->opts.idle_timeout);
       // if/else, not ?: — g++ 12 evaluates the wrong operand of a
       // conditional expression whose operands are co_await expressions.
@@ -330,11 +339,7 @@ class Response final : public UpstreamResponse {
       const bool timed_out = conn_->timed_out();
       conn_->disarm();
       if (ec) {
-        failure_ = failure_of(ec, timed_out);
-        message_ =
-            "reading the response body: " + (timed_out ? std::string("timed out") : ec.message());
-        conn_->close();
-        conn_.reset();
+        fail(ec, timed_out);
         co_return std::nullopt;
       }
       if (parser_->is_done()) finish();
@@ -342,6 +347,14 @@ class Response final : public UpstreamResponse {
   }
 
  private:
+  void fail(beast::error_code ec, bool timed_out) {
+    failure_ = failure_of(ec, timed_out);
+    message_ =
+        "reading the response body: " + (timed_out ? std::string("timed out") : ec.message());
+    conn_->close();
+    conn_.reset();
+  }
+
   void finish() {
     complete_ = true;
     // Bytes already read past the end of this response belong to no request
@@ -357,6 +370,7 @@ class Response final : public UpstreamResponse {
   std::shared_ptr<UpstreamClient::Impl> client_;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<ResponseParser> parser_;
+  beast::error_code body_error_;
   bool complete_ = false;
   ClientFailure failure_ = ClientFailure::kNone;
   std::string message_;
@@ -421,12 +435,25 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
       auto [rec, n] = co_await http::async_read_header(conn->plain, conn->buffer, *parser, kTuple);
       ec = rec;
     }
+    beast::error_code body_error;
+    if (!ec && !parser->is_done() && conn->buffer.size() > 0) {
+      // async_read_header stops at the head (and turns eager off); the body
+      // bytes that came with it are parsed here, so a reply that arrived
+      // whole is complete now and its body needs no read operation.
+      parser->eager(true);
+      conn->buffer.consume(parser->put(conn->buffer.data(), body_error));
+      // need_more: the rest is still on its way, for next(). Any other error
+      // is the body's, reported by next() as a read of the body would (the
+      // head arrived: the request is not sent again).
+      if (body_error == http::error::need_more) body_error = {};
+    }
     const bool timed_out = conn->timed_out();
     conn->disarm();
     if (!ec) {
-      co_return SendResult{std::make_unique<Response>(impl, std::move(conn), std::move(parser)),
-                           ClientFailure::kNone,
-                           {}};
+      co_return SendResult{
+          std::make_unique<Response>(impl, std::move(conn), std::move(parser), body_error),
+          ClientFailure::kNone,
+          {}};
     }
     conn->close();
     const ClientFailure f = failure_of(ec, timed_out);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
 #include <thread>
+
+#include "testing/scripted_upstream.hpp"
 
 namespace sluice::net {
 namespace {
@@ -138,6 +141,33 @@ TEST(UpstreamClient, ReadsAWholeResponseAndReusesTheConnection) {
   EXPECT_EQ(second.status, 200);
   EXPECT_EQ(second.idle_after, 1u);  // the same connection went back to the pool
   EXPECT_EQ(accepted_requests, 2);
+}
+
+// A reply that arrives whole with its head is parsed at once, body too; when
+// the body is one the parser refuses (a chunk size that is not hex), that is
+// a failed body of a 200 the provider did answer, not a failed send: the
+// request is not written again, and nothing of the bad chunk is handed out.
+TEST(UpstreamClient, ABodyRefusedAsItArrivesWithTheHeadFailsTheBodyNotTheSend) {
+  std::atomic<int> requests{0};
+  testing::ScriptedUpstream bad([&](const testing::ScriptedUpstream::Conn& c, const std::string&) {
+    ++requests;
+    c.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+        "4\r\n{\"a\"\r\nzz\r\n}\r\n0\r\n\r\n");
+    return true;
+  });
+  Loop loop(
+      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
+  Endpoint ep = loop.endpoint();
+  ep.port = bad.port();
+  auto o =
+      loop.run<Outcome>([ep](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, "/x"); });
+  EXPECT_EQ(o.status, 200);
+  EXPECT_FALSE(o.complete);
+  EXPECT_NE(o.failure, ClientFailure::kNone);
+  EXPECT_EQ(joined(o), "{\"a\"");  // the chunk before the bad one, no more
+  EXPECT_EQ(o.idle_after, 0u);     // that connection is not reused
+  EXPECT_EQ(requests.load(), 1);
 }
 
 TEST(UpstreamClient, StreamPiecesArriveAsTheyAreSentNotBufferedWhole) {
