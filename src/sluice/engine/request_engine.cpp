@@ -1229,7 +1229,7 @@ RequestEngine::RequestEngine(asio::any_io_executor executor, const config::Gatew
 RequestEngine::~RequestEngine() = default;
 
 // Not a coroutine itself: the request goes straight into Impl::handle's frame.
-awaitable<void> RequestEngine::handle(FrontRequest request, net::ResponseWriter& writer) {
+awaitable<void> RequestEngine::handle(FrontRequest&& request, net::ResponseWriter& writer) {
   return impl_->handle(std::move(request), writer);
 }
 

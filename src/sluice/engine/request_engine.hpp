@@ -58,7 +58,8 @@ class RequestEngine {
   RequestEngine(const RequestEngine&) = delete;
   RequestEngine& operator=(const RequestEngine&) = delete;
 
-  boost::asio::awaitable<void> handle(FrontRequest request, net::ResponseWriter& writer);
+  // By rvalue: the request is moved once, into the coroutine that serves it.
+  boost::asio::awaitable<void> handle(FrontRequest&& request, net::ResponseWriter& writer);
 
   // A JSON snapshot for GET /status: providers, key fingerprints, limits,
   // in-flight, queues by priority, budgets with their resets, cooldowns,

@@ -16,6 +16,7 @@
 
 #include "sluice/net/http_head.hpp"
 #include "sluice/net/watchdog.hpp"
+#include "sluice/net/write_now.hpp"
 
 namespace sluice::net {
 
@@ -73,9 +74,9 @@ class BeastWriter final : public ResponseWriter {
     started_ = true;
     const std::string head = response_head(status, version_, headers, keep_alive_, body.size());
     const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
-    conn_.arm(opts_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn_.socket, whole, kTuple);
-    conn_.disarm();
+    beast::error_code ec;
+    std::size_t sent = 0;
+    if (!wrote_at_once(whole, sent, ec)) ec = co_await timed_rest(unsent(whole, sent));
     finished_ = !ec;
     co_return !ec;
   }
@@ -84,9 +85,10 @@ class BeastWriter final : public ResponseWriter {
     if (started_ || aborted_) co_return false;
     started_ = true;
     const std::string head = response_head(status, version_, headers, keep_alive_, std::nullopt);
-    conn_.arm(opts_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn_.socket, asio::buffer(head), kTuple);
-    conn_.disarm();
+    const asio::const_buffer whole = asio::buffer(head);
+    beast::error_code ec;
+    std::size_t sent = 0;
+    if (!wrote_at_once(whole, sent, ec)) ec = co_await timed_rest(unsent(whole, sent));
     streaming_ = !ec;
     co_return !ec;
   }
@@ -94,19 +96,20 @@ class BeastWriter final : public ResponseWriter {
   awaitable<bool> write_chunk(std::string_view data) override {
     if (!streaming_ || aborted_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
-    conn_.arm(opts_.write_timeout);
-    auto [ec, n] =
-        co_await asio::async_write(conn_.socket, http::make_chunk(asio::buffer(data)), kTuple);
-    conn_.disarm();
+    const auto chunk = http::make_chunk(asio::buffer(data));
+    beast::error_code ec;
+    std::size_t sent = 0;
+    if (!wrote_at_once(chunk, sent, ec)) ec = co_await timed_rest(unsent(chunk, sent));
     if (ec) streaming_ = false;
     co_return !ec;
   }
 
   awaitable<bool> end_stream() override {
     if (!streaming_ || aborted_) co_return false;
-    conn_.arm(opts_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn_.socket, http::make_chunk_last(), kTuple);
-    conn_.disarm();
+    const auto last = http::make_chunk_last();
+    beast::error_code ec;
+    std::size_t sent = 0;
+    if (!wrote_at_once(last, sent, ec)) ec = co_await timed_rest(unsent(last, sent));
     streaming_ = false;
     finished_ = !ec;
     co_return !ec;
@@ -122,6 +125,22 @@ class BeastWriter final : public ResponseWriter {
   bool aborted() const { return aborted_; }
 
  private:
+  // True when the kernel took all of `buffers` at once, or the write failed
+  // (`ec`): no loop turn, no coroutine (see write_now.hpp). Else `sent`
+  // bytes went and the caller awaits timed_rest(unsent(buffers, sent)).
+  template <class Buffers>
+  bool wrote_at_once(const Buffers& buffers, std::size_t& sent, beast::error_code& ec) {
+    sent = write_now(conn_.socket, buffers, ec);
+    return ec || sent == beast::buffer_bytes(buffers);
+  }
+  template <class Rest>
+  awaitable<beast::error_code> timed_rest(Rest rest) {
+    conn_.arm(opts_.write_timeout);
+    const beast::error_code ec = co_await write_rest(conn_.socket, std::move(rest));
+    conn_.disarm();
+    co_return ec;
+  }
+
   Connection& conn_;
   const ServerOptions& opts_;
   unsigned version_;
@@ -217,6 +236,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();  // the server may be destroyed while sessions drain
     Connection conn(std::move(socket));
+    {
+      beast::error_code ignored;
+      conn.socket.non_blocking(true, ignored);  // for write_now: would_block, never a stall
+    }
     open.insert(&conn);
     struct Unregister {
       Impl* impl;

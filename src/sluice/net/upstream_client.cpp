@@ -17,6 +17,7 @@
 #include "sluice/core/text.hpp"
 #include "sluice/net/http_head.hpp"
 #include "sluice/net/watchdog.hpp"
+#include "sluice/net/write_now.hpp"
 
 namespace sluice::net {
 
@@ -225,6 +226,7 @@ struct UpstreamClient::Impl : std::enable_shared_from_this<UpstreamClient::Impl>
     }
     beast::error_code ignored;
     conn->socket().set_option(tcp::no_delay(true), ignored);
+    if (!ep.tls) conn->plain.non_blocking(true, ignored);  // for write_now
     if (ep.tls) {
       // SNI, and the certificate must name this host.
       if (!SSL_set_tlsext_host_name(conn->secure->native_handle(), ep.host.c_str())) {
@@ -421,8 +423,11 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
       auto [wec, n] = co_await asio::async_write(*conn->secure, whole, kTuple);
       ec = wec;
     } else {
-      auto [wec, n] = co_await asio::async_write(conn->plain, whole, kTuple);
-      ec = wec;
+      // At once when the kernel takes it all (see write_now.hpp).
+      const std::size_t sent = write_now(conn->plain, whole, ec);
+      if (!ec && sent < head.size() + body.size()) {
+        ec = co_await write_rest(conn->plain, unsent(whole, sent));
+      }
     }
     auto parser = std::make_unique<ResponseParser>();
     parser->header_limit(static_cast<std::uint32_t>(impl->opts.max_header_bytes));
