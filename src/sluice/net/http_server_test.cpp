@@ -139,6 +139,34 @@ TEST(HttpServer, StreamedChunksArriveAndTheStreamEndsCleanly) {
   EXPECT_EQ(r.body, "data: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
 }
 
+// Writes go out at once while the kernel takes them, the rest when the
+// client reads (write_now.hpp): a reply and a chunk many times a socket's
+// send buffer arrive whole and in order, and the connection serves on.
+TEST(HttpServer, RepliesLargerThanTheSendBufferArriveWholeAndInOrder) {
+  std::string big(8 * 1024 * 1024, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+  ServerUnderTest s([&big](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
+    if (req.path == "/whole") {
+      co_await w.send(200, kText, big);
+    } else {
+      co_await w.begin_stream(200, kSse);
+      co_await w.write_chunk(big);
+      co_await w.write_chunk("tail");
+      co_await w.end_stream();
+    }
+  });
+  HttpClient c(s.port());
+  auto whole = c.request("GET", "/whole");
+  EXPECT_EQ(whole.status, 200);
+  EXPECT_TRUE(whole.complete);
+  EXPECT_TRUE(whole.body == big) << "body of " << whole.body.size() << " bytes differs";
+  auto streamed = c.request("GET", "/stream");
+  EXPECT_TRUE(streamed.complete);
+  EXPECT_TRUE(streamed.body == big + "tail") << "body of " << streamed.body.size() << " bytes";
+  EXPECT_EQ(s.open_connections(), 1u);
+}
+
 TEST(HttpServer, AbortMidStreamLeavesTheBodyIncomplete) {
   ServerUnderTest s([](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
     co_await w.begin_stream(200, kSse);
