@@ -447,6 +447,12 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
       // whole is complete now and its body needs no read operation.
       parser->eager(true);
       conn->buffer.consume(parser->put(conn->buffer.data(), body_error));
+      // Off again for next(): Beast's async_read_some with an eager parser
+      // keeps reading until the parser stops short of more input, which for
+      // a stream is its end, so events would wait for each other (measured:
+      // chunk gaps of 60 ms through sluice for a 10 ms stream). Not eager, it
+      // completes after each chunk: an SSE event is relayed as it arrives.
+      parser->eager(false);
       // need_more: the rest is still on its way, for next(). Any other error
       // is the body's, reported by next() as a read of the body would (the
       // head arrived: the request is not sent again).

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -184,6 +185,37 @@ TEST(UpstreamClient, StreamPiecesArriveAsTheyAreSentNotBufferedWhole) {
   EXPECT_EQ(o.pieces.front(), "data: 1\n\n");
   EXPECT_EQ(joined(o), "data: 1\n\ndata: [DONE]\n\n");
   EXPECT_TRUE(o.complete);
+}
+
+// The first event often arrives with the head and is parsed at once; the
+// events after it must still be handed out one by one as they arrive, not
+// held until a later one (or the end) comes.
+TEST(UpstreamClient, EventsAfterOneThatCameWithTheHeadArriveOneByOne) {
+  testing::ScriptedUpstream up([](const testing::ScriptedUpstream::Conn& c, const std::string&) {
+    const auto chunk = [](std::string_view data) {
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      return std::string(size) + std::string(data) + "\r\n";
+    };
+    c.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" +
+        chunk("data: 1\n\n"));
+    for (std::string_view event : {"data: 2\n\n", "data: 3\n\n"}) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      c.write(chunk(event));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    c.write("0\r\n\r\n");
+    return true;
+  });
+  Loop loop(
+      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
+  Endpoint ep = loop.endpoint();
+  ep.port = up.port();
+  auto o =
+      loop.run<Outcome>([ep](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, "/s"); });
+  EXPECT_TRUE(o.complete);
+  EXPECT_EQ(o.pieces, (std::vector<std::string>{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}));
 }
 
 TEST(UpstreamClient, ACloseMidStreamIsAnIncompleteBody) {
