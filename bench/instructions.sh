@@ -14,12 +14,7 @@ secs=${2:-5}
 ./scripts/setup.sh
 source bench/lib.sh
 need_packages wrk nginx-light valgrind
-cmake --preset release >/dev/null && cmake --build --preset release --target sluice >/dev/null
-bin=./build/release/apps/sluice/sluice
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+bench_prepare
 read -r up ng sl <<<"$(free_ports 3)"
 
 taskset -c 1 $bin sim --dialect openai --listen 127.0.0.1:$up >"$work/sim.log" 2>&1 & pids+=($!)

@@ -23,6 +23,22 @@ free_ports() {
   echo "${chosen[@]}"
 }
 
+# Builds sluice (release) and makes the run's scratch directory: sets `bin`,
+# `work` and `pids` (append a pid there for it to be killed on exit); on exit
+# every pid in `pids` is killed and `work` removed.
+bench_prepare() {
+  cmake --preset release >/dev/null && cmake --build --preset release --target sluice >/dev/null
+  bin=./build/release/apps/sluice/sluice
+  work=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+
 # A sluice config on 127.0.0.1:$1 with one provider at the simulator on $2,
 # as the proxy benchmarks (overhead, instructions) run it.
 sluice_bench_config() {  # listen-port upstream-port

@@ -23,12 +23,7 @@ csv=${3:-}
 ./scripts/setup.sh
 source bench/lib.sh
 need_packages wrk nginx-light
-cmake --preset release >/dev/null && cmake --build --preset release --target sluice >/dev/null
-bin=./build/release/apps/sluice/sluice
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+bench_prepare
 
 read -r up ng sl up2 ng2 sl2 up3 sl3 <<<"$(free_ports 8)"
 

@@ -119,6 +119,17 @@ awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target) {
   co_return o;
 }
 
+// The client against a scripted upstream (testing/scripted_upstream.hpp) on
+// `port`, on a Loop's io thread; the Loop's own server goes unused.
+Outcome fetch_from(std::uint16_t port, std::string target) {
+  Loop loop(
+      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
+  Endpoint ep = loop.endpoint();
+  ep.port = port;
+  return loop.run<Outcome>(
+      [ep, target](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, target); });
+}
+
 std::string joined(const Outcome& o) {
   std::string s;
   for (const auto& p : o.pieces) s += p;
@@ -157,12 +168,7 @@ TEST(UpstreamClient, ABodyRefusedAsItArrivesWithTheHeadFailsTheBodyNotTheSend) {
         "4\r\n{\"a\"\r\nzz\r\n}\r\n0\r\n\r\n");
     return true;
   });
-  Loop loop(
-      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
-  Endpoint ep = loop.endpoint();
-  ep.port = bad.port();
-  auto o =
-      loop.run<Outcome>([ep](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, "/x"); });
+  const Outcome o = fetch_from(bad.port(), "/x");
   EXPECT_EQ(o.status, 200);
   EXPECT_FALSE(o.complete);
   EXPECT_NE(o.failure, ClientFailure::kNone);
@@ -208,12 +214,7 @@ TEST(UpstreamClient, EventsAfterOneThatCameWithTheHeadArriveOneByOne) {
     c.write("0\r\n\r\n");
     return true;
   });
-  Loop loop(
-      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
-  Endpoint ep = loop.endpoint();
-  ep.port = up.port();
-  auto o =
-      loop.run<Outcome>([ep](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, "/s"); });
+  const Outcome o = fetch_from(up.port(), "/s");
   EXPECT_TRUE(o.complete);
   EXPECT_EQ(o.pieces, (std::vector<std::string>{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}));
 }
