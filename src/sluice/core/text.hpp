@@ -2,7 +2,6 @@
 // Small byte-string helpers shared by the parsers. ASCII-only case folding on
 // purpose: provider codes and header names are ASCII, and UTF-8 text (the
 // Chinese z.ai messages) must pass through untouched.
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
