@@ -81,7 +81,7 @@ const Names kProviderFields = {"api",
                                "headers",
                                "models"};
 const Names kTimeoutFields = {"connect", "first_byte", "idle"};
-const Names kModelFields = {"route", "priority", "queue_timeout", "deadline"};
+const Names kModelFields = {"route", "priority", "queue_timeout", "deadline", "context_length"};
 const Names kRetryFields = {"max_attempts",          "max_attempts_per_candidate",
                             "max_retry_wait",        "budget_ratio",
                             "budget_min_per_window", "budget_window",
@@ -1052,6 +1052,8 @@ void Loader::load_model(const std::string& name, const YAML::Node& node, const s
           if (auto d = duration(value, field_path, true)) alias.queue_timeout = *d;
         } else if (key == "deadline") {
           alias.deadline = duration(value, field_path, false);
+        } else if (key == "context_length") {
+          if (auto n = int_value(value, field_path, 1)) alias.context_length = *n;
         }
       });
   if (!has_route) {

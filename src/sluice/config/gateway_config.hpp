@@ -127,7 +127,14 @@ struct ModelAlias {
   Priority priority = Priority::kInteractive;
   Duration queue_timeout = std::chrono::seconds(30);  // 10s by default for background
   std::optional<Duration> deadline;
+  // Tokens, for model discovery; unset: the smallest known window of the
+  // route's upstream models (providers::known_context_length).
+  std::optional<std::int64_t> context_length;
 };
+
+// The alias named "*" serves any model name that is neither an alias nor
+// provider/model (for clients that insist on their own model names).
+inline constexpr std::string_view kCatchAllAlias = "*";
 
 struct RetrySettings {
   // max_attempts -> max_attempts_total; backoff_base/backoff_max -> backoff.
@@ -147,7 +154,9 @@ struct GatewayConfig {
   std::vector<policy::ErrorRule> error_rules;
 
   const ProviderConfig* find_provider(std::string_view name) const;
+  // Exact alias names only; the catch-all is not matched here.
   const ModelAlias* find_model(std::string_view alias) const;
+  const ModelAlias* catch_all() const { return find_model(kCatchAllAlias); }
 };
 
 struct LoadResult {

@@ -66,13 +66,21 @@ struct Connection {
 
 class BeastWriter final : public ResponseWriter {
  public:
-  BeastWriter(Connection& conn, const ServerOptions& opts, unsigned version, bool keep_alive)
-      : conn_(conn), opts_(opts), version_(version), keep_alive_(keep_alive) {}
+  // `head_only`: the request was a HEAD, so the answer is its head alone
+  // (RFC 9110 §9.3.2): a body after it would be read as the next response.
+  BeastWriter(Connection& conn, const ServerOptions& opts, unsigned version, bool keep_alive,
+              bool head_only)
+      : conn_(conn),
+        opts_(opts),
+        version_(version),
+        keep_alive_(keep_alive),
+        head_only_(head_only) {}
 
   awaitable<bool> send(int status, const HeaderFields& headers, std::string body) override {
     if (started_ || aborted_) co_return false;
     started_ = true;
     const std::string head = response_head(status, version_, headers, keep_alive_, body.size());
+    if (head_only_) body.clear();  // Content-Length still says what a GET would get
     const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
     beast::error_code ec;
     std::size_t sent = 0;
@@ -95,7 +103,7 @@ class BeastWriter final : public ResponseWriter {
 
   awaitable<bool> write_chunk(std::string_view data) override {
     if (!streaming_ || aborted_) co_return false;
-    if (data.empty()) co_return true;  // an empty chunk would end the body
+    if (data.empty() || head_only_) co_return true;  // an empty chunk would end the body
     const auto chunk = http::make_chunk(asio::buffer(data));
     beast::error_code ec;
     std::size_t sent = 0;
@@ -106,6 +114,11 @@ class BeastWriter final : public ResponseWriter {
 
   awaitable<bool> end_stream() override {
     if (!streaming_ || aborted_) co_return false;
+    if (head_only_) {
+      streaming_ = false;
+      finished_ = true;
+      co_return true;
+    }
     const auto last = http::make_chunk_last();
     beast::error_code ec;
     std::size_t sent = 0;
@@ -147,6 +160,7 @@ class BeastWriter final : public ResponseWriter {
   bool keep_alive_;
   bool started_ = false;
   bool streaming_ = false;
+  bool head_only_ = false;
   bool finished_ = false;
   bool aborted_ = false;
 };
@@ -291,7 +305,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       req.keep_alive = parser.keep_alive() && !stopped;
 
       // The handler owns the pace (latency, streams, hangs); writes arm their own timeout.
-      BeastWriter writer(conn, opts, parser.version, req.keep_alive);
+      BeastWriter writer(conn, opts, parser.version, req.keep_alive, req.method == "HEAD");
       conn.busy = true;
       co_await handler(req, writer);
       conn.busy = false;

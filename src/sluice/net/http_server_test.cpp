@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <future>
 #include <thread>
 
@@ -184,6 +188,45 @@ TEST(HttpServer, AHandlerThatSendsNothingYieldsA500) {
   ServerUnderTest s([](HttpRequest&, ResponseWriter&) -> asio::awaitable<void> { co_return; });
   HttpClient c(s.port());
   EXPECT_EQ(c.request("GET", "/").status, 500);
+}
+
+// Writes `bytes` to the server and reads until it closes the connection:
+// everything it sent, so a body where none belongs shows.
+std::string exchange(std::uint16_t port, const std::string& bytes) {
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(sock, asio::buffer(bytes));
+  std::string out;
+  boost::system::error_code ec;
+  asio::read(sock, asio::dynamic_buffer(out), ec);  // until EOF
+  return out;
+}
+
+TEST(HttpServer, AHeadRequestGetsTheHeadAloneAndTheNextResponseFollowsIt) {
+  ServerUnderTest s(echo);
+  const std::string out = exchange(
+      s.port(),
+      "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  // The HEAD's Content-Length is what a GET would get ("HEAD /x " is 8
+  // bytes), and the GET's status line comes right after the blank line.
+  const auto first_end = out.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << out;
+  EXPECT_NE(out.substr(0, first_end).find("content-length: 8"), std::string::npos) << out;
+  EXPECT_TRUE(out.substr(first_end + 4).starts_with("HTTP/1.1 200")) << out;
+  EXPECT_TRUE(out.ends_with("GET /y ")) << out;
+}
+
+TEST(HttpServer, AHeadRequestToAStreamGetsNoChunks) {
+  ServerUnderTest s([](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+    co_await w.begin_stream(200, kSse);
+    co_await w.write_chunk("data: 1\n\n");
+    co_await w.end_stream();
+  });
+  const std::string out =
+      exchange(s.port(), "HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(out.ends_with("\r\n\r\n")) << out;
+  EXPECT_EQ(out.find("data: 1"), std::string::npos) << out;
 }
 
 TEST(HttpServer, StopClosesOpenConnections) {

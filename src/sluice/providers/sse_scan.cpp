@@ -6,14 +6,20 @@ namespace sluice::providers {
 
 namespace {
 
-constexpr std::string_view kErrorMarkers[] = {"event: error", "data: {\"error\"",
-                                              "\"finish_reason\":\"error\""};
-constexpr std::string_view kTerminalMarkers[] = {"[DONE]", "message_stop", "response.completed"};
+// The Responses API's `response.failed` is its in-band error: it ends the
+// stream, and the caller already has the provider's own account of why.
+constexpr std::string_view kErrorMarkers[] = {
+    "event: error", "data: {\"error\"", "\"finish_reason\":\"error\"", "event: response.failed"};
+// `response.incomplete` (max_output_tokens, a content filter) ends a
+// Responses stream as normally as `response.completed` does.
+constexpr std::string_view kTerminalMarkers[] = {"[DONE]", "message_stop", "response.completed",
+                                                 "response.incomplete"};
 
 // Longer than any marker, so a marker split across pieces is still found.
 constexpr std::size_t kTail = 64;
 
-bool any_of(std::string_view text, const std::string_view (&markers)[3]) {
+template <std::size_t N>
+bool any_of(std::string_view text, const std::string_view (&markers)[N]) {
   return std::any_of(std::begin(markers), std::end(markers),
                      [&](std::string_view m) { return text.find(m) != std::string_view::npos; });
 }

@@ -35,6 +35,23 @@ TEST(SseScan, AnthropicAndResponsesTerminalEvents) {
   EXPECT_FALSE(r.error());
 }
 
+TEST(SseScan, ResponsesIncompleteEndsNormallyAndFailedEndsAsAnError) {
+  TerminalWatch incomplete;
+  incomplete.feed("event: response.output_text.delta\ndata: {\"delta\":\"hi\"}\n\n");
+  EXPECT_FALSE(incomplete.seen());
+  incomplete.feed(
+      "event: response.incomplete\ndata: {\"type\":\"response.incomplete\",\"response\":"
+      "{\"status\":\"incomplete\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"}}}\n\n");
+  EXPECT_TRUE(incomplete.seen());
+  EXPECT_FALSE(incomplete.error());
+  TerminalWatch failed;
+  failed.feed(
+      "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":"
+      "{\"status\":\"failed\",\"error\":{\"code\":\"server_error\"}}}\n\n");
+  EXPECT_TRUE(failed.seen());
+  EXPECT_TRUE(failed.error());
+}
+
 TEST(SseScan, InBandErrorsEndTheStreamAsErrors) {
   for (const std::string ev :
        {"event: error\ndata: {\"type\":\"error\"}\n\n", "data: {\"error\":{\"message\":\"x\"}}\n\n",

@@ -6,11 +6,13 @@
 #include <string>
 #include <unordered_map>
 
+#include "sluice/core/log.hpp"
 #include "sluice/core/text.hpp"
 #include "sluice/engine/request_engine.hpp"
 #include "sluice/net/client_credentials.hpp"
 #include "sluice/net/http_server.hpp"
 #include "sluice/net/sleep.hpp"
+#include "sluice/providers/model_facts.hpp"
 #include "sluice/server/live_page.hpp"
 
 namespace sluice::server {
@@ -74,6 +76,29 @@ config::WireApi caller_api(const net::HttpRequest& req) {
   return config::WireApi::kOpenAI;
 }
 
+std::string_view api_name(config::WireApi api) {
+  return api == config::WireApi::kAnthropic ? "the Anthropic Messages API"
+                                            : "the OpenAI API (chat completions, responses, "
+                                              "embeddings)";
+}
+
+// Why no candidate of `route` can serve a request in `api`; nullopt when one can.
+std::optional<std::string> api_mismatch(const config::GatewayConfig& config,
+                                        const std::vector<policy::RouteTarget>& route,
+                                        config::WireApi api) {
+  std::string others;
+  for (const auto& t : route) {
+    const config::ProviderConfig* p = config.find_provider(t.provider);
+    if (p == nullptr || p->api == api) return std::nullopt;
+    others += (others.empty() ? "" : ", ") + t.provider + "/" + t.upstream_model +
+              " (api: " + std::string(config::to_string(p->api)) + ")";
+  }
+  if (route.empty()) return std::nullopt;
+  return "no route candidate speaks " + std::string(api_name(api)) + ": " + others +
+         "; sluice does not translate between APIs yet, so route this model to a provider of "
+         "the caller's API";
+}
+
 }  // namespace
 
 // One config and the engine built from it. A reload makes a new generation;
@@ -121,17 +146,59 @@ struct GatewayServer::Impl {
         ex, opts, [this](net::HttpRequest& req, net::ResponseWriter& w) { return handle(req, w); });
   }
 
-  std::string models_json(const config::GatewayConfig& config) const {
+  // An alias's context window: configured, else the smallest known window
+  // among its route's upstream models (any of them may serve a turn).
+  static std::optional<std::int64_t> context_length(const config::ModelAlias& m) {
+    if (m.context_length) return m.context_length;
+    std::optional<std::int64_t> smallest;
+    for (const auto& t : m.route) {
+      const auto known = providers::known_context_length(t.upstream_model);
+      if (known && (!smallest || *known < *smallest)) smallest = known;
+    }
+    return smallest;
+  }
+
+  // One alias as a models-list entry, in the caller's format.
+  static json model_entry(const config::ModelAlias& m, config::WireApi api) {
+    const auto ctx = context_length(m);
+    if (api == config::WireApi::kAnthropic) {
+      json j = {{"type", "model"},
+                {"id", m.name},
+                {"display_name", m.name},
+                {"created_at", "1970-01-01T00:00:00Z"}};
+      if (ctx) j["context_length"] = *ctx;
+      return j;
+    }
+    json j = {{"id", m.name}, {"object", "model"}, {"created", 0}, {"owned_by", "sluice"}};
+    // Both names agents read: OpenRouter's context_length, vLLM's max_model_len.
+    if (ctx) {
+      j["context_length"] = *ctx;
+      j["max_model_len"] = *ctx;
+    }
+    return j;
+  }
+
+  std::string models_json(const config::GatewayConfig& config, config::WireApi api) const {
     json data = json::array();
     for (const auto& m : config.models) {
-      data.push_back({{"id", m.name}, {"object", "model"}, {"owned_by", "sluice"}});
+      if (m.name != config::kCatchAllAlias) data.push_back(model_entry(m, api));
+    }
+    if (api == config::WireApi::kAnthropic) {
+      json j = {{"data", data}, {"has_more", false}, {"first_id", nullptr}, {"last_id", nullptr}};
+      if (!data.empty()) {
+        j["first_id"] = data.front()["id"];
+        j["last_id"] = data.back()["id"];
+      }
+      return j.dump();
     }
     return json{{"object", "list"}, {"data", std::move(data)}}.dump();
   }
 
   std::string alias_list(const config::GatewayConfig& config) const {
     std::string s;
-    for (const auto& m : config.models) s += (s.empty() ? "" : ", ") + m.name;
+    for (const auto& m : config.models) {
+      if (m.name != config::kCatchAllAlias) s += (s.empty() ? "" : ", ") + m.name;
+    }
     return s.empty() ? std::string("none configured") : s;
   }
 
@@ -139,23 +206,61 @@ struct GatewayServer::Impl {
     int status;
     const net::HeaderFields* headers;
     std::string body;
+    std::string refusal;  // set for an error answer: its code, for the log line
   };
 
   // Plain routes that need no upstream; nullopt when the request is not one.
   std::optional<LocalAnswer> local_route(const Generation& g, const net::HttpRequest& req) const {
-    if (req.method != "GET") return std::nullopt;
-    if (req.path == "/health") return LocalAnswer{200, &kJson, R"({"status":"ok"})"};
-    if (req.path == "/v1/models") return LocalAnswer{200, &kJson, models_json(g.config)};
-    if (req.path == "/status") return LocalAnswer{200, &kJson, g.engine.status_json()};
-    if (req.path == "/metrics") return LocalAnswer{200, &kPrometheus, g.engine.metrics_text()};
-    if (req.path == "/") return LocalAnswer{200, &kPage, std::string(live_page_html())};
+    // HEAD asks what GET would answer; the writer leaves the body out.
+    if (req.method != "GET" && req.method != "HEAD") return std::nullopt;
+    if (req.path == "/health") return LocalAnswer{200, &kJson, R"({"status":"ok"})", {}};
+    if (req.path == "/v1/models") {
+      return LocalAnswer{200, &kJson, models_json(g.config, caller_api(req)), {}};
+    }
+    constexpr std::string_view kModelPrefix = "/v1/models/";
+    if (req.path.starts_with(kModelPrefix) && req.path.size() > kModelPrefix.size()) {
+      const std::string id = req.path.substr(kModelPrefix.size());
+      const config::ModelAlias* m = g.config.find_model(id);
+      if (m == nullptr || m->name == config::kCatchAllAlias) {
+        return LocalAnswer{404, &kJson,
+                           engine::error_body(caller_api(req), 404, "model_not_found",
+                                              "model \"" + id + "\" is not an alias; aliases: " +
+                                                  alias_list(g.config)),
+                           "model_not_found"};
+      }
+      return LocalAnswer{200, &kJson, model_entry(*m, caller_api(req)).dump(), {}};
+    }
+    if (req.path == "/status") return LocalAnswer{200, &kJson, g.engine.status_json(), {}};
+    if (req.path == "/metrics") {
+      return LocalAnswer{200, &kPrometheus, g.engine.metrics_text(), {}};
+    }
+    if (req.path == "/") return LocalAnswer{200, &kPage, std::string(live_page_html()), {}};
     return std::nullopt;
   }
 
-  awaitable<void> fail(net::ResponseWriter& w, config::WireApi api, int status, std::string code,
-                       std::string message) {
+  // A refusal at the front door: one log line (as every request gets; the
+  // engine writes its own), then the error in the caller's format. Not
+  // retryable: nothing about the request will change by sending it again.
+  awaitable<void> fail(net::ResponseWriter& w, const net::HttpRequest& req, config::WireApi api,
+                       int status, std::string code, std::string message, std::string alias = {},
+                       std::string client = {}) {
+    // By value: this coroutine runs after handle() has returned.
+    log_refusal(req, status, code, message, alias, client);
     std::string body = engine::error_body(api, status, code, message);
-    co_await w.send(status, kJson, std::move(body));
+    net::HeaderFields headers;
+    headers.add("content-type", "application/json");
+    headers.add("x-should-retry", "false");
+    co_await w.send(status, headers, std::move(body));
+  }
+
+  static void log_refusal(const net::HttpRequest& req, int status, std::string_view code,
+                          std::string_view message, std::string_view alias,
+                          std::string_view client) {
+    LogLine line("info", "request");
+    line.kv("method", req.method).kv("path", req.path);
+    if (!alias.empty()) line.kv("alias", alias);
+    if (!client.empty()) line.kv("client", client);
+    line.kv("outcome", "refused").kv("status", status).kv("code", code).kv("detail", message);
   }
 
   struct Admission {
@@ -208,56 +313,72 @@ struct GatewayServer::Impl {
     const config::GatewayConfig& config = g->config;
     // The page itself holds no data (it asks for a gateway key when /status
     // needs one), so a browser can load it without headers.
-    const bool open_route = req.path == "/health" || (req.method == "GET" && req.path == "/");
+    const bool open_route =
+        req.path == "/health" || ((req.method == "GET" || req.method == "HEAD") && req.path == "/");
     const Admission admission = open_route ? Admission{true, nullptr} : authorized(config, req);
     if (!admission.allowed) {
-      return fail(w, caller_api(req), 401, "invalid_gateway_key",
+      return fail(w, req, caller_api(req), 401, "invalid_gateway_key",
                   "this gateway requires one of its gateway keys (Authorization: Bearer or "
                   "x-api-key)");
     }
     if (auto local = local_route(*g, req)) {
+      if (!local->refusal.empty()) {
+        log_refusal(req, local->status, local->refusal, "", "", "");
+      }
       return answer(w, local->status, *local->headers, std::move(local->body));
     }
     const auto route = route_of(req.method, req.path);
     if (!route) {
-      return fail(w, caller_api(req), 404, "not_found", "no route " + req.method + " " + req.path);
+      return fail(w, req, caller_api(req), 404, "not_found",
+                  "no route " + req.method + " " + req.path);
     }
     const config::WireApi api = route->api;
     engine::FrontRequest fr;
     fr.api = api;
     fr.facts = providers::inspect_body(req.body);
-    if (!fr.facts.valid) return fail(w, api, 400, "invalid_json", fr.facts.error);
+    const std::string client = admission.key ? admission.key->name : std::string();
+    if (!fr.facts.valid) return fail(w, req, api, 400, "invalid_json", fr.facts.error, {}, client);
     if (!fr.facts.model) {
-      return fail(w, api, 400, "missing_model", "the request body has no \"model\" string");
+      return fail(w, req, api, 400, "missing_model", "the request body has no \"model\" string", {},
+                  client);
     }
     fr.alias = *fr.facts.model;
-    if (const config::ModelAlias* alias = config.find_model(fr.alias)) {
+    const config::ModelAlias* alias = config.find_model(fr.alias);
+    auto direct = alias ? std::nullopt : policy::parse_route_target(fr.alias);
+    if (direct && !config.find_provider(direct->provider)) direct.reset();
+    if (!alias && !direct) alias = config.catch_all();  // clients' own model names
+    if (alias) {
       fr.route = alias->route;
       fr.priority = alias->priority;
       fr.queue_timeout = alias->queue_timeout;
       if (alias->deadline) fr.deadline = clock.now() + *alias->deadline;
-    } else if (auto direct = policy::parse_route_target(fr.alias);
-               direct && config.find_provider(direct->provider)) {
+    } else if (direct) {
       fr.route = {*direct};
     } else {
-      return fail(w, api, 404, "model_not_found",
+      return fail(w, req, api, 404, "model_not_found",
                   "model \"" + fr.alias +
-                      "\" is neither an alias nor provider/model; aliases: " + alias_list(config));
+                      "\" is neither an alias nor provider/model; aliases: " + alias_list(config),
+                  fr.alias, client);
+    }
+    // A route none of whose candidates speaks the caller's API cannot serve
+    // it, now or later: a configuration matter, not a rate limit to retry.
+    if (auto why = api_mismatch(config, fr.route, api)) {
+      return fail(w, req, api, 400, "no_candidate_for_api", *why, fr.alias, client);
     }
     const HeaderView h = req.headers.view();
     if (auto p = h.get("x-sluice-priority")) {
       auto parsed = priority_from_string(*p);
       if (!parsed) {
-        return fail(w, api, 400, "invalid_priority",
-                    "x-sluice-priority must be interactive or background");
+        return fail(w, req, api, 400, "invalid_priority",
+                    "x-sluice-priority must be interactive or background", fr.alias, client);
       }
       fr.priority = *parsed;
     }
     if (auto d = h.get("x-sluice-deadline-ms")) {
       auto ms = parse_integer(*d);
       if (!ms || *ms <= 0) {
-        return fail(w, api, 400, "invalid_deadline",
-                    "x-sluice-deadline-ms must be a positive integer");
+        return fail(w, req, api, 400, "invalid_deadline",
+                    "x-sluice-deadline-ms must be a positive integer", fr.alias, client);
       }
       fr.deadline = clock.now() + milliseconds(*ms);
     }

@@ -3,9 +3,12 @@
 // stream, and the token cost it charges against the key's budget. Never
 // throws: malformed input comes back as a BadRequest the dialect words.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "sluice/sim/tool_calls.hpp"
 
 namespace sluice::sim {
 
@@ -16,6 +19,8 @@ enum class Endpoint : std::uint8_t {
   kModels,           // GET …/models
   kMessages,         // POST /v1/messages (Anthropic)
   kCountTokens,      // POST /v1/messages/count_tokens (Anthropic)
+  kResponses,        // POST …/responses (OpenAI Responses API)
+  kModel,            // GET …/models/{id}
 };
 
 // Generation endpoints produce text (and may stream).
@@ -33,6 +38,10 @@ struct ParsedRequest {
   std::int64_t max_tokens = 0;     // reserved output tokens; 0 when nothing is generated
   std::size_t inputs = 1;          // embeddings: how many vectors to return
   std::uint64_t text_hash = 0;     // fingerprint of the text, seeds embedding values
+  bool base64_embeddings = false;  // embeddings: encoding_format "base64"
+  // Set when the request offers tools and its last turn is not a tool
+  // result: the sim answers by calling this one instead of with text.
+  std::optional<ToolCall> tool_call;
 
   // What the request costs the key's token window: prompt + reserved output,
   // charged up front (as Azure and Anthropic's OTPM estimate do).

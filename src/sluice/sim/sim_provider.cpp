@@ -15,7 +15,7 @@ using nlohmann::json;
 
 struct Route {
   Endpoint endpoint;
-  std::string implied_model;  // Azure: the deployment named in the path
+  std::string implied_model;  // Azure: the deployment named in the path; kModel: the id asked for
 };
 
 // Each dialect's API prefixes (its provider's own, plus /v1 everywhere).
@@ -29,11 +29,21 @@ std::vector<std::string_view> openai_prefixes(Dialect d) {
   }
 }
 
+// GET …/models/{id}: the id (which may hold slashes, "org/model"), or nullopt.
+std::optional<std::string> model_id_in(std::string_view method, std::string_view rest) {
+  constexpr std::string_view kModels = "/models/";
+  if (method != "GET" || !rest.starts_with(kModels) || rest.size() == kModels.size()) {
+    return std::nullopt;
+  }
+  return std::string(rest.substr(kModels.size()));
+}
+
 std::optional<Endpoint> openai_endpoint(std::string_view method, std::string_view rest,
                                         bool allow_models) {
   if (method == "POST" && rest == "/chat/completions") return Endpoint::kChatCompletions;
   if (method == "POST" && rest == "/completions") return Endpoint::kCompletions;
   if (method == "POST" && rest == "/embeddings") return Endpoint::kEmbeddings;
+  if (method == "POST" && rest == "/responses") return Endpoint::kResponses;
   if (allow_models && method == "GET" && rest == "/models") return Endpoint::kModels;
   return std::nullopt;
 }
@@ -45,11 +55,16 @@ std::optional<Route> match_route(Dialect d, std::string_view method, std::string
       return Route{Endpoint::kCountTokens, {}};
     }
     if (method == "GET" && path == "/v1/models") return Route{Endpoint::kModels, {}};
+    if (path.starts_with("/v1/")) {
+      if (auto id = model_id_in(method, path.substr(3))) return Route{Endpoint::kModel, *id};
+    }
     return std::nullopt;
   }
   for (std::string_view prefix : openai_prefixes(d)) {
     if (path.starts_with(prefix)) {
-      if (auto e = openai_endpoint(method, path.substr(prefix.size()), true)) return Route{*e, {}};
+      const std::string_view rest = path.substr(prefix.size());
+      if (auto e = openai_endpoint(method, rest, true)) return Route{*e, {}};
+      if (auto id = model_id_in(method, rest)) return Route{Endpoint::kModel, *id};
     }
   }
   constexpr std::string_view kDeployments = "/openai/deployments/";
@@ -216,6 +231,16 @@ ResponsePlan SimProvider::serve(const Call& call, std::string body) {
 }
 
 ResponsePlan SimProvider::on_request(const SimRequest& request, TimePoint now) {
+  ResponsePlan plan = decide(request, now);
+  // A server stamps Date as it writes the head, after its latency (and, for
+  // a whole answer, the generation), not when the request arrived.
+  for (auto& [name, value] : plan.headers) {
+    if (name == "date") value = format_http_date(now + plan.delay_before_headers);
+  }
+  return plan;
+}
+
+ResponsePlan SimProvider::decide(const SimRequest& request, TimePoint now) {
   ++counters_.requests;
   ++seq_;
   Call call{request, now};
@@ -237,6 +262,14 @@ ResponsePlan SimProvider::on_request(const SimRequest& request, TimePoint now) {
   const Endpoint endpoint = call.route->endpoint;
   if (endpoint == Endpoint::kModels) {
     return serve(call, render_models_body(cfg_.dialect, cfg_.models, unix_seconds(now)));
+  }
+  if (endpoint == Endpoint::kModel) {
+    call.parsed.model = call.route->implied_model;
+    const bool listed = cfg_.models.empty() ? call.parsed.model == "sim-model"
+                                            : std::find(cfg_.models.begin(), cfg_.models.end(),
+                                                        call.parsed.model) != cfg_.models.end();
+    if (!listed) return refuse(call, Refusal::kModelNotFound, {}, Tripped::kNone, std::nullopt);
+    return serve(call, render_model_body(cfg_.dialect, call.parsed.model, unix_seconds(now)));
   }
   auto parsed = parse_request(endpoint, request.body, call.route->implied_model);
   if (auto* bad = std::get_if<BadRequest>(&parsed)) {
@@ -427,9 +460,10 @@ ResponsePlan SimProvider::admitted(Call& call, double roll) {
   }
   if (stream_error) {
     ++counters_.stream_error;
-    for (auto& e : render_stream_error(cfg_.dialect, g.id, g.model, call.now)) {
-      plan.chunks.push_back({cfg_.latency.per_token, std::move(e)});
-    }
+    auto failure = endpoint == Endpoint::kResponses
+                       ? render_responses_failure(g, static_cast<std::int64_t>(keep))
+                       : render_stream_error(cfg_.dialect, g.id, g.model, call.now);
+    for (auto& e : failure) plan.chunks.push_back({cfg_.latency.per_token, std::move(e)});
   } else if (close_mid) {
     ++counters_.close_mid_stream;
     plan.ending = Ending::kCloseMidStream;

@@ -125,6 +125,7 @@ class SimProvider {
   };
   struct Call;  // one on_request invocation's context
 
+  ResponsePlan decide(const SimRequest& request, TimePoint now);
   void start_fresh();
   Duration draw_base_latency();
   KeyState& key_state(const std::string& key);

@@ -223,6 +223,12 @@ bool looks_like_sse(std::string_view t) {
          t.find("\ndata:") != std::string_view::npos;
 }
 
+// The events that end a stream normally: Anthropic's message_stop, and the
+// Responses API's completed or incomplete (max_output_tokens, content filter).
+bool is_terminal_event(std::string_view name) {
+  return name == "message_stop" || name == "response.completed" || name == "response.incomplete";
+}
+
 // Walks SSE frames; returns the JSON text of the first error frame, if any.
 std::string scan_sse(std::string_view body, ErrorBody& out, dom::parser& parser) {
   out.sse.is_sse = true;
@@ -242,7 +248,7 @@ std::string scan_sse(std::string_view body, ErrorBody& out, dom::parser& parser)
     if (line.front() == ':') continue;  // comment keep-alive (": OPENROUTER PROCESSING")
     if (line.starts_with("event:")) {
       event = std::string(trim(line.substr(6)));
-      if (event == "message_stop" || event == "response.completed") out.sse.terminal_seen = true;
+      if (is_terminal_event(event)) out.sse.terminal_seen = true;
       continue;
     }
     if (!line.starts_with("data:")) continue;
@@ -254,7 +260,7 @@ std::string scan_sse(std::string_view body, ErrorBody& out, dom::parser& parser)
     dom::element doc;
     if (!parse_json(parser, data, doc)) continue;
     const std::string type = text_field(doc, "type");
-    if (type == "message_stop" || type == "response.completed") out.sse.terminal_seen = true;
+    if (is_terminal_event(type)) out.sse.terminal_seen = true;
     const bool error_event = event == "error" || event == "response.failed" || type == "error" ||
                              type == "response.failed" || field(doc, "error").has_value();
     if (error_event && found.empty()) {

@@ -1,0 +1,18 @@
+#pragma once
+// What is publicly known about well-known upstream models, for model
+// discovery (`GET /v1/models` answers with a context length so agents such as
+// Hermes need not guess). Pure lookups; an operator's `context_length` on an
+// alias always wins over this table.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace sluice::providers {
+
+// The context window in tokens of `model` (an upstream id such as
+// "gpt-4o-mini", "claude-sonnet-4-5-20250929", "glm-4.6", "moonshotai/kimi-k2"),
+// matched by family prefix after any "vendor/" part, ASCII case-insensitively;
+// nullopt for models it does not know.
+std::optional<std::int64_t> known_context_length(std::string_view model);
+
+}  // namespace sluice::providers
