@@ -42,3 +42,13 @@ if [ ! -d "$sdk_dir/node_modules/openai" ] || [ "$sdk_dir/package-lock.json" -nt
   echo "setup: installing the SDK wire-test clients (npm ci)"
   (cd "$sdk_dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
 fi
+
+# The real agent clients (Claude Code, Codex CLI) and SDK frameworks (Vercel AI SDK,
+# LangChain JS) for tests/clients, pinned by the lock file; the CLIs' native binaries come
+# as platform packages (linux-x64 here), Claude Code's linked into place by its postinstall.
+clients_dir="$(dirname "$0")/../tests/clients"
+if [ ! -x "$clients_dir/node_modules/.bin/claude" ] || [ ! -x "$clients_dir/node_modules/.bin/codex" ] \
+    || [ "$clients_dir/package-lock.json" -nt "$clients_dir/node_modules" ]; then
+  echo "setup: installing the agent-client tests' clients (npm ci)"
+  (cd "$clients_dir" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+fi

@@ -40,6 +40,9 @@ struct RateLimitSnapshot {
   std::optional<Duration> retry_after;  // retry-after-ms > retry-after, when > 0
   std::optional<bool> should_retry;     // x-should-retry
   std::string limit_type;               // Azure x-ratelimit-type: which axis tripped
+  // How far the reset instants may be off: a second when they were measured
+  // from a whole-second Date header (Anthropic's RFC 3339 resets), else zero.
+  Duration reset_uncertainty{};
 
   bool empty() const { return buckets.empty() && !retry_after && !should_retry; }
   const RateLimitBucket* find(std::string_view name) const;

@@ -184,6 +184,11 @@ TEST(FrontDoor, ACatchAllAliasServesModelNamesTheGatewayDoesNotKnow) {
   const json list = json::parse(c.request("GET", "/v1/models").body);
   for (const auto& m : list["data"]) EXPECT_NE(m["id"], "*");
   EXPECT_EQ(c.request("GET", "/v1/models/*").status, 404);
+  // A name it would serve answers as a model, with the catch-all's context length.
+  const HttpResponse probed = c.request("GET", "/v1/models/claude-opus-4-8");
+  ASSERT_EQ(probed.status, 200);
+  EXPECT_EQ(json::parse(probed.body)["id"], "claude-opus-4-8");
+  EXPECT_EQ(json::parse(probed.body)["context_length"], 200000);
 }
 
 TEST(FrontDoor, ModelsListAliasesWithTheirContextLengthInTheCallersFormat) {

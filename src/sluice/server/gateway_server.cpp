@@ -221,14 +221,22 @@ struct GatewayServer::Impl {
     if (req.path.starts_with(kModelPrefix) && req.path.size() > kModelPrefix.size()) {
       const std::string id = req.path.substr(kModelPrefix.size());
       const config::ModelAlias* m = g.config.find_model(id);
-      if (m == nullptr || m->name == config::kCatchAllAlias) {
+      // A name the catch-all would serve is a model too (Hermes asks for the
+      // context length of the model it was told to use); "*" itself is not.
+      if (m == nullptr && id != config::kCatchAllAlias && !policy::parse_route_target(id)) {
+        m = g.config.catch_all();
+      }
+      if (m == nullptr || id == config::kCatchAllAlias) {
         return LocalAnswer{404, &kJson,
                            engine::error_body(caller_api(req), 404, "model_not_found",
                                               "model \"" + id + "\" is not an alias; aliases: " +
                                                   alias_list(g.config)),
                            "model_not_found"};
       }
-      return LocalAnswer{200, &kJson, model_entry(*m, caller_api(req)).dump(), {}};
+      json entry = model_entry(*m, caller_api(req));
+      entry["id"] = id;
+      if (entry.contains("display_name")) entry["display_name"] = id;
+      return LocalAnswer{200, &kJson, entry.dump(), {}};
     }
     if (req.path == "/status") return LocalAnswer{200, &kJson, g.engine.status_json(), {}};
     if (req.path == "/metrics") {

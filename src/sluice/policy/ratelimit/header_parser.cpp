@@ -14,6 +14,14 @@ using std::chrono::hours;
 
 enum class Field { kLimit, kRemaining, kReset, kWindow };
 
+// Whether a reset value names an instant (RFC 3339, HTTP-date, epoch seconds
+// or milliseconds) rather than a span ("6m0s", "12", "0.5").
+bool is_instant(std::string_view value) {
+  if (parse_go_duration(value)) return false;
+  if (auto n = parse_number(value)) return *n > 1e9;
+  return true;
+}
+
 struct Parser {
   Dialect dialect;
   TimePoint now;
@@ -93,6 +101,13 @@ struct Parser {
       case Field::kReset:
         if (auto d = parse_reset_value(value, reference())) {
           b.reset_after = *d;
+          // An instant measured from Date (whole seconds, truncated) is late
+          // or early by up to a second: two replies of one window can put
+          // its end that far apart (snapshot_merge must not take them for
+          // two windows).
+          if (date && parse_http_date(*date) && is_instant(value)) {
+            out.snapshot.reset_uncertainty = std::chrono::seconds(1);
+          }
         } else {
           diag(header, value, "unparsable reset");
         }

@@ -1,10 +1,15 @@
 #include "sluice/policy/ratelimit/snapshot_merge.hpp"
 
+#include <algorithm>
+
 namespace sluice::policy {
 
 RateLimitSnapshot merge_same_window(const RateLimitSnapshot* previous, RateLimitSnapshot next,
                                     Duration same_window) {
   if (previous == nullptr) return next;
+  // Resets computed from whole-second Dates may differ by that second within
+  // one window: widen "the same instant" by it.
+  same_window += std::max(previous->reset_uncertainty, next.reset_uncertainty);
   for (RateLimitBucket& nb : next.buckets) {
     const RateLimitBucket* ob = previous->find(nb.name);
     if (ob == nullptr || !ob->remaining || !nb.remaining || !ob->reset_after || !nb.reset_after) {

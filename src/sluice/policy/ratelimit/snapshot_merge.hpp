@@ -13,7 +13,8 @@
 // an earlier window and handled late (it straddled the reset): the held
 // bucket stays. For a provider that refills continuously an earlier reset can
 // also mean a faster refill; keeping the held bucket is then merely cautious
-// until it resets.
+// until it resets. Resets measured from a whole-second Date (Anthropic's)
+// widen `same_window` by the snapshots' reset_uncertainty.
 #include "sluice/core/rate_limit_snapshot.hpp"
 
 namespace sluice::policy {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "sluice/core/headers.hpp"
+#include "sluice/policy/ratelimit/header_parser.hpp"
+#include "sluice/policy/ratelimit/reset_value.hpp"
+
 namespace sluice::policy {
 namespace {
 
@@ -51,6 +55,35 @@ TEST(MergeSameWindow, AReplyFromTheLastWindowHandledLateDoesNotReplaceTheCurrent
   const RateLimitBucket* b = merged.find("requests");
   EXPECT_EQ(b->remaining, 2);
   EXPECT_EQ(merged.taken_at + *b->reset_after, kT0 + milliseconds(900)) << "same reset instant";
+}
+
+// Anthropic: resets are whole-second RFC 3339 instants and Date is a
+// whole-second HTTP-date, so replies of one window put its end up to a second
+// apart. The provider said 2, then 1, then 0 left; each must be believed.
+TEST(MergeSameWindow, AnthropicCountsGoDownAlthoughWholeSecondResetsDrift) {
+  const auto reply = [](std::string_view date, std::string_view remaining, TimePoint now) {
+    HeaderList h;
+    h.add("date", date);
+    h.add("anthropic-ratelimit-requests-limit", "3");
+    h.add("anthropic-ratelimit-requests-remaining", remaining);
+    h.add("anthropic-ratelimit-requests-reset", "2027-01-15T08:01:00Z");
+    RateLimitSnapshot s = parse_rate_limit_headers(h.view(), Dialect::kAnthropic, now).snapshot;
+    s.taken_at = now;
+    return s;
+  };
+  const TimePoint at = *parse_rfc3339("2027-01-15T08:00:10Z");
+  // Date truncates 10.9 s to 10 s, then says 11 s at 11.0 s: the first reply
+  // puts the reset 0.9 s later than the second does.
+  RateLimitSnapshot held = reply("Fri, 15 Jan 2027 08:00:10 GMT", "2", at + milliseconds(900));
+  held = merge_same_window(&held, reply("Fri, 15 Jan 2027 08:00:11 GMT", "1", at + seconds(1)));
+  EXPECT_EQ(held.find("requests")->remaining, 1);
+  held = merge_same_window(&held,
+                           reply("Fri, 15 Jan 2027 08:00:11 GMT", "0", at + milliseconds(1950)));
+  EXPECT_EQ(held.find("requests")->remaining, 0);
+  // And an overtaken reply of that window still cannot raise the count.
+  held = merge_same_window(&held,
+                           reply("Fri, 15 Jan 2027 08:00:10 GMT", "2", at + milliseconds(1990)));
+  EXPECT_EQ(held.find("requests")->remaining, 0);
 }
 
 TEST(MergeSameWindow, NothingToCompareLeavesTheNewSnapshotAlone) {
