@@ -138,8 +138,8 @@ void describe_provider(const GatewayConfig& config, const ProviderConfig& p, std
       out += "    no usable key: route candidates on " + p.name + " are skipped\n";
   }
   out += "    throttle at <= " + std::to_string(p.rpm_throttle_threshold) +
-         " remaining requests; wait at most " + format_duration(p.max_wait) +
-         " before trying the next candidate\n";
+         " remaining requests (at most 10% of the announced limit); wait at most " +
+         format_duration(p.max_wait) + " before trying the next candidate\n";
   out += "    timeouts: connect " + format_duration(p.timeouts.connect) + ", first byte " +
          format_duration(p.timeouts.first_byte) + ", idle " + format_duration(p.timeouts.idle) +
          "\n";

@@ -1,6 +1,14 @@
 #include "sluice/policy/ratelimit/throttle.hpp"
 
+#include <algorithm>
+
 namespace sluice::policy {
+
+std::int64_t reserve_for(std::int64_t threshold, std::optional<std::int64_t> limit) {
+  if (!limit || *limit <= 0) return threshold;
+  // Integer tenths: 10 % of the limit, rounded down.
+  return std::min(threshold, *limit / 10);
+}
 
 ThrottleDecision decide_throttle(const ThrottleInput& in) {
   ThrottleDecision d;
@@ -31,7 +39,8 @@ ThrottleDecision decide_throttle(const ThrottleInput& in) {
       // every unanswered send against the new window; with nothing in flight
       // no reply is coming, so send and let the next one tell.
       if (b.axis == BudgetAxis::kRequests && b.limit && !b.is_long_window() &&
-          in.in_flight_requests > 0 && *b.limit - in.unaccounted_requests <= in.threshold) {
+          in.in_flight_requests > 0 &&
+          *b.limit - in.unaccounted_requests <= reserve_for(in.threshold, b.limit)) {
         block(in.now + in.recheck, b.name);
       }
       continue;
@@ -39,7 +48,9 @@ ThrottleDecision decide_throttle(const ThrottleInput& in) {
 
     switch (b.axis) {
       case BudgetAxis::kRequests:
-        if (*b.remaining - in.unaccounted_requests <= in.threshold) block(reset_at, b.name);
+        if (*b.remaining - in.unaccounted_requests <= reserve_for(in.threshold, b.limit)) {
+          block(reset_at, b.name);
+        }
         break;
       case BudgetAxis::kTokens:
       case BudgetAxis::kInputTokens:

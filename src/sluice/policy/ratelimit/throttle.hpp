@@ -26,7 +26,8 @@ struct ThrottleInput {
   // the reset (requests sent just before a reset can land in the new window).
   std::int64_t in_flight_requests = 0;
   Duration recheck = std::chrono::milliseconds(25);
-  // Wait when remaining requests, less unaccounted ones, is at or below this.
+  // Wait when remaining requests, less unaccounted ones, is at or below this
+  // reserve, scaled down to 10 % of the bucket's limit (reserve_for).
   std::int64_t threshold = 2;
   // This request's estimated cost: prompt tokens and max output tokens.
   std::int64_t estimated_input_tokens = 0;
@@ -48,5 +49,11 @@ struct ThrottleDecision {
 };
 
 ThrottleDecision decide_throttle(const ThrottleInput& in);
+
+// The requests a key keeps in reserve in a window of `limit`: the configured
+// threshold, but never more than 10 % of the limit (rounded down), so a small
+// window is not mostly left unused (a threshold of 2 on a limit of 3 would
+// send one request a window). Unknown limit: the threshold.
+std::int64_t reserve_for(std::int64_t threshold, std::optional<std::int64_t> limit);
 
 }  // namespace sluice::policy

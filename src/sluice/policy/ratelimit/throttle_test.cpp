@@ -44,6 +44,34 @@ TEST(Throttle, WaitsForResetAtThreshold) {
   EXPECT_EQ(d.bucket, "requests");
 }
 
+// A limit of 3 per window with the default threshold of 2 used to send one
+// request a window; the reserve is at most 10 % of the limit.
+TEST(Throttle, TheReserveScalesDownWithASmallLimit) {
+  testing::FakeClock clock;
+  auto snap = requests_snapshot(clock.now(), 1, seconds(2));
+  snap.buckets[0].limit = 3;
+  ThrottleInput in{.snapshot = &snap, .now = clock.now()};
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);  // the third of three goes
+  snap.buckets[0].remaining = 0;
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kWait);
+  // 10 of a window: one in reserve.
+  snap.buckets[0].limit = 10;
+  snap.buckets[0].remaining = 2;
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kSendNow);
+  snap.buckets[0].remaining = 1;
+  EXPECT_EQ(decide_throttle(in).kind, Kind::kWait);
+}
+
+TEST(Throttle, ReserveIsTheThresholdCappedAtATenthOfTheLimit) {
+  EXPECT_EQ(reserve_for(2, 3), 0);
+  EXPECT_EQ(reserve_for(2, 10), 1);
+  EXPECT_EQ(reserve_for(2, 20), 2);
+  EXPECT_EQ(reserve_for(2, 10'000), 2);  // a big window keeps the configured guard
+  EXPECT_EQ(reserve_for(50, 200), 20);
+  EXPECT_EQ(reserve_for(2, std::nullopt), 2);
+  EXPECT_EQ(reserve_for(0, 1000), 0);
+}
+
 TEST(Throttle, CountsOwnSendsSinceTheSnapshot) {
   testing::FakeClock clock;
   auto snap = requests_snapshot(clock.now(), 10, seconds(2));
