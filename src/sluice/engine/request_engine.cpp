@@ -184,6 +184,8 @@ struct RequestEngine::Impl {
   std::map<std::string, ProviderRuntime> providers;
   policy::RetryBudget budget;
   Metrics metrics;
+  // The operator's errors.rules, checked before the built-in ones.
+  policy::RuleTable rules;
 
   Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
        state::Store* s, state::Coordinator* coord)
@@ -193,7 +195,9 @@ struct RequestEngine::Impl {
         rng(r),
         store(s),
         coordinator(coord),
-        budget(cfg.retry.budget) {
+        budget(cfg.retry.budget),
+        rules(policy::builtin_rules()) {
+    rules.prepend(cfg.error_rules);
     if (coordinator) {
       renew_timer = std::make_shared<asio::steady_timer>(ex);
       asio::co_spawn(ex, renew_leases(renew_timer, alive, coordinator), asio::detached);
@@ -824,7 +828,7 @@ struct RequestEngine::Impl {
       }
       outcome.headers = resp_headers;
       outcome.body = resp_body;
-      policy::Classification c = policy::classify(outcome);
+      policy::Classification c = policy::classify(outcome, rules);
       if (streaming && !c.ok && outcome.transport == policy::TransportFailure::kNone) {
         // The probe saw a stream whose first events were clean: keep relaying.
         const auto parsed = policy::parse_error_body(resp_body);
