@@ -12,12 +12,13 @@ declare -A allowed=(
   [core]="core nlohmann simdjson"
   [policy]="core policy nlohmann simdjson"
   [providers]="core policy providers nlohmann simdjson"
+  [translate]="core translate nlohmann"
   [config]="core policy providers config nlohmann yaml-cpp"
   [state]="core policy state nlohmann hiredis sqlite3"
   [net]="core net nlohmann boost openssl"
   [sim]="core policy providers config net sim nlohmann yaml-cpp boost"
-  [engine]="core policy providers config state net engine nlohmann simdjson boost"
-  [server]="core policy providers config state net engine server nlohmann simdjson boost"
+  [engine]="core policy providers translate config state net engine nlohmann simdjson boost"
+  [server]="core policy providers translate config state net engine server nlohmann simdjson boost"
 )
 
 bad=0

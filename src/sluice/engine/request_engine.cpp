@@ -24,6 +24,7 @@
 #include "sluice/policy/retry/retry_budget.hpp"
 #include "sluice/policy/retry/retry_decision.hpp"
 #include "sluice/providers/sse_scan.hpp"
+#include "sluice/translate/translate.hpp"
 
 namespace sluice::engine {
 
@@ -433,10 +434,16 @@ struct RequestEngine::Impl {
     co_return std::move(got);
   }
 
+  // `translated`: the body is in the provider's API, not the caller's, so
+  // headers that describe the caller's API (anthropic-beta, openai-beta) stay.
   net::HeaderFields upstream_headers(const FrontRequest& req, const ProviderRuntime& p,
-                                     const config::ApiKey* key) {
+                                     const config::ApiKey* key, bool translated = false) {
     net::HeaderFields h;
     for (const auto& f : req.headers.view().fields()) {
+      if (translated && !iequals(f.name, "accept") && !iequals(f.name, "user-agent") &&
+          !iequals(f.name, "content-type")) {
+        continue;
+      }
       if (forwarded_client_header(f.name)) h.add(f.name, f.value);
     }
     if (p.cfg->api == config::WireApi::kAnthropic && !req.headers.view().get("anthropic-version")) {
@@ -571,6 +578,13 @@ struct RequestEngine::Impl {
     int requeues = 0;  // concurrency 429s answered by queueing again, not by retrying
     std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
     Duration queued = Duration::zero();
+    const std::optional<translate::Api> caller_api = translate::api_of_path(req.path);
+    std::string translation_error;  // why a candidate's translation was refused
+    // The current candidate's translation, when it speaks another API.
+    std::optional<std::size_t> translated_idx;
+    std::string translated_body;
+    std::optional<translate::Context> translation;
+    std::vector<std::string> dropped;
 
     std::size_t idx = 0;
     while (idx < req.route.size()) {
@@ -593,9 +607,49 @@ struct RequestEngine::Impl {
         next_candidate(p.endpoint_error);
         continue;
       }
-      if (p.cfg->api != req.api) {
-        next_candidate("speaks the other wire API");
-        continue;
+      // A candidate of another API is translated (Chat is the pivot); a
+      // Responses caller passes through only to OpenAI itself (and Azure),
+      // the OpenAI-API servers known to have the Responses API.
+      std::optional<translate::Api> translate_to;
+      {
+        const translate::Api upstream_api = p.cfg->api == config::WireApi::kAnthropic
+                                                ? translate::Api::kMessages
+                                                : translate::Api::kChat;
+        const bool responses_native =
+            p.cfg->dialect == Dialect::kOpenAI || p.cfg->dialect == Dialect::kAzure;
+        const bool same = p.cfg->api == req.api &&
+                          !(caller_api == translate::Api::kResponses && !responses_native);
+        if (!same) {
+          if (!caller_api || *caller_api == upstream_api) {
+            next_candidate("speaks the other wire API");
+            continue;
+          }
+          translate_to = upstream_api;
+        }
+      }
+      // Translated once per candidate (a retry or a wait comes back here).
+      if (translate_to && translated_idx != idx) {
+        translate::RequestOptions topt;
+        topt.upstream_model = target.upstream_model;
+        topt.created =
+            std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch())
+                .count();
+        topt.response_id = "resp_sluice" + std::to_string(topt.created) + "_" +
+                           std::to_string(static_cast<std::uint64_t>(rng.uniform() * 1e15));
+        translate::RequestResult tr =
+            translate::translate_request(*caller_api, *translate_to, req.body, topt);
+        if (!tr.ok) {
+          translation_error = tr.error;
+          next_candidate("cannot translate: " + tr.error);
+          continue;
+        }
+        translated_idx = idx;
+        translated_body = std::move(tr.ok->body);
+        dropped = std::move(tr.ok->dropped);
+        translation = std::move(tr.context);
+      } else if (!translate_to) {
+        translation.reset();
+        dropped.clear();
       }
       TimePoint now = clock.now();
       if (req.deadline && now >= *req.deadline) break;
@@ -761,13 +815,22 @@ struct RequestEngine::Impl {
         }
       } in_flight_guard{mb, own_tokens};
 
-      std::string body = req.facts.model_end > req.facts.model_begin || req.facts.model
-                             ? providers::splice_model(req.body, req.facts, target.upstream_model)
-                             : req.body;
+      std::string body;
+      if (translate_to) {
+        body = translated_body;  // a copy: a retry sends it again
+      } else {
+        body = req.facts.model_end > req.facts.model_begin || req.facts.model
+                   ? providers::splice_model(req.body, req.facts, target.upstream_model)
+                   : req.body;
+      }
+      // Named, not temporaries inside co_await (g++ 12, docs/decisions/0005).
+      const std::string upstream_path =
+          translate_to ? upstream_target(p.endpoint, std::string(translate::path_of(*translate_to)))
+                       : upstream_target(p.endpoint, req.path);
+      net::HeaderFields upstream_head = upstream_headers(req, p, api_key, translate_to.has_value());
       const TimePoint sent_at = clock.now();
-      net::SendResult sent =
-          co_await p.client->send(p.endpoint, req.method, upstream_target(p.endpoint, req.path),
-                                  upstream_headers(req, p, api_key), std::move(body));
+      net::SendResult sent = co_await p.client->send(p.endpoint, req.method, upstream_path,
+                                                     std::move(upstream_head), std::move(body));
 
       // 5. Classify what came back, once.
       policy::UpstreamOutcome outcome;
@@ -855,8 +918,12 @@ struct RequestEngine::Impl {
         net::HeaderFields out;
         out.reserve(256, resp_headers.fields().size() + 4);  // + sluice's own, below
         for (const auto& f : resp_headers.fields()) {
+          // A translated whole answer is JSON of the caller's API, whatever
+          // the provider's content-type said.
+          if (translation && !streaming && iequals(f.name, "content-type")) continue;
           if (!hop_by_hop(f.name)) out.add(f.name, f.value);
         }
+        if (translation && !streaming) out.add("content-type", "application/json");
         out.add("x-sluice-route", label);
         out.add("x-sluice-attempts", std::to_string(attempts_total));
         out.add(
@@ -866,7 +933,42 @@ struct RequestEngine::Impl {
           out.add("x-sluice-fallback",
                   std::to_string(idx) + "/" + std::to_string(req.route.size()));
         }
-        if (!streaming && !sent.response->complete()) {
+        if (translation) {
+          out.add("x-sluice-translated",
+                  std::string(translate::to_string(translation->caller)) + "->" +
+                      std::string(translate::to_string(translation->upstream)));
+          if (!dropped.empty()) out.add("x-sluice-translation-dropped", join(dropped));
+        }
+        if (translation && !streaming) {
+          // The whole answer is needed to translate it.
+          bool whole = true;
+          while (!sent.response->complete()) {
+            auto piece = co_await sent.response->next();
+            if (!piece) {
+              whole = sent.response->complete();
+              break;
+            }
+            resp_body += *piece;
+          }
+          if (!whole) {
+            std::string code = "stream_drop";
+            finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
+                     "the provider cut a translated answer short");
+            log_request(req, "STREAM_DROP", label, attempts_total, "translated answer cut short",
+                        queued, started, failures);
+            std::string msg = "upstream " + label + " cut its answer short";
+            net::HeaderFields none;
+            co_await reply_error(w, req, 502, std::move(code), std::move(msg), std::nullopt, true,
+                                 std::move(none));
+            co_return;
+          }
+          translate::Translated answer = translate::translate_response(*translation, resp_body);
+          for (auto& d : answer.dropped) {
+            if (std::find(dropped.begin(), dropped.end(), d) == dropped.end()) dropped.push_back(d);
+          }
+          resp_body = std::move(answer.body);
+        }
+        if (!streaming && !sent.response->complete() && !translation) {
           const bool whole = co_await relay_large_body(req, w, *sent.response, *outcome.status, out,
                                                        std::move(resp_body), label);
           log_request(req, whole ? "ok" : "STREAM_DROP", label, attempts_total,
@@ -877,8 +979,14 @@ struct RequestEngine::Impl {
         }
         if (!streaming) {
           co_await w.send(*outcome.status, out, std::move(resp_body));
-          log_request(req, "ok", label, attempts_total, idx > 0 ? "fallback: " + join(skipped) : "",
-                      queued, started, failures);
+          std::string detail = idx > 0 ? "fallback: " + join(skipped) : std::string();
+          if (translation) {
+            detail += std::string(detail.empty() ? "" : "; ") + "translated " +
+                      std::string(translate::to_string(translation->caller)) + "->" +
+                      std::string(translate::to_string(translation->upstream));
+            if (!dropped.empty()) detail += ", dropped: " + join(dropped);
+          }
+          log_request(req, "ok", label, attempts_total, detail, queued, started, failures);
           finished(req, "ok", "none", label, "");
           if (idx > 0) served_by_fallback(req, label, skipped);
           co_return;
@@ -891,17 +999,30 @@ struct RequestEngine::Impl {
           co_return;
         }
         providers::TerminalWatch watch;
+        // Translated streams go through their translator; the watch sees
+        // what the client sees (its API's terminal and error events).
+        std::unique_ptr<translate::StreamTranslator> translator;
+        if (translation) translator = translate::make_stream_translator(*translation);
+        if (translator) resp_body = translator->feed(resp_body);
         watch.feed(resp_body);
         if (!co_await w.write_chunk(resp_body)) {
           finished(req, "error", gone, label, "the client left mid-stream");
           co_return;
         }
         while (auto piece = co_await sent.response->next()) {
-          watch.feed(*piece);
-          if (!co_await w.write_chunk(*piece)) {  // the client left; drop upstream
+          std::string translated;
+          if (translator) translated = translator->feed(*piece);
+          const std::string_view bytes = translator ? std::string_view(translated) : *piece;
+          watch.feed(bytes);
+          if (!co_await w.write_chunk(bytes)) {  // the client left; drop upstream
             finished(req, "error", gone, label, "the client left mid-stream");
             co_return;
           }
+        }
+        if (translator && sent.response->complete()) {
+          const std::string tail = translator->finish();
+          watch.feed(tail);
+          co_await w.write_chunk(tail);
         }
         if (!watch.seen()) {
           const std::string ev = stream_error_event(
@@ -1019,6 +1140,16 @@ struct RequestEngine::Impl {
       finished(req, "error", to_string(c.cls), last->where, why);
       co_await reply_error(w, req, status, ascii_lower(to_string(c.cls)), msg, ra,
                            c.traits.retryable, std::move(extra));
+      co_return;
+    }
+    if (!translation_error.empty() && attempts_total == 0 && !earliest_free) {
+      // Nothing was tried because the request cannot be put in a candidate's
+      // API: the caller's to fix, so not retryable.
+      log_request(req, "refused", "-", 0, why, queued, started, failures);
+      finished(req, "refused", "none", "-", why);
+      std::string code = "untranslatable_request";
+      co_await reply_error(w, req, 400, std::move(code), translation_error, std::nullopt, false,
+                           std::move(extra));
       co_return;
     }
     const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +

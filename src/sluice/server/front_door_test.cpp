@@ -142,10 +142,11 @@ TEST(FrontDoor, EveryRefusalAtTheFrontDoorLeavesOneLogLine) {
 TEST(FrontDoor, AnAliasWithNoCandidateOfTheCallersApiIsANonRetryableError) {
   Stack s(sims(), yaml(false));
   HttpClient c(s.port());
-  // "main" routes only to an OpenAI-API provider; an Anthropic client asks for it.
+  // "main" routes only to an OpenAI-API provider; an Anthropic client counts
+  // tokens with it (count_tokens has no OpenAI counterpart to translate to).
   const HttpResponse r =
-      c.request("POST", "/v1/messages", {{"anthropic-version", "2023-06-01"}},
-                R"({"model":"main","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})");
+      c.request("POST", "/v1/messages/count_tokens", {{"anthropic-version", "2023-06-01"}},
+                R"({"model":"main","messages":[{"role":"user","content":"hi"}]})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.header("x-should-retry"), "false");
   EXPECT_FALSE(r.header("retry-after"));
@@ -156,11 +157,10 @@ TEST(FrontDoor, AnAliasWithNoCandidateOfTheCallersApiIsANonRetryableError) {
             std::string::npos)
       << r.body;
   // A route with one candidate of the caller's API still serves it.
-  EXPECT_EQ(
-      c.request("POST", "/v1/messages", {},
-                R"({"model":"claude","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})")
-          .status,
-      200);
+  EXPECT_EQ(c.request("POST", "/v1/messages/count_tokens", {},
+                      R"({"model":"claude","messages":[{"role":"user","content":"hi"}]})")
+                .status,
+            200);
 }
 
 TEST(FrontDoor, ACatchAllAliasServesModelNamesTheGatewayDoesNotKnow) {

@@ -14,6 +14,7 @@
 #include "sluice/net/sleep.hpp"
 #include "sluice/providers/model_facts.hpp"
 #include "sluice/server/live_page.hpp"
+#include "sluice/translate/translate.hpp"
 
 namespace sluice::server {
 
@@ -85,7 +86,10 @@ std::string_view api_name(config::WireApi api) {
 // Why no candidate of `route` can serve a request in `api`; nullopt when one can.
 std::optional<std::string> api_mismatch(const config::GatewayConfig& config,
                                         const std::vector<policy::RouteTarget>& route,
-                                        config::WireApi api) {
+                                        config::WireApi api, std::string_view path) {
+  // Chat Completions, Messages and Responses translate into one another;
+  // embeddings, legacy completions and count_tokens need their own API.
+  if (translate::api_of_path(path)) return std::nullopt;
   std::string others;
   for (const auto& t : route) {
     const config::ProviderConfig* p = config.find_provider(t.provider);
@@ -95,8 +99,8 @@ std::optional<std::string> api_mismatch(const config::GatewayConfig& config,
   }
   if (route.empty()) return std::nullopt;
   return "no route candidate speaks " + std::string(api_name(api)) + ": " + others +
-         "; sluice does not translate between APIs yet, so route this model to a provider of "
-         "the caller's API";
+         "; only chat completions, messages and responses are translated between APIs, so "
+         "route this model to a provider of the caller's API";
 }
 
 }  // namespace
@@ -370,7 +374,7 @@ struct GatewayServer::Impl {
     }
     // A route none of whose candidates speaks the caller's API cannot serve
     // it, now or later: a configuration matter, not a rate limit to retry.
-    if (auto why = api_mismatch(config, fr.route, api)) {
+    if (auto why = api_mismatch(config, fr.route, api, req.path)) {
       return fail(w, req, api, 400, "no_candidate_for_api", *why, fr.alias, client);
     }
     const HeaderView h = req.headers.view();

@@ -1,0 +1,201 @@
+// Cross-API candidates end to end: sluice serve in front of sluice sim, a
+// caller of one API served by a provider of another, whole and streamed,
+// with tools; and a cross-API fallback before the first byte.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "testing/gateway_stack.hpp"
+#include "testing/http_client.hpp"
+
+namespace sluice::server {
+namespace {
+
+using nlohmann::json;
+using testing::GatewayStack;
+using testing::HttpClient;
+using testing::HttpResponse;
+using testing::sim_provider;
+using testing::url;
+
+// "chat": a Chat-only provider (z.ai: no Responses API); "an": Anthropic.
+std::string yaml(const std::vector<std::uint16_t>& p) {
+  return "state: {backend: memory}\nproviders:\n"
+         "  chat: {api: openai, dialect: zai, base_url: \"" +
+         url(p[0]) +
+         "/api/paas/v4\", keys: [good-key]}\n"
+         "  an: {api: anthropic, base_url: \"" +
+         url(p[1]) +
+         "\", keys: [good-key]}\n"
+         "models:\n"
+         "  to-chat: {route: [chat/glm-4.6]}\n"
+         "  to-anthropic: {route: [an/claude-sonnet-4-5]}\n"
+         "  an-then-chat: {route: [an/claude-sonnet-4-5, chat/glm-4.6]}\n";
+}
+
+std::vector<sim::ProviderSimConfig> sims(bool anthropic_overloaded = false) {
+  auto an = sim_provider("an", Dialect::kAnthropic);
+  if (anthropic_overloaded) an.faults.overload_rate = 1.0;
+  return {sim_provider("chat", Dialect::kZai), an};
+}
+
+std::vector<json> sse_data(const std::string& body) {
+  std::vector<json> out;
+  std::size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const auto end = body.find('\n', pos);
+    const std::string d = body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (d != "[DONE]") out.push_back(json::parse(d));
+  }
+  return out;
+}
+
+const json kWeatherTool =
+    json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})");
+
+TEST(Translation, AnAnthropicClientIsServedByAChatProviderWithATool) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const json req = {
+      {"model", "to-chat"},
+      {"max_tokens", 64},
+      {"system", "Be brief."},
+      {"messages", json::array({{{"role", "user"}, {"content", "weather?"}}})},
+      {"tools", json::array({{{"name", "get_weather"}, {"input_schema", kWeatherTool}}})}};
+  const HttpResponse r =
+      c.request("POST", "/v1/messages", {{"anthropic-version", "2023-06-01"}}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-translated"), "messages->chat");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  const json out = json::parse(r.body);
+  EXPECT_EQ(out["type"], "message");
+  EXPECT_EQ(out["stop_reason"], "tool_use");
+  ASSERT_EQ(out["content"][0]["type"], "tool_use");
+  EXPECT_EQ(out["content"][0]["name"], "get_weather");
+  EXPECT_EQ(out["content"][0]["input"]["city"], "sim");
+  // The tool result goes back; the answer is text.
+  json next = req;
+  next["messages"].push_back({{"role", "assistant"}, {"content", out["content"]}});
+  next["messages"].push_back({{"role", "user"},
+                              {"content", json::array({{{"type", "tool_result"},
+                                                        {"tool_use_id", out["content"][0]["id"]},
+                                                        {"content", "sunny"}}})}});
+  const HttpResponse r2 = c.request("POST", "/v1/messages", {}, next.dump());
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  const json out2 = json::parse(r2.body);
+  EXPECT_EQ(out2["stop_reason"], "end_turn");
+  EXPECT_NE(out2["content"][0]["text"].get<std::string>().find("simulated answer"),
+            std::string::npos);
+}
+
+TEST(Translation, AnAnthropicStreamFromAChatProviderHasOneBlockPerBlockAndMessageStop) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const json req = {{"model", "to-chat"},
+                    {"max_tokens", 64},
+                    {"stream", true},
+                    {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  const HttpResponse r = c.request("POST", "/v1/messages", {}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(r.complete);
+  std::string text;
+  int starts = 0, stops = 0;
+  std::string last;
+  for (const auto& e : sse_data(r.body)) {
+    last = e["type"];
+    if (last == "content_block_start") ++starts;
+    if (last == "content_block_stop") ++stops;
+    if (last == "content_block_delta") text += e["delta"]["text"].get<std::string>();
+  }
+  EXPECT_EQ(starts, 1);
+  EXPECT_EQ(stops, 1);
+  EXPECT_EQ(last, "message_stop");
+  EXPECT_EQ(text, "This is a simulated answer from chat.");
+  EXPECT_EQ(r.body.find("stream_drop"), std::string::npos) << r.body;
+}
+
+TEST(Translation, AChatClientIsServedByAnAnthropicProviderWholeAndStreamed) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  json req = {{"model", "to-anthropic"},
+              {"messages", json::array({{{"role", "system"}, {"content", "sys"}},
+                                        {{"role", "user"}, {"content", "hi"}}})}};
+  const HttpResponse r = c.request("POST", "/v1/chat/completions", {}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-translated"), "chat->messages");
+  const json out = json::parse(r.body);
+  EXPECT_EQ(out["object"], "chat.completion");
+  EXPECT_EQ(out["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(out["choices"][0]["message"]["content"], "This is a simulated answer from an.");
+  EXPECT_GT(out["usage"]["completion_tokens"].get<int>(), 0);
+
+  req["stream"] = true;
+  const HttpResponse st = c.request("POST", "/v1/chat/completions", {}, req.dump());
+  ASSERT_EQ(st.status, 200) << st.body;
+  std::string text;
+  for (const auto& e : sse_data(st.body)) {
+    if (!e["choices"].empty() && e["choices"][0]["delta"].contains("content")) {
+      text += e["choices"][0]["delta"]["content"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(text, "This is a simulated answer from an.");
+  EXPECT_TRUE(st.body.ends_with("data: [DONE]\n\n")) << st.body;
+}
+
+TEST(Translation, AResponsesClientIsServedByAChatOnlyProviderWithAFunctionCall) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const json req = {
+      {"model", "to-chat"},
+      {"input", "weather?"},
+      {"stream", true},
+      {"tools",
+       json::array({{{"type", "function"}, {"name", "get_weather"}, {"parameters", kWeatherTool}},
+                    {{"type", "web_search"}}})}};
+  const HttpResponse r = c.request("POST", "/v1/responses", {}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-translated"), "responses->chat");
+  EXPECT_EQ(r.header("x-sluice-translation-dropped"), "tools[].web_search");
+  const auto evs = sse_data(r.body);
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.front()["type"], "response.created");
+  EXPECT_EQ(evs.back()["type"], "response.completed");
+  const json& done = evs.back()["response"];
+  ASSERT_EQ(done["output"].size(), 1u);
+  EXPECT_EQ(done["output"][0]["type"], "function_call");
+  EXPECT_EQ(done["output"][0]["name"], "get_weather");
+  EXPECT_EQ(json::parse(done["output"][0]["arguments"].get<std::string>())["city"], "sim");
+}
+
+TEST(Translation, AnOverloadedAnthropicPrimaryFallsBackToChatInvisiblyForAStreamingClient) {
+  GatewayStack s(sims(/*anthropic_overloaded=*/true), yaml);
+  HttpClient c(s.port());
+  const json req = {{"model", "an-then-chat"},
+                    {"max_tokens", 64},
+                    {"stream", true},
+                    {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  const HttpResponse r = c.request("POST", "/v1/messages", {}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-route"), "chat/glm-4.6");
+  EXPECT_EQ(r.header("x-sluice-translated"), "messages->chat");
+  const auto evs = sse_data(r.body);
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.front()["type"], "message_start");
+  EXPECT_EQ(evs.back()["type"], "message_stop");
+  EXPECT_EQ(r.body.find("overloaded"), std::string::npos) << r.body;
+}
+
+TEST(Translation, ARequestThatCannotBeTranslatedIsA400NotARetryable429) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const HttpResponse r =
+      c.request("POST", "/v1/responses", {},
+                R"({"model":"to-chat","input":"hi","previous_response_id":"resp_123"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.header("x-should-retry"), "false");
+  EXPECT_NE(r.body.find("previous_response_id"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::server
