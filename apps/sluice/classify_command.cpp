@@ -81,21 +81,21 @@ std::optional<std::string> read_headers(const json& h, HeaderList& out) {
   return type_error("headers", "an object or an array of pairs", h);
 }
 
-std::optional<std::string> read_provider(const json& v, Dialect& d) {
+// Any name is accepted: a base URL (or a host) names its dialect, a known
+// name or alias is that dialect, and anything else (nvidia, alibaba,
+// openai-codex, ...) is classified with the generic rules.
+std::optional<std::string> read_provider(const json& v, ClassifyInput& in) {
   if (!v.is_string()) return type_error("provider", "a string", v);
   const std::string s = v.get<std::string>();
-  if (s.find("://") != std::string::npos) {
-    d = infer_dialect(s);
-    return std::nullopt;
-  }
   if (auto parsed = dialect_from_string(s)) {
-    d = *parsed;
+    in.fields.dialect = *parsed;
+    in.unknown_provider.clear();
     return std::nullopt;
   }
-  return "provider: unknown dialect \"" + s.substr(0, 40) +
-         "\" (openai, azure, anthropic, openrouter, groq, zai, kimi, gemini, deepseek, mistral, "
-         "cerebras, together, fireworks, xai, nous, vllm, llamacpp, ollama, generic, or a base "
-         "URL)";
+  const bool url_like = s.find("://") != std::string::npos || s.find('.') != std::string::npos;
+  in.fields.dialect = url_like ? infer_dialect(s) : Dialect::kGeneric;
+  if (!url_like) in.unknown_provider = s.substr(0, 40);
+  return std::nullopt;
 }
 
 json bucket_json(const RateLimitBucket& b) {
@@ -121,10 +121,11 @@ std::variant<ClassifyInput, std::string> parse_classify_line(std::string_view li
 
   ClassifyInput in;
   in.fields.now = now;
+  std::string error_text;  // from "error" / "message" / a worded "transport"
   for (auto& [key, v] : j.items()) {
     std::optional<std::string> err;
     if (key == "provider" || key == "dialect" || key == "base_url") {
-      err = read_provider(v, in.fields.dialect);
+      err = read_provider(v, in);
     } else if (key == "status") {
       if (v.is_null()) continue;
       if (!v.is_number_integer() || v.get<std::int64_t>() < 100 || v.get<std::int64_t>() > 999) {
@@ -145,9 +146,21 @@ std::variant<ClassifyInput, std::string> parse_classify_line(std::string_view li
         err = type_error("transport", "a string", v);
       } else if (auto t = policy::transport_from_string(v.get<std::string>())) {
         in.fields.transport = *t;
+      } else if (auto from_text = policy::transport_from_text(ascii_lower(v.get<std::string>()))) {
+        // The failure as a client library worded it ("Connection reset by peer").
+        in.fields.transport = *from_text;
+        if (error_text.empty()) error_text = v.get<std::string>();
       } else {
         err = "transport: unknown value \"" + v.get<std::string>().substr(0, 40) +
-              "\" (connect, timeout, reset, eof, tls)";
+              "\" (connect, timeout, reset, eof, tls, or a client's error message)";
+      }
+    } else if (key == "error" || key == "message") {
+      // A client's own report of the failure (Python's str(exc), an SDK's
+      // error message); read as the body when there is none.
+      if (v.is_string()) {
+        error_text = v.get<std::string>();
+      } else if (!v.is_null()) {
+        error_text = v.dump();
       }
     } else if (key == "stream") {
       policy::StreamState st;
@@ -170,11 +183,12 @@ std::variant<ClassifyInput, std::string> parse_classify_line(std::string_view li
       // Test fixtures carry their expectations; ignored here.
     } else {
       err = key +
-            ": unknown field (provider, status, headers, body, transport, stream, "
-            "request, now, label)";
+            ": unknown field (provider, status, headers, body, error, message, transport, "
+            "stream, request, now, label)";
     }
     if (err) return *err;
   }
+  if (in.body.empty()) in.body = std::move(error_text);
   return in;
 }
 
@@ -299,6 +313,11 @@ std::size_t run_classify(std::istream& in, std::ostream& out, const policy::Rule
       const auto& input = std::get<ClassifyInput>(parsed);
       result = classification_to_json(policy::classify(input.view(), rules));
       if (!input.label.empty()) result["label"] = input.label;
+      if (!input.unknown_provider.empty()) {
+        result["dialect"] = "generic";
+        result["note"] = "unknown provider \"" + input.unknown_provider +
+                         "\": classified with the generic rules";
+      }
     }
     // Replace invalid UTF-8 from upstream bodies instead of failing the line.
     out << result.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';

@@ -22,6 +22,9 @@ struct ClassifyInput {
   HeaderList headers;
   std::string body;
   std::string label;
+  // A provider name sluice has no dialect for: classified with the generic
+  // rules, and the verdict says so.
+  std::string unknown_provider;
 
   policy::UpstreamOutcome view() const {
     policy::UpstreamOutcome o = fields;

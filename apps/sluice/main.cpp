@@ -59,8 +59,9 @@ int main(int argc, char** argv) {
   bool strict = false;
   auto* classify = app.add_subcommand(
       "classify",
-      "Classify upstream outcomes: JSON lines in (provider, status, headers, body, transport, "
-      "stream, request), one JSON line out each (class, traits, wait, rate-limit snapshot)");
+      "Classify upstream outcomes: JSON lines in (provider, status, headers, body, error, "
+      "transport, stream, request), one JSON line out each (class, traits, wait, rate-limit "
+      "snapshot); an unknown provider name gets the generic rules");
   classify->add_option("input", input_path, "Input file of JSON lines (default: stdin)");
   classify->add_option("--rules", rules_path,
                        "JSON file of extra classification rules, checked before the built-in ones");

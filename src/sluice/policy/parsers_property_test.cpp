@@ -85,12 +85,17 @@ TEST(ParserProperty, HeaderParsersNeverThrowOnRandomValues) {
                          "X-RateLimit-Reset",
                          "anthropic-ratelimit-unified-7d-reset",
                          "x-ratelimit-limit-requests-1h",
-                         "ratelimitbysize-reset"};
+                         "ratelimitbysize-reset",
+                         "RateLimit",
+                         "RateLimit-Policy",
+                         "RateLimit-Reset",
+                         "RateLimit-Limit"};
+  constexpr std::size_t kNames = sizeof names / sizeof names[0];
   const TimePoint now = from_unix_ms(1'788'825'600'000);
   for (int i = 0; i < 20000; ++i) {
     HeaderList h;
     const int n = static_cast<int>(rng() % 6);
-    for (int k = 0; k < n; ++k) h.add(names[rng() % 10], random_bytes(rng, 40));
+    for (int k = 0; k < n; ++k) h.add(names[rng() % kNames], random_bytes(rng, 40));
     HeaderParseResult r;
     ASSERT_NO_THROW(r = parse_rate_limit_headers(h.view(), static_cast<Dialect>(rng() % 19), now));
     for (const auto& b : r.snapshot.buckets) {
@@ -102,6 +107,34 @@ TEST(ParserProperty, HeaderParsersNeverThrowOnRandomValues) {
     ASSERT_NO_THROW(parse_reset_value(v, now));
     ASSERT_NO_THROW(parse_go_duration(v));
     ASSERT_NO_THROW(parse_http_date(v));
+  }
+}
+
+TEST(ParserProperty, StructuredRateLimitFieldsNeverThrowOnMutations) {
+  std::mt19937_64 rng(8941);
+  const std::string policies[] = {
+      R"("default";q=100;w=60)",
+      R"("burst";q=100;w=60, "daily";q=1000;qu="request";w=86400;pk=:cHJvamVjdC0x:)",
+      R"(10, 10;w=1, 1000;w=3600)",
+      R"(limit=100, remaining=50, reset=30)",
+      R"("a\"b";r=0;t=12, tpm;r=1200;t=7)",
+  };
+  const char* names[] = {"RateLimit", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Reset"};
+  const TimePoint now = from_unix_ms(1'788'825'600'000);
+  for (int i = 0; i < 20000; ++i) {
+    HeaderList h;
+    const int n = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < n; ++k) {
+      h.add(names[rng() % 4], mutate(policies[rng() % 5], rng));
+    }
+    HeaderParseResult r;
+    ASSERT_NO_THROW(r = parse_rate_limit_headers(h.view(), Dialect::kGeneric, now));
+    for (const auto& b : r.snapshot.buckets) {
+      EXPECT_GE(b.reset_after.value_or(Duration::zero()).count(), 0);
+      EXPECT_GT(b.window.value_or(Duration(1)).count(), 0);
+      EXPECT_GE(b.limit.value_or(0), 0);
+      EXPECT_GE(b.remaining.value_or(0), 0);
+    }
   }
 }
 

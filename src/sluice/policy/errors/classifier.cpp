@@ -135,6 +135,69 @@ std::optional<TransportFailure> transport_from_string(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<TransportFailure> transport_from_text(std::string_view text) {
+  struct Words {
+    TransportFailure failure;
+    std::string_view phrase;
+  };
+  // Checked in order: TLS first (its EOF texts would read as a plain close).
+  static constexpr Words kWords[] = {
+      {TransportFailure::kTls, "[ssl"},
+      {TransportFailure::kTls, "ssl:"},
+      {TransportFailure::kTls, "sslerror"},
+      {TransportFailure::kTls, "ssleoferror"},
+      {TransportFailure::kTls, "ssl error"},
+      {TransportFailure::kTls, "bad_record_mac"},
+      {TransportFailure::kTls, "bad record mac"},
+      {TransportFailure::kTls, "decryption failed"},
+      {TransportFailure::kTls, "unexpected_eof_while_reading"},
+      {TransportFailure::kTls, "eof occurred in violation of protocol"},
+      {TransportFailure::kTls, "sslv3_alert"},
+      {TransportFailure::kTls, "sslv3 alert"},
+      {TransportFailure::kTls, "tlsv1_alert"},
+      {TransportFailure::kTls, "tlsv1 alert"},
+      {TransportFailure::kTls, "tls handshake"},
+      {TransportFailure::kConnect, "connection refused"},
+      {TransportFailure::kConnect, "econnrefused"},
+      {TransportFailure::kConnect, "connection error"},
+      {TransportFailure::kConnect, "apiconnectionerror"},
+      {TransportFailure::kConnect, "connecterror"},
+      {TransportFailure::kConnect, "failed to establish a new connection"},
+      {TransportFailure::kConnect, "cannot connect to host"},
+      {TransportFailure::kConnect, "name or service not known"},
+      {TransportFailure::kConnect, "temporary failure in name resolution"},
+      {TransportFailure::kConnect, "getaddrinfo"},
+      {TransportFailure::kConnect, "enotfound"},
+      {TransportFailure::kConnect, "network is unreachable"},
+      {TransportFailure::kConnect, "no route to host"},
+      {TransportFailure::kTimeout, "etimedout"},
+      {TransportFailure::kReset, "connection reset"},
+      {TransportFailure::kReset, "econnreset"},
+      {TransportFailure::kReset, "connection aborted"},
+      {TransportFailure::kReset, "connectionabortederror"},
+      {TransportFailure::kReset, "broken pipe"},
+      {TransportFailure::kReset, "epipe"},
+      {TransportFailure::kReset, "socket hang up"},
+      {TransportFailure::kReset, "connection broken"},
+      {TransportFailure::kEof, "server disconnected"},
+      {TransportFailure::kEof, "remote end closed connection"},
+      {TransportFailure::kEof, "remotedisconnected"},
+      {TransportFailure::kEof, "remoteprotocolerror"},
+      {TransportFailure::kEof, "peer closed connection"},
+      {TransportFailure::kEof, "incomplete chunked read"},
+      {TransportFailure::kEof, "incompleteread"},
+      {TransportFailure::kEof, "chunkedencodingerror"},
+      {TransportFailure::kEof, "response payload is not completed"},
+      {TransportFailure::kEof, "other side closed"},
+      {TransportFailure::kEof, "premature close"},
+      {TransportFailure::kEof, "unexpected eof"},
+  };
+  for (const auto& w : kWords) {
+    if (contains(text, w.phrase)) return w.failure;
+  }
+  return std::nullopt;
+}
+
 Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
   Classification out;
   auto parsed = parse_rate_limit_headers(in.headers, in.dialect, in.now);
@@ -190,9 +253,20 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
     decided = true;
   }
 
-  // 2. Transport failures and broken streams.
-  if (!decided && in.transport != TransportFailure::kNone) {
-    switch (in.transport) {
+  // 2. Transport failures and broken streams. Without a status, the text
+  //    alone may name one: Python agents report "[SSL: BAD_RECORD_MAC] ..."
+  //    or "Connection reset by peer" as an exception's words. Read as if the
+  //    shell had seen the failure itself: a blip that never benches a key.
+  TransportFailure transport = in.transport;
+  bool transport_from_words = false;
+  if (!decided && transport == TransportFailure::kNone && !in.status && !body.haystack.empty()) {
+    if (auto t = transport_from_text(body.haystack)) {
+      transport = *t;
+      transport_from_words = true;
+    }
+  }
+  if (!decided && transport != TransportFailure::kNone) {
+    switch (transport) {
       case TransportFailure::kConnect:
       case TransportFailure::kTimeout:
       case TransportFailure::kTls: out.cls = ErrorClass::kTimeout; break;
@@ -204,7 +278,7 @@ Classification classify(const UpstreamOutcome& in, const RuleTable& rules) {
         break;
       case TransportFailure::kNone: break;
     }
-    out.rule = "transport";
+    out.rule = transport_from_words ? "transport-text" : "transport";
     decided = true;
   }
   if (!decided && stream && (success_status || !in.status) && !stream->terminal_seen) {

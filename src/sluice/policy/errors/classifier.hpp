@@ -28,6 +28,11 @@ enum class TransportFailure : std::uint8_t {
 };
 
 std::optional<TransportFailure> transport_from_string(std::string_view s);
+// A transport failure as a client library words it (Python's ssl, httpx,
+// requests, aiohttp; Node's errno names), in lower case: "[ssl:
+// bad_record_mac] ...", "connection reset by peer", "server disconnected
+// without sending a response". Nothing when the text names none.
+std::optional<TransportFailure> transport_from_text(std::string_view lower_text);
 
 struct StreamState {
   bool first_byte_sent = false;  // bytes already reached our client: no retry, no fallback

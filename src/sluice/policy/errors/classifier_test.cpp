@@ -138,5 +138,139 @@ TEST(Classifier, SuccessCarriesTheSnapshot) {
   EXPECT_EQ(c.ratelimit.find("requests")->remaining, 7);
 }
 
+// Python agents (httpx, requests, aiohttp, the openai SDK) and Node report a
+// transport failure as an exception's text, with no HTTP status. Each is a
+// retryable transport class that never benches, rotates or disables the key.
+TEST(Classifier, TransportFailuresGivenAsTextAreRetryableTransportClasses) {
+  struct Row {
+    const char* text;
+    ErrorClass want;  // as if the shell had reported the failure itself
+  };
+  const Row rows[] = {
+      // TLS alerts: TransportFailure::kTls
+      {"[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] decryption failed or bad record mac "
+       "(_ssl.c:2580)",
+       ErrorClass::kTimeout},
+      {"[SSL: SSLV3_ALERT_BAD_RECORD_MAC] sslv3 alert bad record mac (_ssl.c:2580)",
+       ErrorClass::kTimeout},
+      {"[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)",
+       ErrorClass::kTimeout},
+      {"SSLError(SSLEOFError(8, 'EOF occurred in violation of protocol (_ssl.c:2426)'))",
+       ErrorClass::kTimeout},
+      {"[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1000)",
+       ErrorClass::kTimeout},
+      // refused / unreachable: TransportFailure::kConnect
+      {"Connection error.", ErrorClass::kTimeout},
+      {"[Errno 111] Connection refused", ErrorClass::kTimeout},
+      {"connect ECONNREFUSED 127.0.0.1:443", ErrorClass::kTimeout},
+      // reset or closed by the peer: TransportFailure::kReset / kEof
+      {"[Errno 104] Connection reset by peer", ErrorClass::kStreamDrop},
+      {"ConnectionResetError(104, 'Connection reset by peer')", ErrorClass::kStreamDrop},
+      {"('Connection aborted.', RemoteDisconnected('Remote end closed connection without "
+       "response'))",
+       ErrorClass::kStreamDrop},
+      {"Remote end closed connection without response", ErrorClass::kStreamDrop},
+      {"httpx.RemoteProtocolError: Server disconnected without sending a response.",
+       ErrorClass::kStreamDrop},
+      {"RemoteProtocolError: peer closed connection without sending complete message body "
+       "(incomplete chunked read)",
+       ErrorClass::kStreamDrop},
+      {"aiohttp.client_exceptions.ServerDisconnectedError: Server disconnected",
+       ErrorClass::kStreamDrop},
+      {"read ECONNRESET", ErrorClass::kStreamDrop},
+      {"socket hang up", ErrorClass::kStreamDrop},
+  };
+  for (const Row& row : rows) {
+    for (const std::string& body :
+         {std::string(row.text), R"({"error":{"message":")" + std::string(row.text) + "\"}}"}) {
+      UpstreamOutcome in{.body = body, .now = kNow};
+      const Classification c = classify(in);
+      EXPECT_FALSE(c.ok) << body;
+      EXPECT_EQ(c.cls, row.want) << body << " -> " << to_string(c.cls) << " rule " << c.rule;
+      EXPECT_TRUE(c.traits.retryable) << body;
+      EXPECT_TRUE(c.traits.fallback) << body;
+      EXPECT_FALSE(c.traits.cool_key) << body;
+      EXPECT_FALSE(c.traits.rotate_key) << body;
+      EXPECT_FALSE(c.traits.disable_key) << body;
+      EXPECT_FALSE(c.cooldown) << body;
+    }
+  }
+}
+
+TEST(Classifier, TransportTextDoesNotOverrideAStatusOrOtherText) {
+  // An HTTP answer is classified by its status and words, not by transport prose.
+  UpstreamOutcome proxy{.status = 502,
+                        .body =
+                            "upstream connect error or disconnect/reset before headers. "
+                            "reset reason: connection termination",
+                        .now = kNow};
+  EXPECT_EQ(classify(proxy).cls, ErrorClass::kServerError);
+  UpstreamOutcome odd{.body = "something unexpected happened", .now = kNow};
+  EXPECT_EQ(classify(odd).cls, ErrorClass::kUnknown);
+  UpstreamOutcome read_timeout{.body = "httpx.ReadTimeout: The read operation timed out",
+                               .now = kNow};
+  EXPECT_EQ(classify(read_timeout).cls, ErrorClass::kTimeout);
+}
+
+// Long-window wording on a 429 is a quota, not a short rate limit.
+TEST(Classifier, UsageAndMonthlyQuotaWordingOn429IsQuotaExhausted) {
+  for (const char* message : {
+           "Monthly quota reached",
+           "Monthly quota reached for this API key. It resets on 2026-09-01.",
+           "usage limit reached",
+           "You've reached your usage limit.",
+           "You\u2019ve reached your usage limit. Upgrade to continue.",
+           "You have reached your usage limit for this month",
+           "Your quota has been exhausted",
+           "The quota has been exhausted, please try again later.",
+           "Daily quota exceeded",
+           "monthly usage limit exceeded",
+       }) {
+    const std::string body = R"({"error":{"message":")" + std::string(message) + "\"}}";
+    UpstreamOutcome in{.status = 429, .body = body, .now = kNow};
+    const Classification c = classify(in);
+    EXPECT_EQ(c.cls, ErrorClass::kQuotaExhausted)
+        << message << " -> " << to_string(c.cls) << " rule " << c.rule;
+    EXPECT_FALSE(c.traits.retryable) << message;
+  }
+  // Codex's typed usage-limit error, whatever its message says.
+  UpstreamOutcome codex{
+      .status = 429,
+      .body =
+          R"({"error":{"type":"usage_limit_reached","message":"Please wait","plan_type":"plus"}})",
+      .now = kNow};
+  EXPECT_EQ(classify(codex).cls, ErrorClass::kQuotaExhausted);
+}
+
+TEST(Classifier, PerMinuteWordingOn429StaysARateLimit) {
+  struct Row {
+    const char* body;
+    ErrorClass want;
+  };
+  const Row rows[] = {
+      {R"({"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}})",
+       ErrorClass::kRateLimit},
+      {R"({"error":{"message":"rate limit exceeded"}})", ErrorClass::kRateLimit},
+      {R"({"error":{"message":"Too Many Requests"}})", ErrorClass::kRateLimit},
+      {R"({"error":{"code":"1302","message":"High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits"}})",
+       ErrorClass::kConcurrencyLimit},
+      {R"({"error":{"code":"1303","message":"API request frequency is too high"}})",
+       ErrorClass::kRateLimit},
+      {R"({"error":{"message":"Quota exhausted for requests per minute; try again in 2s"}})",
+       ErrorClass::kRateLimit},
+      {R"j({"error":{"message":"usage limit exceeded (requests per minute)"}})j",
+       ErrorClass::kRateLimit},
+      {R"([{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}])",
+       ErrorClass::kRateLimit},
+      {R"({"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","code":"insufficient_quota"}})",
+       ErrorClass::kBilling},
+  };
+  for (const Row& row : rows) {
+    UpstreamOutcome in{.status = 429, .body = row.body, .now = kNow};
+    const Classification c = classify(in);
+    EXPECT_EQ(c.cls, row.want) << row.body << " -> " << to_string(c.cls) << " rule " << c.rule;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::policy

@@ -138,7 +138,8 @@ std::vector<ErrorRule> make_builtin() {
                       C::kConcurrencyLimit));
 
   // Long windows: day/week/month units, daily quota ids, spend-period caps.
-  r.push_back(codes("long-window-code", {"openrouter_free_tier_daily"}, C::kQuotaExhausted));
+  r.push_back(codes("long-window-code", {"openrouter_free_tier_daily", "usage_limit_reached"},
+                    C::kQuotaExhausted));
   r.push_back(phrases(
       "long-window-text",
       {"(rpd)", "(tpd)", "requests per day", "tokens per day", "per day", "perday",
@@ -147,6 +148,24 @@ std::vector<ErrorRule> make_builtin() {
        "usage limit reached", "usage limit has been reached", "daily limit", "weekly limit",
        "monthly limit", "usage limit for this billing cycle"},
       C::kQuotaExhausted));
+  // Plan and quota wording without a unit ("Monthly quota reached", "You've
+  // reached your usage limit", "quota has been exhausted"): a long window,
+  // unless the text names a short one (Vertex's "quota exhausted for
+  // ..._per_minute_..." is a per-minute limit).
+  {
+    ErrorRule quota =
+        phrases("quota-text",
+                {"reached your usage limit", "hit your usage limit", "usage limit exceeded",
+                 "exceeded your usage limit", "exhausted your usage", "monthly usage",
+                 "monthly quota", "weekly quota", "daily quota", "quota reached",
+                 "quota has been reached", "quota exhausted", "quota has been exhausted",
+                 "quota is exhausted", "quota was exhausted", "exhausted your quota"},
+                C::kQuotaExhausted);
+    quota.unless = {"per min",    "per_min", "permin",    "per second", "per_second",
+                    "persecond",  "(rpm)",   "(tpm)",     "rpm limit",  "tpm limit",
+                    "per-minute", "/minute", "per-second"};
+    r.push_back(std::move(quota));
+  }
 
   // Short windows.
   r.push_back(

@@ -1,5 +1,7 @@
 #pragma once
-// Rate-limit header parsing for every dialect in providers.md §17.
+// Rate-limit header parsing for every dialect in providers.md §17, and the
+// IETF RateLimit / RateLimit-Policy fields (draft-ietf-httpapi-ratelimit-headers,
+// early drafts' RateLimit-Limit/-Remaining/-Reset too) whatever the dialect.
 //
 // The value *formats* are recognised by shape (Go duration, seconds, epoch
 // ms, RFC 3339), so a proxy that relays another provider's headers still

@@ -278,6 +278,87 @@ INSTANTIATE_TEST_SUITE_P(
                   {}}),
     label_of);
 
+// The IETF fields (draft-ietf-httpapi-ratelimit-headers): the early drafts'
+// RateLimit-Limit / -Remaining / -Reset (reset in delta seconds), and the
+// current draft's structured RateLimit-Policy ("name";q=quota;w=window;qu=unit)
+// and RateLimit ("name";r=remaining;t=seconds to reset), joined by name.
+INSTANTIATE_TEST_SUITE_P(
+    Ietf, HeaderTable,
+    ::testing::Values(
+        HeaderRow{"EarlyDraftTriple",
+                  Dialect::kGeneric,
+                  {{"RateLimit-Limit", "100"},
+                   {"RateLimit-Remaining", "0"},
+                   {"RateLimit-Reset", "30"},
+                   {"content-type", "application/json"}},
+                  {{"requests", 100, 0, 30.0}}},
+        HeaderRow{"EarlyDraftLimitCarriesPolicies",
+                  Dialect::kGeneric,
+                  {{"ratelimit-limit", "10, 10;w=1, 1000;w=3600"},
+                   {"ratelimit-remaining", "9"},
+                   {"ratelimit-reset", "1"}},
+                  {{"requests_1s", 10, 9, 1.0, 1},
+                   {"requests_1h", 1000, std::nullopt, std::nullopt, 3600}}},
+        HeaderRow{
+            "Draft07DictionaryAndIntegerPolicy",
+            Dialect::kGeneric,
+            {{"RateLimit", "limit=100, remaining=50, reset=30"}, {"RateLimit-Policy", "100;w=60"}},
+            {{"requests", 100, 50, 30.0, 60}}},
+        HeaderRow{"StructuredDefaultPolicy",
+                  Dialect::kGeneric,
+                  {{"RateLimit-Policy", "\"default\";q=100;w=60"},
+                   {"RateLimit", "\"default\";r=50;t=30"}},
+                  {{"requests", 100, 50, 30.0, 60}}},
+        HeaderRow{"StructuredSeveralPoliciesInAnyOrder",
+                  Dialect::kOpenAI,
+                  {{"RateLimit", "\"burst\";r=0;t=12, \"daily\";r=900;t=40000"},
+                   {"RateLimit-Policy", "\"burst\";q=100;w=60, \"daily\";q=1000;w=86400"}},
+                  {{"requests", 100, 0, 12.0, 60}, {"requests_day", 1000, 900, 40000.0, 86400}}},
+        HeaderRow{"StructuredFieldsSplitOverLines",
+                  Dialect::kGeneric,
+                  {{"RateLimit-Policy", "\"burst\";q=100;w=60"},
+                   {"RateLimit-Policy", "\"daily\";q=1000;w=86400;pk=:cHJvamVjdC0x:"},
+                   {"RateLimit", "\"daily\";r=1;t=7200"},
+                   {"RateLimit", "\"burst\";r=99;t=1"}},
+                  {{"requests", 100, 99, 1.0, 60}, {"requests_day", 1000, 1, 7200.0, 86400}}},
+        HeaderRow{"StructuredQuotaUnits",
+                  Dialect::kGeneric,
+                  {{"RateLimit-Policy",
+                    "\"tpm\";q=30000;qu=\"tokens\";w=60, rpm;q=500;qu=\"request\";w=60, "
+                    "\"bytes\";q=1000000;qu=\"content-bytes\";w=60"},
+                   {"RateLimit", "\"tpm\";r=1200;t=7, rpm;r=499;t=7"}},
+                  {{"tokens", 30000, 1200, 7.0, 60},
+                   {"requests", 500, 499, 7.0, 60},
+                   {"content_bytes", 1000000, std::nullopt, std::nullopt, 60}}},
+        HeaderRow{"StructuredSameWindowTwoPolicies",
+                  Dialect::kGeneric,
+                  {{"RateLimit-Policy", "\"a\";q=10;w=60, \"b\";q=20;w=60, \"c\";q=5;w=10"}},
+                  {{"requests", 10, std::nullopt, std::nullopt, 60},
+                   {"requests_b", 20, std::nullopt, std::nullopt, 60},
+                   {"requests_10s", 5, std::nullopt, std::nullopt, 10}}},
+        HeaderRow{"StructuredRemainingWithoutPolicy",
+                  Dialect::kGeneric,
+                  {{"RateLimit", "\"default\";r=3;t=5"}},
+                  {{"requests", std::nullopt, 3, 5.0}}},
+        HeaderRow{"ProviderHeadersWinOverIetfOnes",
+                  Dialect::kOpenAI,
+                  {{"x-ratelimit-limit-requests", "5000"},
+                   {"x-ratelimit-remaining-requests", "4999"},
+                   {"x-ratelimit-reset-requests", "12ms"},
+                   {"RateLimit-Policy", "\"default\";q=100;w=60"},
+                   {"RateLimit", "\"default\";r=50;t=30"}},
+                  {{"requests", 5000, 4999, 0.012, 60}}},
+        HeaderRow{"IetfGarbageIsDiagnosedNotFatal",
+                  Dialect::kGeneric,
+                  {{"RateLimit-Remaining", "lots"},
+                   {"RateLimit-Reset", "soon"},
+                   {"RateLimit", "\"default\";r=soon;t=5"},
+                   {"RateLimit-Policy", "\"default\";q=-1;w=60"}},
+                  {{"requests", std::nullopt, std::nullopt, 5.0, 60}},
+                  std::nullopt,
+                  4}),
+    label_of);
+
 // Found by fuzz_header_parser: a window of 4.4e12 seconds overflowed.
 TEST(HeaderParser, HugeValuesSaturateInsteadOfOverflowing) {
   HeaderList h{{"x-ratelimit-renewalperiod-tokens", "4412809441280"},
@@ -309,6 +390,25 @@ TEST(HeaderParser, NamesAreCaseInsensitive) {
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->remaining, 3);
   EXPECT_NEAR(to_seconds(*b->reset_after), 360, 1e-9);
+}
+
+// The fast path drops names that cannot be a rate-limit header at their
+// first byte; the IETF names, in any case, must get through it.
+TEST(HeaderParser, IetfNamesPassTheFirstByteGateInAnyCase) {
+  for (const char* policy : {"RateLimit-Policy", "ratelimit-policy", "RATELIMIT-POLICY"}) {
+    for (const char* current : {"RateLimit", "ratelimit", "RATELIMIT"}) {
+      HeaderList h{{policy, "\"default\";q=100;w=60"}, {current, "\"default\";r=0;t=30"}};
+      auto r = parse_rate_limit_headers(h.view(), Dialect::kGeneric, kNow);
+      const auto* b = r.snapshot.find("requests");
+      ASSERT_NE(b, nullptr) << policy << " / " << current;
+      EXPECT_EQ(b->axis, BudgetAxis::kRequests);
+      EXPECT_EQ(b->limit, 100);
+      EXPECT_EQ(b->remaining, 0);
+      ASSERT_TRUE(b->reset_after);
+      EXPECT_NEAR(to_seconds(*b->reset_after), 30, 1e-9);
+      EXPECT_EQ(r.snapshot.most_exhausted(), b);
+    }
+  }
 }
 
 TEST(HeaderParser, MostExhaustedPicksTheLongestEmptyBucket) {
