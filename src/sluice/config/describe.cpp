@@ -165,13 +165,21 @@ void describe_model(const GatewayConfig& config, const ModelAlias& alias, std::s
   out += "  " + alias.name + " (" + std::string(to_string(alias.priority)) + ", queue timeout " +
          format_duration(alias.queue_timeout) +
          (alias.deadline ? ", deadline " + format_duration(*alias.deadline) : std::string()) +
-         ")\n";
+         (alias.strict_translation ? ", translation strict" : "") + ")\n";
   for (std::size_t i = 0; i < alias.route.size(); ++i) {
     const policy::RouteTarget& target = alias.route[i];
     out += "    " + std::to_string(i + 1) + ". " + target.provider + "/" + target.upstream_model;
     out += i == 0 ? " (primary)" : " (fallback)";
     if (const ProviderConfig* p = config.find_provider(target.provider)) {
       out += ", max_concurrent " + std::to_string(p->max_concurrent_for(target.upstream_model));
+      // Which callers reach this candidate through translation.
+      if (p->api == WireApi::kAnthropic) {
+        out += ", translated for chat/responses callers";
+      } else if (p->dialect == Dialect::kOpenAI || p->dialect == Dialect::kAzure) {
+        out += ", translated for messages callers";
+      } else {
+        out += ", translated for messages/responses callers";
+      }
       if (!p->has_usable_key()) out += ", skipped: no usable key";
     }
     out += "\n";

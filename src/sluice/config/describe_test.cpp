@@ -112,9 +112,12 @@ TEST_F(Describe, ResolvesTheConcurrencyLimitOfEveryRoutedModel) {
 TEST_F(Describe, ShowsEachAliasRouteInOrder) {
   EXPECT_TRUE(
       has("  main (interactive, queue timeout 30s)\n"
-          "    1. zai/glm-5.1 (primary), max_concurrent 1\n"
-          "    2. openrouter/z-ai/glm-5.1 (fallback), max_concurrent 4\n"
-          "    3. openrouter/z-ai/glm-4.7 (fallback), max_concurrent 8\n"))
+          "    1. zai/glm-5.1 (primary), max_concurrent 1, translated for messages/responses "
+          "callers\n"
+          "    2. openrouter/z-ai/glm-5.1 (fallback), max_concurrent 4, translated for "
+          "messages/responses callers\n"
+          "    3. openrouter/z-ai/glm-4.7 (fallback), max_concurrent 8, translated for "
+          "messages/responses callers\n"))
       << text_;
   EXPECT_TRUE(has("  aux (background, queue timeout 10s)\n")) << text_;
   EXPECT_TRUE(has("  claude (interactive, queue timeout 30s, deadline 2m)\n")) << text_;
@@ -122,8 +125,8 @@ TEST_F(Describe, ShowsEachAliasRouteInOrder) {
 
 TEST_F(Describe, MarksCandidatesWithoutAUsableKeyAsSkipped) {
   EXPECT_TRUE(
-      has("1. anthropic/claude-sonnet-4-5 (primary), max_concurrent 64, skipped: no "
-          "usable key"))
+      has("1. anthropic/claude-sonnet-4-5 (primary), max_concurrent 64, translated for "
+          "chat/responses callers, skipped: no usable key"))
       << text_;
   EXPECT_TRUE(has("no usable key: route candidates on anthropic are skipped")) << text_;
 }

@@ -81,7 +81,8 @@ const Names kProviderFields = {"api",
                                "headers",
                                "models"};
 const Names kTimeoutFields = {"connect", "first_byte", "idle"};
-const Names kModelFields = {"route", "priority", "queue_timeout", "deadline", "context_length"};
+const Names kModelFields = {"route",    "priority",       "queue_timeout",
+                            "deadline", "context_length", "translation"};
 const Names kRetryFields = {"max_attempts",          "max_attempts_per_candidate",
                             "max_retry_wait",        "budget_ratio",
                             "budget_min_per_window", "budget_window",
@@ -1054,6 +1055,10 @@ void Loader::load_model(const std::string& name, const YAML::Node& node, const s
           alias.deadline = duration(value, field_path, false);
         } else if (key == "context_length") {
           if (auto n = int_value(value, field_path, 1)) alias.context_length = *n;
+        } else if (key == "translation") {
+          if (auto i = choice(value, field_path, "translation", {"lossy", "strict"})) {
+            alias.strict_translation = *i == 1;
+          }
         }
       });
   if (!has_route) {
@@ -1208,20 +1213,10 @@ void Loader::check_reachability() {
     const ModelAlias& alias = config_.models[i];
     if (alias.route.empty()) continue;
     bool any_usable = false;
-    std::optional<WireApi> primary_api;
     for (std::size_t c = 0; c < alias.route.size(); ++c) {
       const ProviderConfig* provider = config_.find_provider(alias.route[c].provider);
       if (provider == nullptr) continue;
       any_usable = any_usable || provider->has_usable_key();
-      if (!primary_api) {
-        primary_api = provider->api;
-      } else if (provider->api != *primary_api) {
-        warning(route_places_[i][c].first, route_places_[i][c].second,
-                "provider " + quoted(provider->name) + " speaks the " +
-                    std::string(to_string(provider->api)) + " API, the primary the " +
-                    std::string(to_string(*primary_api)) +
-                    " API; each front door skips candidates of the other API");
-      }
     }
     if (!any_usable) {
       warning(model_marks_[i], "models." + alias.name,

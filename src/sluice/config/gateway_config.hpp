@@ -130,6 +130,10 @@ struct ModelAlias {
   // Tokens, for model discovery; unset: the smallest known window of the
   // route's upstream models (providers::known_context_length).
   std::optional<std::int64_t> context_length;
+  // `translation: strict`: a candidate of another API that cannot carry
+  // every field of a request is not used for it (a 400 naming the fields
+  // when no candidate can); `lossy` (the default) drops them and says so.
+  bool strict_translation = false;
 };
 
 // The alias named "*" serves any model name that is neither an alias nor

@@ -742,7 +742,8 @@ TEST(LoadGatewayConfig, ProvidersWithoutKeysAreKeylessAndOnlyHostedOnesAreWarned
   EXPECT_EQ(r.warnings.size(), 1u) << all_text(r);
 }
 
-TEST(LoadGatewayConfig, RoutesMixingWireApisAreWarnedAbout) {
+// A candidate of another API is translated, so a mixed route is no mistake.
+TEST(LoadGatewayConfig, RoutesMixingWireApisAreAccepted) {
   const LoadResult r = load(R"(providers:
   zai: { api: openai, base_url: "https://api.z.ai/api/paas/v4", keys: [env:ZAI_API_KEY] }
   anthropic: { api: anthropic, base_url: "https://api.anthropic.com", keys: [env:ANTHROPIC_API_KEY] }
@@ -750,7 +751,22 @@ models:
   main: { route: [zai/glm-5.1, anthropic/claude-sonnet-4-5] }
 )");
   ASSERT_TRUE(r.ok()) << all_text(r);
-  EXPECT_NE(only(r.warnings, "models.main.route[1]"), nullptr);
+  EXPECT_TRUE(r.warnings.empty()) << all_text(r);
+}
+
+TEST(LoadGatewayConfig, TranslationIsLossyOrStrict) {
+  const std::string base = R"(providers:
+  zai: { api: openai, base_url: "https://api.z.ai/api/paas/v4", keys: [env:ZAI_API_KEY] }
+models:
+)";
+  const LoadResult strict = load(base + "  main: { route: [zai/glm-5.1], translation: strict }\n");
+  ASSERT_TRUE(strict.ok()) << all_text(strict);
+  EXPECT_TRUE(strict.config->models[0].strict_translation);
+  const LoadResult lossy = load(base + "  main: { route: [zai/glm-5.1] }\n");
+  ASSERT_TRUE(lossy.ok()) << all_text(lossy);
+  EXPECT_FALSE(lossy.config->models[0].strict_translation);
+  const LoadResult typo = load(base + "  main: { route: [zai/glm-5.1], translation: strikt }\n");
+  EXPECT_NE(only(typo.errors, "models.main.translation"), nullptr) << all_text(typo);
 }
 
 TEST(LoadGatewayConfig, StatePathNeedsHomeOnlyForSqlite) {

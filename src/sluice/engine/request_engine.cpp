@@ -643,6 +643,13 @@ struct RequestEngine::Impl {
           next_candidate("cannot translate: " + tr.error);
           continue;
         }
+        if (req.strict_translation && !tr.ok->dropped.empty()) {
+          translation_error = "translation: strict, and " + label + " (the " +
+                              std::string(translate::to_string(*translate_to)) +
+                              " API) cannot carry: " + join(tr.ok->dropped);
+          next_candidate("strict translation would drop " + join(tr.ok->dropped));
+          continue;
+        }
         translated_idx = idx;
         translated_body = std::move(tr.ok->body);
         dropped = std::move(tr.ok->dropped);

@@ -36,6 +36,9 @@ struct FrontRequest {
   Duration queue_timeout = std::chrono::seconds(30);
   std::optional<TimePoint> deadline;
   std::string client;  // the gateway key's name, when keys are required
+  // The alias's `translation: strict`: no candidate of another API that
+  // would drop a field of this request.
+  bool strict_translation = false;
   // Whatever the caller needs alive until the request is finished (the
   // config generation `route` points into, a client's in-flight slot).
   std::shared_ptr<const void> keep_alive;

@@ -363,6 +363,7 @@ struct GatewayServer::Impl {
       fr.route = alias->route;
       fr.priority = alias->priority;
       fr.queue_timeout = alias->queue_timeout;
+      fr.strict_translation = alias->strict_translation;
       if (alias->deadline) fr.deadline = clock.now() + *alias->deadline;
     } else if (direct) {
       fr.route = {*direct};

@@ -30,7 +30,8 @@ std::string yaml(const std::vector<std::uint16_t>& p) {
          "models:\n"
          "  to-chat: {route: [chat/glm-4.6]}\n"
          "  to-anthropic: {route: [an/claude-sonnet-4-5]}\n"
-         "  an-then-chat: {route: [an/claude-sonnet-4-5, chat/glm-4.6]}\n";
+         "  an-then-chat: {route: [an/claude-sonnet-4-5, chat/glm-4.6]}\n"
+         "  strict-chat: {route: [chat/glm-4.6], translation: strict}\n";
 }
 
 std::vector<sim::ProviderSimConfig> sims(bool anthropic_overloaded = false) {
@@ -195,6 +196,33 @@ TEST(Translation, ARequestThatCannotBeTranslatedIsA400NotARetryable429) {
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(r.header("x-should-retry"), "false");
   EXPECT_NE(r.body.find("previous_response_id"), std::string::npos);
+}
+
+TEST(Translation, StrictTranslationRefusesWhatWouldBeDroppedAndNamesIt) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const json lossy = {{"model", "strict-chat"},
+                      {"max_tokens", 64},
+                      {"top_k", 5},
+                      {"thinking", {{"type", "enabled"}, {"budget_tokens", 1024}}},
+                      {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  const HttpResponse r = c.request("POST", "/v1/messages", {}, lossy.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["type"], "error");
+  const std::string msg = json::parse(r.body)["error"]["message"];
+  EXPECT_NE(msg.find("top_k"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("thinking"), std::string::npos) << msg;
+  // Without the fields it cannot carry, the same alias serves.
+  json plain = lossy;
+  plain.erase("top_k");
+  plain.erase("thinking");
+  EXPECT_EQ(c.request("POST", "/v1/messages", {}, plain.dump()).status, 200);
+  // A lossy alias drops them and says which.
+  json to_chat = lossy;
+  to_chat["model"] = "to-chat";
+  const HttpResponse dropped = c.request("POST", "/v1/messages", {}, to_chat.dump());
+  EXPECT_EQ(dropped.status, 200);
+  EXPECT_EQ(dropped.header("x-sluice-translation-dropped"), "thinking; top_k");
 }
 
 }  // namespace
