@@ -86,10 +86,23 @@ std::string stream_error_event(config::WireApi api, std::string_view message) {
          "\n\n";
 }
 
+// "; translated messages->chat, dropped: a; b" for a request's log line, or "".
+std::string translation_note(const std::optional<translate::Context>& t,
+                             const std::vector<std::string>& dropped);
+
 std::string join(const std::vector<std::string>& parts) {
   std::string s;
   for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
   return s;
+}
+
+std::string translation_note(const std::optional<translate::Context>& t,
+                             const std::vector<std::string>& dropped) {
+  if (!t) return {};
+  std::string note = "; translated " + std::string(translate::to_string(t->caller)) + "->" +
+                     std::string(translate::to_string(t->upstream));
+  if (!dropped.empty()) note += ", dropped: " + join(dropped);
+  return note;
 }
 
 struct ProviderRuntime {
@@ -987,12 +1000,8 @@ struct RequestEngine::Impl {
         if (!streaming) {
           co_await w.send(*outcome.status, out, std::move(resp_body));
           std::string detail = idx > 0 ? "fallback: " + join(skipped) : std::string();
-          if (translation) {
-            detail += std::string(detail.empty() ? "" : "; ") + "translated " +
-                      std::string(translate::to_string(translation->caller)) + "->" +
-                      std::string(translate::to_string(translation->upstream));
-            if (!dropped.empty()) detail += ", dropped: " + join(dropped);
-          }
+          detail += translation_note(translation, dropped);
+          if (detail.starts_with("; ")) detail.erase(0, 2);
           log_request(req, "ok", label, attempts_total, detail, queued, started, failures);
           finished(req, "ok", "none", label, "");
           if (idx > 0) served_by_fallback(req, label, skipped);
@@ -1048,8 +1057,9 @@ struct RequestEngine::Impl {
         } else {
           finished(req, "ok", "none", label, "");
           log_request(req, "ok", label, attempts_total,
-                      idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream"), queued,
-                      started, failures);
+                      (idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream")) +
+                          translation_note(translation, dropped),
+                      queued, started, failures);
         }
         co_await w.end_stream();
         co_return;

@@ -140,27 +140,49 @@ TEST(FrontDoor, EveryRefusalAtTheFrontDoorLeavesOneLogLine) {
 }
 
 TEST(FrontDoor, AnAliasWithNoCandidateOfTheCallersApiIsANonRetryableError) {
-  Stack s(sims(), yaml(false));
+  Stack s(sims(), yaml(true));
   HttpClient c(s.port());
-  // "main" routes only to an OpenAI-API provider; an Anthropic client counts
-  // tokens with it (count_tokens has no OpenAI counterpart to translate to).
+  // The catch-all routes only to an Anthropic-API provider, and embeddings
+  // have no Anthropic counterpart to translate to.
   const HttpResponse r =
-      c.request("POST", "/v1/messages/count_tokens", {{"anthropic-version", "2023-06-01"}},
-                R"({"model":"main","messages":[{"role":"user","content":"hi"}]})");
+      c.request("POST", "/v1/embeddings", {}, R"({"model":"some-embedder","input":"hi"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.header("x-should-retry"), "false");
   EXPECT_FALSE(r.header("retry-after"));
   const json body = json::parse(r.body);
-  EXPECT_EQ(body["type"], "error");
   EXPECT_EQ(body["error"]["type"], "invalid_request_error");
-  EXPECT_NE(body["error"]["message"].get<std::string>().find("oa/gpt-4o-mini (api: openai)"),
-            std::string::npos)
+  EXPECT_EQ(body["error"]["code"], "no_candidate_for_api");
+  EXPECT_NE(
+      body["error"]["message"].get<std::string>().find("an/claude-sonnet-4-5 (api: anthropic)"),
+      std::string::npos)
       << r.body;
   // A route with one candidate of the caller's API still serves it.
-  EXPECT_EQ(c.request("POST", "/v1/messages/count_tokens", {},
-                      R"({"model":"claude","messages":[{"role":"user","content":"hi"}]})")
-                .status,
+  EXPECT_EQ(c.request("POST", "/v1/embeddings", {}, R"({"model":"main","input":"hi"})").status,
             200);
+}
+
+TEST(FrontDoor, CountTokensWithNoAnthropicCandidateIsALocalEstimate) {
+  Stack s(sims(), yaml(false));
+  HttpClient c(s.port());
+  const std::string text(400, 'x');  // 400 bytes of prompt: 100 tokens
+  const HttpResponse r =
+      c.request("POST", "/v1/messages/count_tokens", {},
+                R"({"model":"main","messages":[{"role":"user","content":")" + text + R"("}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-estimate"), "local");
+  EXPECT_EQ(json::parse(r.body)["input_tokens"], 100);
+  // Tool definitions count too.
+  const HttpResponse with_tools =
+      c.request("POST", "/v1/messages/count_tokens", {},
+                R"({"model":"main","messages":[{"role":"user","content":")" + text +
+                    R"("}],"tools":[{"name":"f","input_schema":{"type":"object"}}]})");
+  EXPECT_GT(json::parse(with_tools.body)["input_tokens"].get<int>(), 100);
+  // An alias with an Anthropic candidate asks the provider.
+  const HttpResponse asked =
+      c.request("POST", "/v1/messages/count_tokens", {},
+                R"({"model":"claude","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(asked.status, 200);
+  EXPECT_FALSE(asked.header("x-sluice-estimate"));
 }
 
 TEST(FrontDoor, ACatchAllAliasServesModelNamesTheGatewayDoesNotKnow) {

@@ -1,5 +1,6 @@
 #include "sluice/server/gateway_server.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
@@ -75,6 +76,32 @@ config::WireApi caller_api(const net::HttpRequest& req) {
     return config::WireApi::kAnthropic;
   }
   return config::WireApi::kOpenAI;
+}
+
+bool any_candidate_of(const config::GatewayConfig& config,
+                      const std::vector<policy::RouteTarget>& route, config::WireApi api) {
+  return std::any_of(route.begin(), route.end(), [&](const policy::RouteTarget& t) {
+    const config::ProviderConfig* p = config.find_provider(t.provider);
+    return p != nullptr && p->api == api;
+  });
+}
+
+// Anthropic's count_tokens answered here: the prompt text and the tool
+// definitions at ~4 bytes a token (the estimate sluice's own budgets use).
+std::string count_tokens_estimate(std::string_view body, const providers::BodyFacts& facts) {
+  std::size_t bytes = facts.text_bytes;
+  const json doc = json::parse(body, nullptr, false);
+  if (doc.is_object()) {
+    if (auto tools = doc.find("tools"); tools != doc.end()) bytes += tools->dump().size();
+  }
+  return json{{"input_tokens", providers::estimate_prompt_tokens(bytes)}}.dump();
+}
+
+net::HeaderFields estimate_headers() {
+  net::HeaderFields h;
+  h.add("content-type", "application/json");
+  h.add("x-sluice-estimate", "local");
+  return h;
 }
 
 std::string_view api_name(config::WireApi api) {
@@ -372,6 +399,12 @@ struct GatewayServer::Impl {
                   "model \"" + fr.alias +
                       "\" is neither an alias nor provider/model; aliases: " + alias_list(config),
                   fr.alias, client);
+    }
+    // Counting tokens with no Anthropic candidate to ask: a local estimate,
+    // said to be one, rather than a refusal (Claude Code counts before it
+    // sends, whatever provider serves it).
+    if (req.path == "/v1/messages/count_tokens" && !any_candidate_of(config, fr.route, api)) {
+      return answer(w, 200, estimate_headers(), count_tokens_estimate(req.body, fr.facts));
     }
     // A route none of whose candidates speaks the caller's API cannot serve
     // it, now or later: a configuration matter, not a rate limit to retry.

@@ -3,8 +3,10 @@
 // with tools; and a cross-API fallback before the first byte.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/log.hpp"
 #include "testing/gateway_stack.hpp"
 #include "testing/http_client.hpp"
 
@@ -114,6 +116,31 @@ TEST(Translation, AnAnthropicStreamFromAChatProviderHasOneBlockPerBlockAndMessag
   EXPECT_EQ(last, "message_stop");
   EXPECT_EQ(text, "This is a simulated answer from chat.");
   EXPECT_EQ(r.body.find("stream_drop"), std::string::npos) << r.body;
+}
+
+TEST(Translation, TheLogLineOfATranslatedStreamSaysSo) {
+  std::mutex m;
+  std::vector<json> lines;
+  set_log_style(LogStyle::kJson);
+  set_log_sink([&](const std::string& line) {
+    json j = json::parse(line, nullptr, false);
+    std::lock_guard lock(m);
+    if (j.is_object() && j["msg"] == "request") lines.push_back(std::move(j));
+  });
+  {
+    GatewayStack s(sims(), yaml);
+    HttpClient c(s.port());
+    const json req = {{"model", "to-chat"},
+                      {"max_tokens", 64},
+                      {"stream", true},
+                      {"top_k", 3},
+                      {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+    ASSERT_EQ(c.request("POST", "/v1/messages", {}, req.dump()).status, 200);
+  }
+  set_log_sink(nullptr);
+  set_log_style(LogStyle::kLogfmt);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["detail"], "stream; translated messages->chat, dropped: top_k") << lines[0];
 }
 
 TEST(Translation, AChatClientIsServedByAnAnthropicProviderWholeAndStreamed) {
