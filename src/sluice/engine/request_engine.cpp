@@ -73,7 +73,21 @@ std::string upstream_target(const net::Endpoint& ep, const std::string& front_pa
   return front_path;
 }
 
-std::string stream_error_event(config::WireApi api, std::string_view message) {
+// The error event that ends a cut stream, in the caller's API: Anthropic's
+// `event: error`, the Responses API's `response.failed`, else an OpenAI
+// error chunk.
+std::string stream_error_event(config::WireApi api, std::string_view path,
+                               std::string_view message) {
+  if (path == "/v1/responses") {
+    return "event: response.failed\ndata: " +
+           json{{"type", "response.failed"},
+                {"response",
+                 {{"object", "response"},
+                  {"status", "failed"},
+                  {"error", {{"code", "stream_drop"}, {"message", message}}}}}}
+               .dump() +
+           "\n\n";
+  }
   if (api == config::WireApi::kAnthropic) {
     return "event: error\ndata: " +
            json{{"type", "error"}, {"error", {{"type", "api_error"}, {"message", message}}}}
@@ -1042,7 +1056,8 @@ struct RequestEngine::Impl {
         }
         if (!watch.seen()) {
           const std::string ev = stream_error_event(
-              req.api, "upstream " + label + " ended the stream without its terminal event");
+              req.api, req.path,
+              "upstream " + label + " ended the stream without its terminal event");
           co_await w.write_chunk(ev);
           log_request(req, "STREAM_DROP", label, attempts_total, "after first byte", queued,
                       started, failures);

@@ -214,6 +214,25 @@ TEST(Translation, AnOverloadedAnthropicPrimaryFallsBackToChatInvisiblyForAStream
   EXPECT_EQ(r.body.find("overloaded"), std::string::npos) << r.body;
 }
 
+TEST(Translation, AResponsesStreamCutByTheProviderEndsWithResponseFailed) {
+  auto cut = sim_provider("cut", Dialect::kOpenAI);
+  cut.faults.close_mid_stream_rate = 1.0;
+  cut.faults.stream_error_after_chunks = 4;
+  GatewayStack s({cut}, [](const std::vector<std::uint16_t>& p) {
+    return "state: {backend: memory}\nproviders:\n  cut: {api: openai, dialect: openai, base_url: "
+           "\"" +
+           url(p[0]) + "/v1\", keys: [good-key]}\nmodels:\n  m: {route: [cut/gpt-5]}\n";
+  });
+  HttpClient c(s.port());
+  const HttpResponse r =
+      c.request("POST", "/v1/responses", {}, R"({"model":"m","input":"hi","stream":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto evs = sse_data(r.body);
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.back()["type"], "response.failed") << r.body;
+  EXPECT_EQ(evs.back()["response"]["error"]["code"], "stream_drop");
+}
+
 TEST(Translation, ARequestThatCannotBeTranslatedIsA400NotARetryable429) {
   GatewayStack s(sims(), yaml);
   HttpClient c(s.port());
