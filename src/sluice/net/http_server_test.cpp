@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -227,6 +228,52 @@ TEST(HttpServer, AHeadRequestToAStreamGetsNoChunks) {
       exchange(s.port(), "HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(out.ends_with("\r\n\r\n")) << out;
   EXPECT_EQ(out.find("data: 1"), std::string::npos) << out;
+}
+
+// Bodies are read in receives sized by what is still missing: a large body,
+// a chunked one and a request pipelined right behind them all arrive whole.
+TEST(HttpServer, LargeChunkedAndPipelinedBodiesArriveWhole) {
+  ServerOptions opts;
+  opts.max_body_bytes = 4 * 1024 * 1024;
+  ServerUnderTest s(
+      [](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
+        co_await w.send(200, kText,
+                        std::to_string(req.body.size()) + ":" + req.body.substr(0, 3) +
+                            req.body.substr(req.body.size() > 3 ? req.body.size() - 3 : 0));
+      },
+      opts);
+  std::string big(700 * 1024, 'b');
+  big.front() = '<';
+  big.back() = '>';
+  const std::string out = exchange(
+      s.port(),
+      "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" +
+          big +
+          "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+          "POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz");
+  EXPECT_NE(out.find("716800:<bbbb>"), std::string::npos) << out.substr(0, 300);
+  EXPECT_NE(out.find("11:helrld"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with("3:xyzxyz")) << out;
+}
+
+TEST(HttpServer, AClientThatClosesMidBodyGetsNoHandlerCall) {
+  std::atomic<int> calls{0};
+  ServerUnderTest s([&calls](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+    ++calls;
+    co_await w.send(200, kText, "x");
+  });
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  asio::write(sock, asio::buffer(std::string(
+                        "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly-part")));
+  sock.shutdown(asio::ip::tcp::socket::shutdown_send);  // and nothing more comes
+  std::string out;
+  boost::system::error_code ec;
+  asio::read(sock, asio::dynamic_buffer(out), ec);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(out.find("200"), std::string::npos) << out;
 }
 
 TEST(HttpServer, StopClosesOpenConnections) {
