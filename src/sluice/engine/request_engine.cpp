@@ -967,12 +967,6 @@ struct RequestEngine::Impl {
           out.add("x-sluice-fallback",
                   std::to_string(idx) + "/" + std::to_string(req.route.size()));
         }
-        if (translation) {
-          out.add("x-sluice-translated",
-                  std::string(translate::to_string(translation->caller)) + "->" +
-                      std::string(translate::to_string(translation->upstream)));
-          if (!dropped.empty()) out.add("x-sluice-translation-dropped", join(dropped));
-        }
         if (translation && !streaming) {
           // The whole answer is needed to translate it.
           bool whole = true;
@@ -1001,6 +995,13 @@ struct RequestEngine::Impl {
             if (std::find(dropped.begin(), dropped.end(), d) == dropped.end()) dropped.push_back(d);
           }
           resp_body = std::move(answer.body);
+        }
+        if (translation) {
+          // After a whole answer's translation, so what it dropped is named too.
+          out.add("x-sluice-translated",
+                  std::string(translate::to_string(translation->caller)) + "->" +
+                      std::string(translate::to_string(translation->upstream)));
+          if (!dropped.empty()) out.add("x-sluice-translation-dropped", join(dropped));
         }
         if (!streaming && !sent.response->complete() && !translation) {
           const bool whole = co_await relay_large_body(req, w, *sent.response, *outcome.status, out,
