@@ -493,31 +493,32 @@ struct RequestEngine::Impl {
   // first, then the rest as it arrives (chunked). If the provider stops short
   // the client's connection is dropped without the terminal chunk, so the
   // client sees a truncated body, never a complete-looking one.
-  awaitable<bool> relay_large_body(const FrontRequest& req, net::ResponseWriter& w,
-                                   net::UpstreamResponse& upstream, int status,
-                                   const net::HeaderFields& headers, std::string held,
-                                   const std::string& label) {
+  enum class Relayed { kWhole, kClientGone, kCutShort };
+  awaitable<Relayed> relay_large_body(const FrontRequest& req, net::ResponseWriter& w,
+                                      net::UpstreamResponse& upstream, int status,
+                                      const net::HeaderFields& headers, std::string held,
+                                      const std::string& label) {
     const std::string_view gone = "CLIENT_DISCONNECT";
     if (!co_await w.begin_stream(status, headers) || !co_await w.write_chunk(held)) {
       finished(req, "error", gone, label, "the client left during a large body");
-      co_return false;
+      co_return Relayed::kClientGone;
     }
     held = std::string();  // give the memory back before the rest arrives
     while (auto piece = co_await upstream.next()) {
       if (!co_await w.write_chunk(*piece)) {
         finished(req, "error", gone, label, "the client left during a large body");
-        co_return false;
+        co_return Relayed::kClientGone;
       }
     }
     if (!upstream.complete()) {
       w.abort();
       finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
                "the provider cut a large body short: " + upstream.failure_message());
-      co_return false;
+      co_return Relayed::kCutShort;
     }
     co_await w.end_stream();
     finished(req, "ok", "none", label, "");
-    co_return true;
+    co_return Relayed::kWhole;
   }
 
   void capture_budget(ModelBudget& b, const RateLimitSnapshot& snap, std::int64_t own_tokens) {
@@ -579,6 +580,15 @@ struct RequestEngine::Impl {
                      .cls = std::string(cls),
                      .detail = std::string(detail)});
     }
+  }
+
+  // A client that hung up: its own doing, logged and counted as such and
+  // never held against the provider or its key.
+  void client_left(const FrontRequest& req, const std::string& label, int attempts,
+                   std::string_view detail, Duration queued, TimePoint started,
+                   const std::vector<std::string>& failures) {
+    log_request(req, "CLIENT_DISCONNECT", label, attempts, detail, queued, started, failures);
+    finished(req, "error", "CLIENT_DISCONNECT", label, detail);
   }
 
   void served_by_fallback(const FrontRequest& req, const std::string& label,
@@ -1004,16 +1014,27 @@ struct RequestEngine::Impl {
           if (!dropped.empty()) out.add("x-sluice-translation-dropped", join(dropped));
         }
         if (!streaming && !sent.response->complete() && !translation) {
-          const bool whole = co_await relay_large_body(req, w, *sent.response, *outcome.status, out,
-                                                       std::move(resp_body), label);
-          log_request(req, whole ? "ok" : "STREAM_DROP", label, attempts_total,
-                      whole ? "large body relayed" : "large body cut short", queued, started,
-                      failures);
+          const Relayed relayed = co_await relay_large_body(req, w, *sent.response, *outcome.status,
+                                                            out, std::move(resp_body), label);
+          // The client's own hang-up is logged as such, never as the provider's.
+          log_request(req,
+                      relayed == Relayed::kWhole        ? "ok"
+                      : relayed == Relayed::kClientGone ? "CLIENT_DISCONNECT"
+                                                        : "STREAM_DROP",
+                      label, attempts_total,
+                      relayed == Relayed::kWhole        ? "large body relayed"
+                      : relayed == Relayed::kClientGone ? "the client left during a large body"
+                                                        : "large body cut short",
+                      queued, started, failures);
           if (idx > 0) served_by_fallback(req, label, skipped);
           co_return;
         }
         if (!streaming) {
-          co_await w.send(*outcome.status, out, std::move(resp_body));
+          if (!co_await w.send(*outcome.status, out, std::move(resp_body))) {
+            client_left(req, label, attempts_total, "the client left before the answer was written",
+                        queued, started, failures);
+            co_return;
+          }
           std::string detail = idx > 0 ? "fallback: " + join(skipped) : std::string();
           detail += translation_note(translation, dropped);
           if (detail.starts_with("; ")) detail.erase(0, 2);
@@ -1024,9 +1045,9 @@ struct RequestEngine::Impl {
         }
         if (idx > 0) served_by_fallback(req, label, skipped);
         // Relay the stream as it arrives; from here on nothing can be retried.
-        const std::string_view gone = "CLIENT_DISCONNECT";
         if (!co_await w.begin_stream(200, out)) {
-          finished(req, "error", gone, label, "the client left before the stream began");
+          client_left(req, label, attempts_total, "the client left before the stream began", queued,
+                      started, failures);
           co_return;
         }
         providers::TerminalWatch watch;
@@ -1037,7 +1058,8 @@ struct RequestEngine::Impl {
         if (translator) resp_body = translator->feed(resp_body);
         watch.feed(resp_body);
         if (!co_await w.write_chunk(resp_body)) {
-          finished(req, "error", gone, label, "the client left mid-stream");
+          client_left(req, label, attempts_total, "the client left mid-stream", queued, started,
+                      failures);
           co_return;
         }
         while (auto piece = co_await sent.response->next()) {
@@ -1046,7 +1068,8 @@ struct RequestEngine::Impl {
           const std::string_view bytes = translator ? std::string_view(translated) : *piece;
           watch.feed(bytes);
           if (!co_await w.write_chunk(bytes)) {  // the client left; drop upstream
-            finished(req, "error", gone, label, "the client left mid-stream");
+            client_left(req, label, attempts_total, "the client left mid-stream", queued, started,
+                        failures);
             co_return;
           }
         }
