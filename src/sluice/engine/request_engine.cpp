@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -103,6 +104,21 @@ std::string stream_error_event(config::WireApi api, std::string_view path,
 // "; translated messages->chat, dropped: a; b" for a request's log line, or "".
 std::string translation_note(const std::optional<translate::Context>& t,
                              const std::vector<std::string>& dropped);
+
+// Server-Timing (W3C): sluice's own time on the request until its head is
+// written (the total less queueing and waits on the provider and for budgets)
+// next to those two, in ms.
+std::string server_timing(Duration total, Duration queued, Duration waited) {
+  const auto ms = [](Duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f",
+                  std::chrono::duration<double, std::milli>(std::max(d, Duration::zero())).count());
+    return std::string(buf);
+  };
+  return "sluice;dur=" + ms(total - queued - waited) +
+         ";desc=\"sluice overhead\", queue;dur=" + ms(queued) + ", wait;dur=" + ms(waited) +
+         ";desc=\"provider and throttle waits\"";
+}
 
 std::string join(const std::vector<std::string>& parts) {
   std::string s;
@@ -615,6 +631,9 @@ struct RequestEngine::Impl {
     int requeues = 0;  // concurrency 429s answered by queueing again, not by retrying
     std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
     Duration queued = Duration::zero();
+    // Time spent waiting on others (throttle and retry sleeps, the provider),
+    // which with `queued` is taken out of the server-timing overhead.
+    Duration waited = Duration::zero();
     const std::optional<translate::Api> caller_api = translate::api_of_path(req.path);
     std::string translation_error;  // why a candidate's translation was refused
     // The current candidate's translation, when it speaks another API.
@@ -713,6 +732,7 @@ struct RequestEngine::Impl {
           if (throttled_on_candidate == Duration::zero()) metrics.throttle_wait();
           co_await net::sleep_for(*free - now + wake_delay(req.priority));
           throttled_on_candidate += clock.now() - now;
+          waited += clock.now() - now;
           continue;
         }
         if (free && (!earliest_free || *free < *earliest_free)) earliest_free = free;
@@ -753,6 +773,7 @@ struct RequestEngine::Impl {
         if (throttled_on_candidate == Duration::zero()) metrics.throttle_wait();
         co_await net::sleep_for(td.until - now + wake_delay(req.priority));
         throttled_on_candidate += clock.now() - now;
+        waited += clock.now() - now;
         continue;  // the same candidate again, with what the wait changed
       }
 
@@ -836,6 +857,7 @@ struct RequestEngine::Impl {
               continue;
             }
             co_await net::sleep_for(sd.until - si.now);
+            waited += clock.now() - si.now;
             continue;  // the same candidate again, with what the wait changed
           }
         }
@@ -933,6 +955,7 @@ struct RequestEngine::Impl {
                                                .data_seen = true};
         }
       }
+      waited += clock.now() - sent_at;  // the provider's time, to its head and first events
       outcome.headers = resp_headers;
       outcome.body = resp_body;
       policy::Classification c = policy::classify(outcome, rules);
@@ -980,6 +1003,7 @@ struct RequestEngine::Impl {
         if (translation && !streaming) {
           // The whole answer is needed to translate it.
           bool whole = true;
+          const TimePoint reading_from = clock.now();
           while (!sent.response->complete()) {
             auto piece = co_await sent.response->next();
             if (!piece) {
@@ -988,6 +1012,7 @@ struct RequestEngine::Impl {
             }
             resp_body += *piece;
           }
+          waited += clock.now() - reading_from;
           if (!whole) {
             std::string code = "stream_drop";
             finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
@@ -1006,6 +1031,7 @@ struct RequestEngine::Impl {
           }
           resp_body = std::move(answer.body);
         }
+        out.add("server-timing", server_timing(clock.now() - started, queued, waited));
         if (translation) {
           // After a whole answer's translation, so what it dropped is named too.
           out.add("x-sluice-translated",
@@ -1172,7 +1198,11 @@ struct RequestEngine::Impl {
         continue;
       }
       metrics.retry();
-      if (!can_rotate) co_await net::sleep_for(std::get<policy::RetryAfter>(d).wait);
+      if (!can_rotate) {
+        const TimePoint before_wait = clock.now();
+        co_await net::sleep_for(std::get<policy::RetryAfter>(d).wait);
+        waited += clock.now() - before_wait;
+      }
     }
 
     // Nothing served: answer honestly, in the caller's format.
