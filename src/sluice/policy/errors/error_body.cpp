@@ -168,6 +168,12 @@ void read_envelope(dom::element doc, ErrorBody& out, std::string& raw) {
   }
   // Flat envelopes (Cerebras, Mistral, vLLM, Azure edge, Nous, xAI's code).
   set_if_empty(out.message, text_field(doc, "message"));
+  // FastAPI-built servers (many self-hosted gateways and proxies):
+  // {"detail": "Monthly quota reached"}.
+  if (auto detail = field(doc, "detail"); detail && detail->is_string() && !field(doc, "error")) {
+    set_if_empty(out.message, scalar_text(*detail));
+    out.has_error = true;
+  }
   if (out.type.empty() && doc.is_object()) {
     std::string t = text_field(doc, "type");
     if (t == "error") {
