@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -112,6 +113,17 @@ HttpResponse HttpClient::raw(const std::string& bytes) {
     r.error = e.what();
     return r;
   }
+}
+
+std::string exchange_raw(std::uint16_t port, const std::string& bytes) {
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(sock, asio::buffer(bytes));
+  std::string out;
+  boost::system::error_code ec;
+  asio::read(sock, asio::dynamic_buffer(out), ec);  // until EOF
+  return out;
 }
 
 }  // namespace sluice::testing

@@ -39,4 +39,9 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// Writes `bytes` on a fresh connection and reads until the server closes it:
+// everything the server sent, so a body where none belongs shows (a HEAD
+// answer's) and pipelined answers can be read back as bytes.
+std::string exchange_raw(std::uint16_t port, const std::string& bytes);
+
 }  // namespace sluice::testing

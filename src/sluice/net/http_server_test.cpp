@@ -191,22 +191,9 @@ TEST(HttpServer, AHandlerThatSendsNothingYieldsA500) {
   EXPECT_EQ(c.request("GET", "/").status, 500);
 }
 
-// Writes `bytes` to the server and reads until it closes the connection:
-// everything it sent, so a body where none belongs shows.
-std::string exchange(std::uint16_t port, const std::string& bytes) {
-  asio::io_context io;
-  asio::ip::tcp::socket sock(io);
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
-  asio::write(sock, asio::buffer(bytes));
-  std::string out;
-  boost::system::error_code ec;
-  asio::read(sock, asio::dynamic_buffer(out), ec);  // until EOF
-  return out;
-}
-
 TEST(HttpServer, AHeadRequestGetsTheHeadAloneAndTheNextResponseFollowsIt) {
   ServerUnderTest s(echo);
-  const std::string out = exchange(
+  const std::string out = testing::exchange_raw(
       s.port(),
       "HEAD /x HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   // The HEAD's Content-Length is what a GET would get ("HEAD /x " is 8
@@ -225,7 +212,7 @@ TEST(HttpServer, AHeadRequestToAStreamGetsNoChunks) {
     co_await w.end_stream();
   });
   const std::string out =
-      exchange(s.port(), "HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+      testing::exchange_raw(s.port(), "HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(out.ends_with("\r\n\r\n")) << out;
   EXPECT_EQ(out.find("data: 1"), std::string::npos) << out;
 }
@@ -245,7 +232,7 @@ TEST(HttpServer, LargeChunkedAndPipelinedBodiesArriveWhole) {
   std::string big(700 * 1024, 'b');
   big.front() = '<';
   big.back() = '>';
-  const std::string out = exchange(
+  const std::string out = testing::exchange_raw(
       s.port(),
       "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" +
           big +

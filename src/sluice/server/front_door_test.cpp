@@ -2,11 +2,6 @@
 // discovery, a catch-all alias, refusals that are logged and not retryable.
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -17,7 +12,6 @@
 namespace sluice::server {
 namespace {
 
-namespace asio = boost::asio;
 using nlohmann::json;
 using testing::HttpClient;
 using testing::HttpResponse;
@@ -43,18 +37,6 @@ std::function<std::string(const std::vector<std::uint16_t>&)> yaml(bool catch_al
 
 std::vector<sim::ProviderSimConfig> sims() {
   return {sim_provider("oa", Dialect::kOpenAI), sim_provider("an", Dialect::kAnthropic)};
-}
-
-// Writes `bytes` and reads until the gateway closes: all it sent.
-std::string exchange(std::uint16_t port, const std::string& bytes) {
-  asio::io_context io;
-  asio::ip::tcp::socket sock(io);
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
-  asio::write(sock, asio::buffer(bytes));
-  std::string out;
-  boost::system::error_code ec;
-  asio::read(sock, asio::dynamic_buffer(out), ec);
-  return out;
 }
 
 // Captures the log lines written while it lives, as JSON.
@@ -90,11 +72,12 @@ TEST(FrontDoor, HeadProbesGetHeadsWithoutBodiesAndTheConnectionStaysUsable) {
   Stack s(sims(), yaml(false));
   // Claude Code sends HEAD / at start-up; a body after the head would be
   // read as the next response on the connection.
-  const std::string out = exchange(s.port(),
-                                   "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"
-                                   "HEAD /health HTTP/1.1\r\nHost: a\r\n\r\n"
-                                   "HEAD /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"
-                                   "GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  const std::string out =
+      testing::exchange_raw(s.port(),
+                            "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"
+                            "HEAD /health HTTP/1.1\r\nHost: a\r\n\r\n"
+                            "HEAD /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"
+                            "GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   std::vector<std::string> heads;
   std::size_t at = 0;
   for (int i = 0; i < 3; ++i) {

@@ -86,17 +86,28 @@ std::string error_message(const Json& j) {
   return "the provider reported an error mid-stream";
 }
 
-// --- Chat -> Messages ------------------------------------------------------
-
-class ChatToMessages final : public StreamTranslator {
+// A translator that reads the upstream's SSE events one at a time.
+class EventTranslator : public StreamTranslator {
  public:
-  explicit ChatToMessages(Context ctx) : ctx_(std::move(ctx)) {}
-
-  std::string feed(std::string_view bytes) override {
+  std::string feed(std::string_view bytes) final {
     std::string out;
     reader_.feed(bytes, [&](const SseReader::Event& ev) { on_event(ev, out); });
     return out;
   }
+
+ protected:
+  virtual void on_event(const SseReader::Event& ev, std::string& out) = 0;
+
+ private:
+  SseReader reader_;
+};
+
+// --- Chat -> Messages ------------------------------------------------------
+
+class ChatToMessages final : public EventTranslator {
+ public:
+  explicit ChatToMessages(Context ctx) : ctx_(std::move(ctx)) {}
+
   std::string finish() override {
     std::string out;
     // A stream that said how it finished but closed without [DONE] ended.
@@ -105,7 +116,7 @@ class ChatToMessages final : public StreamTranslator {
   }
 
  private:
-  void on_event(const SseReader::Event& ev, std::string& out) {
+  void on_event(const SseReader::Event& ev, std::string& out) override {
     if (done_) return;
     if (ev.data == "[DONE]") {
       if (!started_) start(Json::object(), out);
@@ -218,7 +229,6 @@ class ChatToMessages final : public StreamTranslator {
   }
 
   Context ctx_;
-  SseReader reader_;
   bool started_ = false;
   bool done_ = false;
   Kind open_kind_ = Kind::kNone;
@@ -231,15 +241,10 @@ class ChatToMessages final : public StreamTranslator {
 
 // --- Messages -> Chat ------------------------------------------------------
 
-class MessagesToChat final : public StreamTranslator {
+class MessagesToChat final : public EventTranslator {
  public:
   explicit MessagesToChat(Context ctx) : ctx_(std::move(ctx)) {}
 
-  std::string feed(std::string_view bytes) override {
-    std::string out;
-    reader_.feed(bytes, [&](const SseReader::Event& ev) { on_event(ev, out); });
-    return out;
-  }
   std::string finish() override { return {}; }  // no message_stop: a cut stream
 
  private:
@@ -253,7 +258,7 @@ class MessagesToChat final : public StreamTranslator {
                                               {"finish_reason", std::move(finish)}}})}};
   }
 
-  void on_event(const SseReader::Event& ev, std::string& out) {
+  void on_event(const SseReader::Event& ev, std::string& out) override {
     if (done_) return;
     const Json j = Json::parse(ev.data, nullptr, false);
     if (!j.is_object()) return;
@@ -323,7 +328,6 @@ class MessagesToChat final : public StreamTranslator {
   }
 
   Context ctx_;
-  SseReader reader_;
   bool done_ = false;
   std::string id_;
   Json model_;
@@ -335,15 +339,10 @@ class MessagesToChat final : public StreamTranslator {
 
 // --- Chat -> Responses -----------------------------------------------------
 
-class ChatToResponses final : public StreamTranslator {
+class ChatToResponses final : public EventTranslator {
  public:
   explicit ChatToResponses(Context ctx) : ctx_(std::move(ctx)) {}
 
-  std::string feed(std::string_view bytes) override {
-    std::string out;
-    reader_.feed(bytes, [&](const SseReader::Event& ev) { on_event(ev, out); });
-    return out;
-  }
   std::string finish() override {
     std::string out;
     if (started_ && !done_ && !finish_.empty()) complete(out);
@@ -359,7 +358,7 @@ class ChatToResponses final : public StreamTranslator {
     out += named(type, j);
   }
 
-  void on_event(const SseReader::Event& ev, std::string& out) {
+  void on_event(const SseReader::Event& ev, std::string& out) override {
     if (done_) return;
     if (ev.data == "[DONE]") {
       if (!started_) start(Json::object(), out);
@@ -520,7 +519,6 @@ class ChatToResponses final : public StreamTranslator {
   }
 
   Context ctx_;
-  SseReader reader_;
   bool started_ = false;
   bool done_ = false;
   std::int64_t seq_ = 0;
