@@ -353,6 +353,15 @@ RequestResult chat_to_messages(const Json& in, const RequestOptions& opt, Contex
       return r;
     }
   }
+  // Anthropic refuses a conversation that does not open with a user turn
+  // (a Chat history may start with the assistant's greeting): one is put
+  // before it, and said to be.
+  if (!msgs.empty() && msgs[0]["role"] != "user") {
+    msgs.insert(
+        msgs.begin(),
+        Json{{"role", "user"}, {"content", Json::array({Json{{"type", "text"}, {"text", "."}}})}});
+    note(dropped, "messages[0]: a user turn \".\" was put first");
+  }
   if (!system.empty()) out["system"] = system;
   out["messages"] = std::move(msgs);
   // Anthropic requires max_tokens; the newer OpenAI name wins over the old one.

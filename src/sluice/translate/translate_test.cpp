@@ -113,6 +113,23 @@ TEST(TranslateRequest, ChatToMessagesHoistsSystemMergesTurnsAndDefaultsMaxTokens
   EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"temperature>1", "seed"}));
 }
 
+TEST(TranslateRequest, AChatHistoryOpeningWithTheAssistantGetsAUserTurnFirstForAnthropic) {
+  const RequestResult r =
+      translate_request(Api::kChat, Api::kMessages,
+                        R"({"model":"m","messages":[{"role":"system","content":"s"},
+          {"role":"assistant","content":"Hello! How can I help?"},
+          {"role":"user","content":"hi"}]})",
+                        opts("claude-x"));
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  ASSERT_EQ(out["messages"].size(), 3u);
+  EXPECT_EQ(out["messages"][0]["role"], "user");
+  EXPECT_EQ(out["messages"][1]["role"], "assistant");
+  EXPECT_EQ(out["messages"][2]["role"], "user");
+  EXPECT_EQ(r.ok->dropped,
+            (std::vector<std::string>{"messages[0]: a user turn \".\" was put first"}));
+}
+
 TEST(TranslateRequest, ResponsesToChatMapsInstructionsItemsAndFunctionTools) {
   const std::string in = R"({
     "model": "codex", "instructions": "You are Codex.", "stream": true, "store": false,
