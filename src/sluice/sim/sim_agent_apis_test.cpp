@@ -99,6 +99,19 @@ TEST(SimResponses, AnswersTextWithUsageAndClassifiesAsSuccess) {
   EXPECT_TRUE(classify_plan(Dialect::kOpenAI, p, clock.now()).ok);
 }
 
+TEST(SimResponses, OnlyProvidersThatHaveTheResponsesApiServeIt) {
+  FakeClock clock;
+  const SimRequest req = post("/v1/responses", {{"model", "m"}, {"input", "hi"}});
+  for (Dialect d : {Dialect::kOpenAI, Dialect::kAzure, Dialect::kGeneric}) {
+    SimProvider sim(config(d));
+    EXPECT_EQ(sim.on_request(req, clock.now()).status, 200) << to_string(d);
+  }
+  for (Dialect d : {Dialect::kZai, Dialect::kKimi, Dialect::kGroq, Dialect::kOpenRouter}) {
+    SimProvider sim(config(d));
+    EXPECT_EQ(sim.on_request(req, clock.now()).status, 404) << to_string(d);
+  }
+}
+
 TEST(SimResponses, StreamsTheRealEventSequenceEndingInCompleted) {
   FakeClock clock;
   SimProvider sim(config(Dialect::kOpenAI));

@@ -38,12 +38,21 @@ std::optional<std::string> model_id_in(std::string_view method, std::string_view
   return std::string(rest.substr(kModels.size()));
 }
 
-std::optional<Endpoint> openai_endpoint(std::string_view method, std::string_view rest,
+// The Responses API exists at OpenAI and Azure (and, in the sim, at a generic
+// OpenAI-compatible server); z.ai, Kimi, Groq, OpenRouter and the rest answer
+// it with a 404, as the real ones do.
+bool has_responses_api(Dialect d) {
+  return d == Dialect::kOpenAI || d == Dialect::kAzure || d == Dialect::kGeneric;
+}
+
+std::optional<Endpoint> openai_endpoint(Dialect d, std::string_view method, std::string_view rest,
                                         bool allow_models) {
   if (method == "POST" && rest == "/chat/completions") return Endpoint::kChatCompletions;
   if (method == "POST" && rest == "/completions") return Endpoint::kCompletions;
   if (method == "POST" && rest == "/embeddings") return Endpoint::kEmbeddings;
-  if (method == "POST" && rest == "/responses") return Endpoint::kResponses;
+  if (method == "POST" && rest == "/responses" && has_responses_api(d)) {
+    return Endpoint::kResponses;
+  }
   if (allow_models && method == "GET" && rest == "/models") return Endpoint::kModels;
   return std::nullopt;
 }
@@ -63,7 +72,7 @@ std::optional<Route> match_route(Dialect d, std::string_view method, std::string
   for (std::string_view prefix : openai_prefixes(d)) {
     if (path.starts_with(prefix)) {
       const std::string_view rest = path.substr(prefix.size());
-      if (auto e = openai_endpoint(method, rest, true)) return Route{*e, {}};
+      if (auto e = openai_endpoint(d, method, rest, true)) return Route{*e, {}};
       if (auto id = model_id_in(method, rest)) return Route{Endpoint::kModel, *id};
     }
   }
@@ -72,7 +81,7 @@ std::optional<Route> match_route(Dialect d, std::string_view method, std::string
     std::string_view rest = path.substr(kDeployments.size());
     const auto slash = rest.find('/');
     if (slash == 0 || slash == std::string_view::npos) return std::nullopt;
-    if (auto e = openai_endpoint(method, rest.substr(slash), false)) {
+    if (auto e = openai_endpoint(d, method, rest.substr(slash), false)) {
       return Route{*e, std::string(rest.substr(0, slash))};
     }
   }
