@@ -102,33 +102,49 @@ class EventTranslator : public StreamTranslator {
   SseReader reader_;
 };
 
-// --- Chat -> Messages ------------------------------------------------------
-
-class ChatToMessages final : public EventTranslator {
+// Reads a Chat Completions stream (the pivot every translation from a Chat
+// provider starts from) and hands its pieces to the caller's API: text,
+// tool-call deltas, an in-band error, and the end ([DONE], or a finish_reason
+// followed by the stream's close).
+class ChatStreamReader : public EventTranslator {
  public:
-  explicit ChatToMessages(Context ctx) : ctx_(std::move(ctx)) {}
-
-  std::string finish() override {
+  std::string finish() final {
     std::string out;
     // A stream that said how it finished but closed without [DONE] ended.
-    if (started_ && !done_ && !finish_.empty()) close_message(out);
+    if (started_ && !done_ && !finish_.empty()) {
+      end(out);
+      done_ = true;
+    }
     return out;
   }
 
+ protected:
+  // The first chunk (or [DONE] on an empty stream: an empty object).
+  virtual void start(const Json& chunk, std::string& out) = 0;
+  virtual void on_error(const Json& chunk, std::string& out) = 0;
+  virtual void on_text(const std::string& text, std::string& out) = 0;
+  virtual void on_tool_delta(const Json& tool_call, std::string& out) = 0;
+  // Closes what is open and writes the caller's terminal event.
+  virtual void end(std::string& out) = 0;
+
+  bool started_ = false;
+  bool done_ = false;
+  std::string finish_;  // the finish_reason given
+  Json usage_;          // the usage chunk's
+
  private:
-  void on_event(const SseReader::Event& ev, std::string& out) override {
+  void on_event(const SseReader::Event& ev, std::string& out) final {
     if (done_) return;
     if (ev.data == "[DONE]") {
       if (!started_) start(Json::object(), out);
-      close_message(out);
+      end(out);
+      done_ = true;
       return;
     }
     const Json chunk = Json::parse(ev.data, nullptr, false);
     if (!chunk.is_object()) return;
     if (has(chunk, "error")) {
-      out += named("error",
-                   Json{{"type", "error"},
-                        {"error", {{"type", "api_error"}, {"message", error_message(chunk)}}}});
+      on_error(chunk, out);
       done_ = true;
       return;
     }
@@ -140,14 +156,7 @@ class ChatToMessages final : public EventTranslator {
     if (const Json* delta = member(c0, "delta")) {
       if (const Json* text = member(*delta, "content"); text && text->is_string()) {
         const std::string& s = text->get_ref<const std::string&>();
-        if (!s.empty()) {
-          if (open_kind_ != Kind::kText)
-            open_block(Kind::kText, Json{{"type", "text"}, {"text", ""}}, out);
-          out +=
-              named("content_block_delta", Json{{"type", "content_block_delta"},
-                                                {"index", index_},
-                                                {"delta", {{"type", "text_delta"}, {"text", s}}}});
-        }
+        if (!s.empty()) on_text(s, out);
       }
       if (const Json* calls = member(*delta, "tool_calls"); calls && calls->is_array()) {
         for (const auto& tc : *calls) on_tool_delta(tc, out);
@@ -155,8 +164,30 @@ class ChatToMessages final : public EventTranslator {
     }
     if (const std::string f = text_at(c0, "finish_reason"); !f.empty()) finish_ = f;
   }
+};
 
-  void on_tool_delta(const Json& tc, std::string& out) {
+// --- Chat -> Messages ------------------------------------------------------
+
+class ChatToMessages final : public ChatStreamReader {
+ public:
+  explicit ChatToMessages(Context ctx) : ctx_(std::move(ctx)) {}
+
+ private:
+  void on_error(const Json& chunk, std::string& out) override {
+    out +=
+        named("error", Json{{"type", "error"},
+                            {"error", {{"type", "api_error"}, {"message", error_message(chunk)}}}});
+  }
+
+  void on_text(const std::string& s, std::string& out) override {
+    if (open_kind_ != Kind::kText)
+      open_block(Kind::kText, Json{{"type", "text"}, {"text", ""}}, out);
+    out += named("content_block_delta", Json{{"type", "content_block_delta"},
+                                             {"index", index_},
+                                             {"delta", {{"type", "text_delta"}, {"text", s}}}});
+  }
+
+  void on_tool_delta(const Json& tc, std::string& out) override {
     const std::int64_t n = int_at(tc, "index");
     const Json* fn = member(tc, "function");
     auto it = tools_.find(n);
@@ -186,7 +217,7 @@ class ChatToMessages final : public EventTranslator {
 
   enum class Kind { kNone, kText, kTool };
 
-  void start(const Json& chunk, std::string& out) {
+  void start(const Json& chunk, std::string& out) override {
     started_ = true;
     Json message = {{"id", "msg_" + text_at(chunk, "id")},
                     {"type", "message"},
@@ -214,7 +245,7 @@ class ChatToMessages final : public EventTranslator {
     open_kind_ = Kind::kNone;
   }
 
-  void close_message(std::string& out) {
+  void end(std::string& out) override {
     close_block(out);
     Json usage = usage_.is_object() ? anthropic_usage_from_chat(usage_)
                                     : Json{{"input_tokens", 0}, {"output_tokens", 0}};
@@ -225,18 +256,13 @@ class ChatToMessages final : public EventTranslator {
                     {{"stop_reason", anthropic_stop_reason(finish_)}, {"stop_sequence", nullptr}}},
                    {"usage", std::move(usage)}});
     out += named("message_stop", Json{{"type", "message_stop"}});
-    done_ = true;
   }
 
   Context ctx_;
-  bool started_ = false;
-  bool done_ = false;
   Kind open_kind_ = Kind::kNone;
   std::int64_t index_ = -1;
   std::int64_t next_index_ = 0;
   std::map<std::int64_t, std::int64_t> tools_;  // Chat tool index -> block index
-  std::string finish_;
-  Json usage_;
 };
 
 // --- Messages -> Chat ------------------------------------------------------
@@ -339,15 +365,9 @@ class MessagesToChat final : public EventTranslator {
 
 // --- Chat -> Responses -----------------------------------------------------
 
-class ChatToResponses final : public EventTranslator {
+class ChatToResponses final : public ChatStreamReader {
  public:
   explicit ChatToResponses(Context ctx) : ctx_(std::move(ctx)) {}
-
-  std::string finish() override {
-    std::string out;
-    if (started_ && !done_ && !finish_.empty()) complete(out);
-    return out;
-  }
 
  private:
   void emit(std::string_view type, Json body, std::string& out) {
@@ -358,51 +378,27 @@ class ChatToResponses final : public EventTranslator {
     out += named(type, j);
   }
 
-  void on_event(const SseReader::Event& ev, std::string& out) override {
-    if (done_) return;
-    if (ev.data == "[DONE]") {
-      if (!started_) start(Json::object(), out);
-      complete(out);
-      return;
-    }
-    const Json chunk = Json::parse(ev.data, nullptr, false);
-    if (!chunk.is_object()) return;
-    if (!started_) start(chunk, out);
-    if (has(chunk, "error")) {
-      Json r = envelope_;
-      r["status"] = "failed";
-      r["error"] = {{"code", "server_error"}, {"message", error_message(chunk)}};
-      emit("response.failed", Json{{"response", std::move(r)}}, out);
-      done_ = true;
-      return;
-    }
-    if (const Json* u = member(chunk, "usage")) usage_ = *u;
-    const Json* choices = member(chunk, "choices");
-    if (!choices || !choices->is_array() || choices->empty()) return;
-    const Json& c0 = (*choices)[0];
-    if (const Json* delta = member(c0, "delta")) {
-      if (const Json* text = member(*delta, "content"); text && text->is_string()) {
-        const std::string& s = text->get_ref<const std::string&>();
-        if (!s.empty()) {
-          if (open_ != Open::kMessage) open_message(out);
-          text_ += s;
-          emit("response.output_text.delta",
-               Json{{"item_id", item_id_},
-                    {"output_index", output_index_},
-                    {"content_index", 0},
-                    {"delta", s},
-                    {"logprobs", Json::array()}},
-               out);
-        }
-      }
-      if (const Json* calls = member(*delta, "tool_calls"); calls && calls->is_array()) {
-        for (const auto& tc : *calls) on_tool_delta(tc, out);
-      }
-    }
-    if (const std::string f = text_at(c0, "finish_reason"); !f.empty()) finish_ = f;
+  void on_error(const Json& chunk, std::string& out) override {
+    if (!started_) start(chunk, out);  // response.failed carries the response
+    Json r = envelope_;
+    r["status"] = "failed";
+    r["error"] = {{"code", "server_error"}, {"message", error_message(chunk)}};
+    emit("response.failed", Json{{"response", std::move(r)}}, out);
   }
 
-  void on_tool_delta(const Json& tc, std::string& out) {
+  void on_text(const std::string& s, std::string& out) override {
+    if (open_ != Open::kMessage) open_message(out);
+    text_ += s;
+    emit("response.output_text.delta",
+         Json{{"item_id", item_id_},
+              {"output_index", output_index_},
+              {"content_index", 0},
+              {"delta", s},
+              {"logprobs", Json::array()}},
+         out);
+  }
+
+  void on_tool_delta(const Json& tc, std::string& out) override {
     const std::int64_t n = int_at(tc, "index");
     const Json* fn = member(tc, "function");
     if (open_ != Open::kCall || call_index_ != n) {
@@ -442,7 +438,7 @@ class ChatToResponses final : public EventTranslator {
     return Json{{"type", "output_text"}, {"annotations", Json::array()}, {"text", text_}};
   }
 
-  void start(const Json& chunk, std::string& out) {
+  void start(const Json& chunk, std::string& out) override {
     started_ = true;
     envelope_ =
         responses_envelope(ctx_, has(chunk, "model") ? text_at(chunk, "model") : ctx_.caller_model);
@@ -507,7 +503,7 @@ class ChatToResponses final : public EventTranslator {
     open_ = Open::kNone;
   }
 
-  void complete(std::string& out) {
+  void end(std::string& out) override {
     close_item(out);
     Json r = envelope_;
     r["output"] = output_;
@@ -515,12 +511,9 @@ class ChatToResponses final : public EventTranslator {
     const bool incomplete = r["status"] == "incomplete";
     emit(incomplete ? "response.incomplete" : "response.completed",
          Json{{"response", std::move(r)}}, out);
-    done_ = true;
   }
 
   Context ctx_;
-  bool started_ = false;
-  bool done_ = false;
   std::int64_t seq_ = 0;
   Json envelope_;
   Json output_ = Json::array();
@@ -530,8 +523,6 @@ class ChatToResponses final : public EventTranslator {
   std::string text_;
   std::int64_t call_index_ = -1;
   std::string call_id_, call_name_, args_;
-  std::string finish_;
-  Json usage_;
 };
 
 // One translator's output fed to the next.
