@@ -8,13 +8,11 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "sluice/core/log.hpp"
 #include "testing/gateway_stack.hpp"
 #include "testing/http_client.hpp"
+#include "testing/request_log.hpp"
 
 namespace sluice::server {
 namespace {
@@ -27,17 +25,7 @@ using testing::sim_provider;
 using testing::url;
 
 TEST(ClientGone, AClientThatLeavesMidStreamLeavesOneLogLineAndBlamesNoKey) {
-  std::mutex m;
-  std::condition_variable cv;
-  std::vector<json> lines;
-  set_log_style(LogStyle::kJson);
-  set_log_sink([&](const std::string& line) {
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_object() || j["msg"] != "request") return;
-    std::lock_guard lock(m);
-    lines.push_back(std::move(j));
-    cv.notify_all();
-  });
+  testing::RequestLog requests;
   {
     // A slow stream: 7 tokens 100 ms apart, so the client leaves while it flows.
     auto slow = sim_provider("slow", Dialect::kOpenAI);
@@ -66,16 +54,13 @@ TEST(ClientGone, AClientThatLeavesMidStreamLeavesOneLogLineAndBlamesNoKey) {
       }
       ASSERT_NE(got.find("200"), std::string::npos) << got;
     }
-    std::unique_lock lock(m);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return !lines.empty(); }));
-    lock.unlock();
+    ASSERT_TRUE(requests.wait_for(1)) << "no request log line";
     const json status = json::parse(HttpClient(s.port()).request("GET", "/status").body);
     for (const auto& p : status["providers"]) {
       for (const auto& k : p["keys"]) EXPECT_FALSE(k.contains("cooling_class")) << k.dump();
     }
   }
-  set_log_sink(nullptr);
-  set_log_style(LogStyle::kLogfmt);
+  const auto lines = requests.lines();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["outcome"], "CLIENT_DISCONNECT") << lines[0];
   EXPECT_EQ(lines[0]["route"], "slow/m");

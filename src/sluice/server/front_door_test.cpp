@@ -2,12 +2,11 @@
 // discovery, a catch-all alias, refusals that are logged and not retryable.
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "sluice/core/log.hpp"
 #include "testing/gateway_stack.hpp"
 #include "testing/http_client.hpp"
+#include "testing/request_log.hpp"
 
 namespace sluice::server {
 namespace {
@@ -39,35 +38,6 @@ std::vector<sim::ProviderSimConfig> sims() {
   return {sim_provider("oa", Dialect::kOpenAI), sim_provider("an", Dialect::kAnthropic)};
 }
 
-// Captures the log lines written while it lives, as JSON.
-class LogCapture {
- public:
-  LogCapture() {
-    set_log_style(LogStyle::kJson);
-    set_log_sink([this](const std::string& line) {
-      std::lock_guard lock(m_);
-      lines_.push_back(line);
-    });
-  }
-  ~LogCapture() {
-    set_log_sink(nullptr);
-    set_log_style(LogStyle::kLogfmt);
-  }
-  std::vector<json> requests() {
-    std::lock_guard lock(m_);
-    std::vector<json> out;
-    for (const auto& l : lines_) {
-      json j = json::parse(l, nullptr, false);
-      if (j.is_object() && j["msg"] == "request") out.push_back(j);
-    }
-    return out;
-  }
-
- private:
-  std::mutex m_;
-  std::vector<std::string> lines_;
-};
-
 TEST(FrontDoor, HeadProbesGetHeadsWithoutBodiesAndTheConnectionStaysUsable) {
   Stack s(sims(), yaml(false));
   // Claude Code sends HEAD / at start-up; a body after the head would be
@@ -95,7 +65,7 @@ TEST(FrontDoor, HeadProbesGetHeadsWithoutBodiesAndTheConnectionStaysUsable) {
 }
 
 TEST(FrontDoor, EveryRefusalAtTheFrontDoorLeavesOneLogLine) {
-  LogCapture logs;
+  testing::RequestLog logs;
   {
     Stack s(sims(), yaml(false, "server: {gateway_keys: [gw-secret-1]}\n"));
     HttpClient c(s.port());
@@ -106,7 +76,7 @@ TEST(FrontDoor, EveryRefusalAtTheFrontDoorLeavesOneLogLine) {
     EXPECT_EQ(c.request("POST", "/v1/nowhere", key, "{}").status, 404);
     EXPECT_EQ(c.request("GET", "/v1/models/nope", key).status, 404);
   }
-  const auto lines = logs.requests();
+  const auto lines = logs.lines();
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0]["status"], 401);
   EXPECT_EQ(lines[0]["code"], "invalid_gateway_key");

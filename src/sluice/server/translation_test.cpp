@@ -3,12 +3,11 @@
 // with tools; and a cross-API fallback before the first byte.
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "sluice/core/log.hpp"
 #include "testing/gateway_stack.hpp"
 #include "testing/http_client.hpp"
+#include "testing/request_log.hpp"
 
 namespace sluice::server {
 namespace {
@@ -119,14 +118,7 @@ TEST(Translation, AnAnthropicStreamFromAChatProviderHasOneBlockPerBlockAndMessag
 }
 
 TEST(Translation, TheLogLineOfATranslatedStreamSaysSo) {
-  std::mutex m;
-  std::vector<json> lines;
-  set_log_style(LogStyle::kJson);
-  set_log_sink([&](const std::string& line) {
-    json j = json::parse(line, nullptr, false);
-    std::lock_guard lock(m);
-    if (j.is_object() && j["msg"] == "request") lines.push_back(std::move(j));
-  });
+  testing::RequestLog requests;
   {
     GatewayStack s(sims(), yaml);
     HttpClient c(s.port());
@@ -137,8 +129,7 @@ TEST(Translation, TheLogLineOfATranslatedStreamSaysSo) {
                       {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
     ASSERT_EQ(c.request("POST", "/v1/messages", {}, req.dump()).status, 200);
   }
-  set_log_sink(nullptr);
-  set_log_style(LogStyle::kLogfmt);
+  const auto lines = requests.lines();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0]["detail"], "stream; translated messages->chat, dropped: top_k") << lines[0];
 }
