@@ -12,6 +12,7 @@
 #include "sluice/policy/ratelimit/reset_value.hpp"
 #include "sluice/sim/sim_provider.hpp"
 #include "sluice/sim/success_bodies.hpp"
+#include "sluice/sim/test_support.hpp"
 #include "sluice/sim/wire_time.hpp"
 #include "testing/fake_clock.hpp"
 
@@ -20,6 +21,8 @@ namespace {
 
 using nlohmann::json;
 using sluice::testing::FakeClock;
+using test::classify_plan;
+using test::header;
 
 ProviderSimConfig config(Dialect d) {
   ProviderSimConfig c;
@@ -28,13 +31,6 @@ ProviderSimConfig config(Dialect d) {
   c.keys = {"k1"};
   c.seed = 7;
   return c;
-}
-
-std::string header(const ResponsePlan& p, std::string_view name) {
-  for (const auto& [n, v] : p.headers) {
-    if (iequals(n, name)) return v;
-  }
-  return {};
 }
 
 // The data of each SSE event, parsed, in order.
@@ -55,21 +51,6 @@ std::vector<std::string> types(const std::vector<json>& evs) {
   std::vector<std::string> out;
   for (const auto& e : evs) out.push_back(e.value("type", ""));
   return out;
-}
-
-policy::Classification classify_plan(Dialect d, const ResponsePlan& p, TimePoint now) {
-  HeaderList h;
-  for (const auto& [n, v] : p.headers) h.add(n, v);
-  std::string body;
-  for (const auto& c : p.chunks) body += c.data;
-  if (!p.streaming) body = p.body;
-  policy::UpstreamOutcome o;
-  o.dialect = d;
-  o.status = p.status;
-  o.headers = h.view();
-  o.body = body;
-  o.now = now;
-  return policy::classify(o);
 }
 
 SimRequest post(std::string path, const json& body) {

@@ -10,6 +10,7 @@
 #include "sluice/policy/errors/classifier.hpp"
 #include "sluice/policy/ratelimit/header_parser.hpp"
 #include "sluice/policy/ratelimit/reset_value.hpp"
+#include "sluice/sim/test_support.hpp"
 #include "sluice/sim/wire_time.hpp"
 #include "testing/fake_clock.hpp"
 #include "testing/scripted_rng.hpp"
@@ -20,6 +21,10 @@ namespace {
 using nlohmann::json;
 using sluice::testing::FakeClock;
 using std::chrono::nanoseconds;
+using test::classify_plan;
+using test::header;
+using test::header_list;
+using test::stream_bytes;
 
 constexpr std::array<Dialect, 7> kDialects = {
     Dialect::kOpenAI, Dialect::kAzure, Dialect::kAnthropic, Dialect::kOpenRouter,
@@ -52,44 +57,11 @@ SimRequest generation(Dialect d, std::string key = "k1", bool stream = false,
   return SimRequest{"POST", generation_path(d), std::move(key), body.dump()};
 }
 
-std::string header(const ResponsePlan& p, std::string_view name) {
-  for (const auto& [n, v] : p.headers) {
-    if (iequals(n, name)) return v;
-  }
-  return {};
-}
-
 bool has_header(const ResponsePlan& p, std::string_view name) {
   for (const auto& [n, v] : p.headers) {
     if (iequals(n, name)) return true;
   }
   return false;
-}
-
-std::string stream_bytes(const ResponsePlan& p) {
-  std::string s;
-  for (const auto& c : p.chunks) s += c.data;
-  return s;
-}
-
-HeaderList header_list(const ResponsePlan& p) {
-  HeaderList h;
-  for (const auto& [n, v] : p.headers) h.add(n, v);
-  return h;
-}
-
-// What sluice's classifier makes of the response the plan describes.
-policy::Classification classify_plan(Dialect d, const ResponsePlan& p, TimePoint now) {
-  const HeaderList h = header_list(p);
-  const std::string body = p.streaming ? stream_bytes(p) : p.body;
-  policy::UpstreamOutcome o;
-  o.dialect = d;
-  o.status = p.status;
-  o.headers = h.view();
-  o.body = body;
-  o.now = now;
-  if (p.ending == Ending::kCloseMidStream) o.transport = policy::TransportFailure::kEof;
-  return policy::classify(o);
 }
 
 policy::HeaderParseResult parse_headers(Dialect d, const ResponsePlan& p, TimePoint now) {
