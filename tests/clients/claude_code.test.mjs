@@ -3,8 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  claudeBin, cleanEnv, explain, gatewayYaml, isolatedHome, limitedSim, run, simStats, startGateway,
-  startSim, stopAll,
+  claudeModelEnv, explain, gatewayYaml, limitedSim, runClaude, simStats, startGateway, startSim,
+  stopAll,
 } from './harness.mjs';
 
 let sims;      // { an, limited } -> sim URLs
@@ -24,35 +24,8 @@ ${limitedSim('limited', 'anthropic')}`);
 
 after(stopAll);
 
-// Every model name Claude Code may ask for, mapped to one sluice alias.
-const modelEnv = (alias) => ({
-  ANTHROPIC_MODEL: alias,
-  ANTHROPIC_DEFAULT_OPUS_MODEL: alias,
-  ANTHROPIC_DEFAULT_SONNET_MODEL: alias,
-  ANTHROPIC_DEFAULT_HAIKU_MODEL: alias,
-  ANTHROPIC_SMALL_FAST_MODEL: alias,
-});
-
-// Runs `claude ARGS` against `base` with an isolated HOME and everything
-// that would leave 127.0.0.1 switched off.
-function claude(base, args, extraEnv = {}) {
-  const { home, work } = isolatedHome('claude');
-  const env = cleanEnv({
-    HOME: home,
-    CLAUDE_CONFIG_DIR: `${home}/.claude`,
-    ANTHROPIC_BASE_URL: base,
-    ANTHROPIC_API_KEY: 'sluice-client-test',
-    DISABLE_TELEMETRY: '1',
-    DISABLE_AUTOUPDATER: '1',
-    DISABLE_ERROR_REPORTING: '1',
-    DISABLE_BUG_COMMAND: '1',
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    // A 429 or 5xx must be absorbed by sluice, not retried by the client.
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    ...extraEnv,
-  });
-  return run(claudeBin, args, { env, cwd: work, timeoutMs: 60000 });
-}
+const modelEnv = claudeModelEnv;
+const claude = runClaude;
 
 // `--output-format json`: one result object.
 function parseResult(r) {

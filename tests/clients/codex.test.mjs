@@ -3,11 +3,8 @@
 // Codex speaks only the Responses API (streaming POST /v1/responses).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  cleanEnv, codexBin, explain, gatewayYaml, isolatedHome, limitedSim, run, simStats, startGateway,
-  startSim, stopAll,
+  explain, gatewayYaml, limitedSim, runCodex, simStats, startGateway, startSim, stopAll,
 } from './harness.mjs';
 
 let sims;
@@ -27,39 +24,7 @@ ${limitedSim('limited', 'openai')}`);
 
 after(stopAll);
 
-// CODEX_HOME/config.toml: a custom provider pointing at the gateway, and
-// everything that would leave 127.0.0.1 switched off (plugins would run
-// `git ls-remote` against GitHub at start-up).
-function codexConfig(base) {
-  return `model_provider = "sluice"
-check_for_update_on_startup = false
-
-[analytics]
-enabled = false
-
-[features]
-plugins = false
-
-[model_providers.sluice]
-name = "sluice"
-base_url = "${base}/v1"
-env_key = "SLUICE_CLIENT_KEY"
-wire_api = "responses"
-# Failures are sluice's to absorb: no client-side stream retries.
-request_max_retries = 0
-stream_max_retries = 0
-`;
-}
-
-function codex(base, model, prompt) {
-  const { home, work } = isolatedHome('codex');
-  const codexHome = join(home, '.codex');
-  mkdirSync(codexHome);
-  writeFileSync(join(codexHome, 'config.toml'), codexConfig(base));
-  const env = cleanEnv({ HOME: home, CODEX_HOME: codexHome, SLUICE_CLIENT_KEY: 'sluice-client-test' });
-  return run(codexBin, ['exec', '--skip-git-repo-check', '--strict-config', '--json', '-m', model, prompt],
-    { env, cwd: work, timeoutMs: 60000 });
-}
+const codex = runCodex;
 
 // `codex exec --json`: one event per line. A custom model name draws a
 // warning item ("Model metadata for `cx` not found"), which is not a failure.

@@ -9,13 +9,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  claudeBin, cleanEnv, codexBin, explain, gatewayYaml, isolatedHome, run, simStats, startGateway,
-  startSim, stopAll,
+  claudeModelEnv, explain, gatewayYaml, runClaude, runCodex, simStats, startGateway, startSim,
+  stopAll,
 } from './harness.mjs';
 
 let sims;      // { zai, an, hot } -> sim URLs
@@ -90,27 +88,7 @@ async function requestLogs(alias, count) {
 
 // ---- Claude Code -------------------------------------------------------------
 
-function claude(args, alias) {
-  const { home, work } = isolatedHome('claude');
-  const env = cleanEnv({
-    HOME: home,
-    CLAUDE_CONFIG_DIR: `${home}/.claude`,
-    ANTHROPIC_BASE_URL: gateway.base,
-    ANTHROPIC_API_KEY: 'sluice-client-test',
-    ANTHROPIC_MODEL: alias,
-    ANTHROPIC_DEFAULT_OPUS_MODEL: alias,
-    ANTHROPIC_DEFAULT_SONNET_MODEL: alias,
-    ANTHROPIC_DEFAULT_HAIKU_MODEL: alias,
-    ANTHROPIC_SMALL_FAST_MODEL: alias,
-    DISABLE_TELEMETRY: '1',
-    DISABLE_AUTOUPDATER: '1',
-    DISABLE_ERROR_REPORTING: '1',
-    DISABLE_BUG_COMMAND: '1',
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-  });
-  return run(claudeBin, args, { env, cwd: work, timeoutMs: 60000 });
-}
+const claude = (args, alias) => runClaude(gateway.base, args, claudeModelEnv(alias));
 
 // A `claude -p --output-format stream-json` Bash round trip: the tool ran, its
 // result went back, the final answer came. Returns the events.
@@ -163,31 +141,7 @@ test('Claude Code (Messages) to a Chat-only provider: a Bash tool round trip, tr
 
 // ---- Codex CLI ---------------------------------------------------------------
 
-function codex(model, prompt) {
-  const { home, work } = isolatedHome('codex');
-  const codexHome = join(home, '.codex');
-  mkdirSync(codexHome);
-  writeFileSync(join(codexHome, 'config.toml'), `model_provider = "sluice"
-check_for_update_on_startup = false
-
-[analytics]
-enabled = false
-
-[features]
-plugins = false
-
-[model_providers.sluice]
-name = "sluice"
-base_url = "${gateway.base}/v1"
-env_key = "SLUICE_CLIENT_KEY"
-wire_api = "responses"
-request_max_retries = 0
-stream_max_retries = 0
-`);
-  const env = cleanEnv({ HOME: home, CODEX_HOME: codexHome, SLUICE_CLIENT_KEY: 'sluice-client-test' });
-  return run(codexBin, ['exec', '--skip-git-repo-check', '--strict-config', '--json', '-m', model, prompt],
-    { env, cwd: work, timeoutMs: 60000 });
-}
+const codex = (model, prompt) => runCodex(gateway.base, model, prompt);
 
 // `codex exec --json` with an exec_command round trip and the final answer.
 function assertCodexRoundTrip(r) {

@@ -189,3 +189,70 @@ ${models}
 export function limitedSim(name, dialect) {
   return `  ${name}: {dialect: ${dialect}, listen: "127.0.0.1:0", keys: [${name}-key], rpm: 2, window: 2s, concurrency: 1, latency: 50ms}\n`;
 }
+
+// ---- the agent CLIs, offline ---------------------------------------------
+
+// Every model name Claude Code may ask for, mapped to one sluice alias.
+export const claudeModelEnv = (alias) => ({
+  ANTHROPIC_MODEL: alias,
+  ANTHROPIC_DEFAULT_OPUS_MODEL: alias,
+  ANTHROPIC_DEFAULT_SONNET_MODEL: alias,
+  ANTHROPIC_DEFAULT_HAIKU_MODEL: alias,
+  ANTHROPIC_SMALL_FAST_MODEL: alias,
+});
+
+// Runs `claude ARGS` against `base` with an isolated HOME and everything
+// that would leave 127.0.0.1 switched off.
+export function runClaude(base, args, extraEnv = {}) {
+  const { home, work } = isolatedHome('claude');
+  const env = cleanEnv({
+    HOME: home,
+    CLAUDE_CONFIG_DIR: `${home}/.claude`,
+    ANTHROPIC_BASE_URL: base,
+    ANTHROPIC_API_KEY: 'sluice-client-test',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    DISABLE_BUG_COMMAND: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    // A 429 or 5xx must be absorbed by sluice, not retried by the client.
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    ...extraEnv,
+  });
+  return run(claudeBin, args, { env, cwd: work, timeoutMs: 60000 });
+}
+
+// CODEX_HOME/config.toml: a custom provider pointing at the gateway, and
+// everything that would leave 127.0.0.1 switched off (plugins would run
+// `git ls-remote` against GitHub at start-up).
+export function codexConfig(base) {
+  return `model_provider = "sluice"
+check_for_update_on_startup = false
+
+[analytics]
+enabled = false
+
+[features]
+plugins = false
+
+[model_providers.sluice]
+name = "sluice"
+base_url = "${base}/v1"
+env_key = "SLUICE_CLIENT_KEY"
+wire_api = "responses"
+# Failures are sluice's to absorb: no client-side stream retries.
+request_max_retries = 0
+stream_max_retries = 0
+`;
+}
+
+export function runCodex(base, model, prompt) {
+  const { home, work } = isolatedHome('codex');
+  const codexHome = join(home, '.codex');
+  mkdirSync(codexHome);
+  writeFileSync(join(codexHome, 'config.toml'), codexConfig(base));
+  const env = cleanEnv({ HOME: home, CODEX_HOME: codexHome, SLUICE_CLIENT_KEY: 'sluice-client-test' });
+  return run(codexBin, ['exec', '--skip-git-repo-check', '--strict-config', '--json', '-m', model, prompt],
+    { env, cwd: work, timeoutMs: 60000 });
+}
+
