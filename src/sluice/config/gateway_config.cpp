@@ -67,7 +67,8 @@ const Names kServerFields = {
     "listen",     "max_body_bytes", "max_header_bytes",          "request_timeout", "idle_timeout",
     "log_format", "gateway_keys",   "allow_public_without_keys", "drain_timeout"};
 const Names kGatewayKeyFields = {"key", "name", "priority", "max_in_flight"};
-const Names kStateFields = {"backend", "path", "url", "lease_ttl", "key_prefix"};
+const Names kStateFields = {"backend",    "path",          "url", "lease_ttl",
+                             "key_prefix", "conversations"};
 const Names kProviderFields = {"api",
                                "dialect",
                                "base_url",
@@ -793,6 +794,9 @@ void Loader::load_state(const std::optional<YAML::Node>& node) {
                    }
                  } else if (key == "key_prefix") {
                    if (auto text = string_value(value, path)) state.key_prefix = *text;
+                 } else if (key == "conversations") {
+                   // 0 turns Responses state off: nothing users wrote is kept.
+                   if (auto d = duration(value, path, true)) state.conversations = *d;
                  }
                });
   }

@@ -83,6 +83,9 @@ struct StateConfig {
   // Redis: a killed gateway's concurrency slots come back after this long.
   Duration lease_ttl = std::chrono::seconds(10);
   std::string key_prefix = "sluice:";  // Redis keys; one prefix per sluice deployment
+  // How long a Responses API conversation (previous_response_id) is kept for
+  // turns sluice served by translation; 0: not kept. OpenAI keeps 30 days.
+  Duration conversations = std::chrono::hours(24 * 30);
 };
 
 struct ProviderTimeouts {

@@ -25,6 +25,8 @@
 #include "sluice/policy/retry/retry_budget.hpp"
 #include "sluice/policy/retry/retry_decision.hpp"
 #include "sluice/providers/sse_scan.hpp"
+#include "sluice/state/memory_store.hpp"
+#include "sluice/translate/responses_state.hpp"
 #include "sluice/translate/translate.hpp"
 
 namespace sluice::engine {
@@ -230,6 +232,8 @@ struct RequestEngine::Impl {
   Metrics metrics;
   // The operator's errors.rules, checked before the built-in ones.
   policy::RuleTable rules;
+  // Where Responses API conversations live without a configured store.
+  state::MemoryStore own_conversations;
 
   Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
        state::Store* s, state::Coordinator* coord)
@@ -607,6 +611,71 @@ struct RequestEngine::Impl {
     finished(req, "error", "CLIENT_DISCONNECT", label, detail);
   }
 
+  // The Responses API's state for one request (translate/responses_state.hpp).
+  struct ResponsesState {
+    // The request continued with its kept history, when only translated
+    // candidates need it (the provider that served the earlier turn has it).
+    std::optional<std::string> continued;
+    std::string previous_id;  // the caller's previous_response_id
+    std::string unknown_id;   // … when nothing here knows it
+    bool keep = false;        // keep this turn for a later previous_response_id
+  };
+
+  state::Store& conversations() { return store ? *store : own_conversations; }
+
+  // Looks up the conversation `req` continues. When the id is sluice's own,
+  // no provider knows it, so `req` itself is continued for every candidate.
+  ResponsesState responses_state(FrontRequest& req) {
+    ResponsesState rs;
+    if (translate::api_of_path(req.path) != translate::Api::kResponses) return rs;
+    const bool kept_at_all = config.state.conversations > Duration::zero();
+    rs.keep = kept_at_all && req.facts.store;
+    if (!req.facts.previous_response_id) return rs;
+    const std::string id = *req.facts.previous_response_id;
+    rs.previous_id = id;
+    // Without the history, a kept turn would start the conversation over.
+    rs.keep = false;
+    rs.unknown_id = id;
+    if (!kept_at_all) return rs;
+    auto got = conversations().get_conversation(id, clock.now());
+    if (!got.ok()) {
+      store_error("get_conversation", got.error());
+      return rs;
+    }
+    if (!got.value()) return rs;
+    auto continued = translate::continue_conversation(req.body, *got.value());
+    if (!continued) {
+      store_error("get_conversation", state::StoreError{"the conversation kept for a "
+                                                        "previous_response_id is unreadable"});
+      return rs;
+    }
+    rs.unknown_id.clear();
+    rs.keep = req.facts.store;
+    if (continued->origin == translate::Origin::kSluice) {
+      req.body = std::move(continued->body);
+      req.facts = providers::inspect_body(req.body);
+    } else {
+      rs.continued = std::move(continued->body);
+    }
+    return rs;
+  }
+
+  // Keeps a served turn's conversation under its response id.
+  void keep_turn(const FrontRequest& req, const ResponsesState& rs, bool translated,
+                 std::string_view response) {
+    if (!rs.keep) return;
+    auto kept = translate::conversation_after(
+        rs.continued ? std::string_view(*rs.continued) : std::string_view(req.body), response,
+        translated ? translate::Origin::kSluice : translate::Origin::kUpstream);
+    if (!kept) return;
+    const TimePoint now = clock.now();
+    if (auto st = conversations().put_conversation(kept->response_id, kept->conversation, now,
+                                                   now + config.state.conversations);
+        !st.ok()) {
+      store_error("put_conversation", st.error());
+    }
+  }
+
   void served_by_fallback(const FrontRequest& req, const std::string& label,
                           const std::vector<std::string>& skipped) {
     metrics.event({.at = clock.now(),
@@ -619,6 +688,8 @@ struct RequestEngine::Impl {
 
   awaitable<void> handle(FrontRequest req, net::ResponseWriter& w) {
     const TimePoint started = clock.now();
+    // First: a continued conversation's history counts toward the estimates.
+    const ResponsesState responses = responses_state(req);
     budget.record_request(started);
     const std::int64_t est_in = providers::estimate_prompt_tokens(req.facts.text_bytes);
     const std::int64_t est_out = req.facts.max_tokens.value_or(256);
@@ -641,6 +712,7 @@ struct RequestEngine::Impl {
     std::string translated_body;
     std::optional<translate::Context> translation;
     std::vector<std::string> dropped;
+    std::string refusal_code = "untranslatable_request";
 
     std::size_t idx = 0;
     while (idx < req.route.size()) {
@@ -684,6 +756,17 @@ struct RequestEngine::Impl {
         }
       }
       // Translated once per candidate (a retry or a wait comes back here).
+      if (translate_to && !responses.unknown_id.empty()) {
+        // Only a Responses provider may know an id sluice does not.
+        translation_error = "Previous response with id '" + responses.unknown_id +
+                            "' not found: sluice keeps the conversations of turns it served "
+                            "(state.conversations), and " + label + " speaks the " +
+                            std::string(translate::to_string(*translate_to)) +
+                            " API, which has no stored responses";
+        refusal_code = "previous_response_not_found";
+        next_candidate("unknown previous_response_id");
+        continue;
+      }
       if (translate_to && translated_idx != idx) {
         translate::RequestOptions topt;
         topt.upstream_model = target.upstream_model;
@@ -692,8 +775,12 @@ struct RequestEngine::Impl {
                 .count();
         topt.response_id = "resp_sluice" + std::to_string(topt.created) + "_" +
                            std::to_string(static_cast<std::uint64_t>(rng.uniform() * 1e15));
+        topt.previous_response_id = responses.previous_id;
+        topt.stored = responses.keep;
         translate::RequestResult tr =
-            translate::translate_request(*caller_api, *translate_to, req.body, topt);
+            translate::translate_request(*caller_api, *translate_to,
+                                         responses.continued ? *responses.continued : req.body,
+                                         topt);
         if (!tr.ok) {
           translation_error = tr.error;
           next_candidate("cannot translate: " + tr.error);
@@ -1056,6 +1143,7 @@ struct RequestEngine::Impl {
           co_return;
         }
         if (!streaming) {
+          keep_turn(req, responses, translation.has_value(), resp_body);
           if (!co_await w.send(*outcome.status, out, std::move(resp_body))) {
             client_left(req, label, attempts_total, "the client left before the answer was written",
                         queued, started, failures);
@@ -1083,6 +1171,9 @@ struct RequestEngine::Impl {
         if (translation) translator = translate::make_stream_translator(*translation);
         if (translator) resp_body = translator->feed(resp_body);
         watch.feed(resp_body);
+        // A kept Responses turn needs the stream's final response object.
+        std::optional<translate::FinalResponseCatcher> final_response;
+        if (responses.keep) final_response.emplace().feed(resp_body);
         if (!co_await w.write_chunk(resp_body)) {
           client_left(req, label, attempts_total, "the client left mid-stream", queued, started,
                       failures);
@@ -1093,6 +1184,7 @@ struct RequestEngine::Impl {
           if (translator) translated = translator->feed(*piece);
           const std::string_view bytes = translator ? std::string_view(translated) : *piece;
           watch.feed(bytes);
+          if (final_response) final_response->feed(bytes);
           if (!co_await w.write_chunk(bytes)) {  // the client left; drop upstream
             client_left(req, label, attempts_total, "the client left mid-stream", queued, started,
                         failures);
@@ -1102,6 +1194,7 @@ struct RequestEngine::Impl {
         if (translator && sent.response->complete()) {
           const std::string tail = translator->finish();
           watch.feed(tail);
+          if (final_response) final_response->feed(tail);
           co_await w.write_chunk(tail);
         }
         if (!watch.seen()) {
@@ -1120,6 +1213,9 @@ struct RequestEngine::Impl {
           finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
                    "in-band error after first byte");
         } else {
+          if (final_response && final_response->response()) {
+            keep_turn(req, responses, translation.has_value(), *final_response->response());
+          }
           finished(req, "ok", "none", label, "");
           log_request(req, "ok", label, attempts_total,
                       (idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream")) +
@@ -1233,8 +1329,7 @@ struct RequestEngine::Impl {
       // API: the caller's to fix, so not retryable.
       log_request(req, "refused", "-", 0, why, queued, started, failures);
       finished(req, "refused", "none", "-", why);
-      std::string code = "untranslatable_request";
-      co_await reply_error(w, req, 400, std::move(code), translation_error, std::nullopt, false,
+      co_await reply_error(w, req, 400, std::move(refusal_code), translation_error, std::nullopt, false,
                            std::move(extra));
       co_return;
     }

@@ -184,6 +184,14 @@ BodyFacts inspect_body(std::string_view body) {
       }
     } else if (key == "prompt" || key == "system" || key == "instructions") {
       add_text(value, f);
+    } else if (key == "previous_response_id") {
+      std::string_view sv;
+      if (value.is_string() && !value.get_string().get(sv)) {
+        f.previous_response_id = std::string(sv);
+      }
+    } else if (key == "store") {
+      bool b = true;
+      f.store = !(value.is_bool() && !value.get_bool().get(b) && !b);
     } else if (key == "model") {
       std::string_view sv;
       if (value.is_string() && !value.get_string().get(sv)) f.model = std::string(sv);

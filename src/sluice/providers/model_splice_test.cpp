@@ -116,3 +116,24 @@ TEST(InspectBody, TwoTopLevelModelMembersAreRefused) {
 
 }  // namespace
 }  // namespace sluice::providers
+
+namespace sluice::providers {
+namespace {
+
+TEST(InspectBody, ReadsTheResponsesStateFieldsAtTopLevelOnly) {
+  const BodyFacts plain = inspect_body(R"({"model":"m","input":"hi"})");
+  EXPECT_FALSE(plain.previous_response_id);
+  EXPECT_TRUE(plain.store);  // the API's default
+  const BodyFacts cont = inspect_body(
+      R"({"model":"m","store":false,"previous_response_id":"resp_1","input":[{"store":true}]})");
+  EXPECT_EQ(cont.previous_response_id, "resp_1");
+  EXPECT_FALSE(cont.store);
+  const BodyFacts odd = inspect_body(R"({"store":"no","previous_response_id":7})");
+  EXPECT_TRUE(odd.store);
+  EXPECT_FALSE(odd.previous_response_id);
+  const BodyFacts nested = inspect_body(R"({"metadata":{"previous_response_id":"resp_x"}})");
+  EXPECT_FALSE(nested.previous_response_id);
+}
+
+}  // namespace
+}  // namespace sluice::providers

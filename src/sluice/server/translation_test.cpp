@@ -227,12 +227,13 @@ TEST(Translation, AResponsesStreamCutByTheProviderEndsWithResponseFailed) {
 TEST(Translation, ARequestThatCannotBeTranslatedIsA400NotARetryable429) {
   GatewayStack s(sims(), yaml);
   HttpClient c(s.port());
+  // A Responses request without its input cannot become a Chat request.
   const HttpResponse r =
-      c.request("POST", "/v1/responses", {},
-                R"({"model":"to-chat","input":"hi","previous_response_id":"resp_123"})");
+      c.request("POST", "/v1/responses", {}, R"({"model":"to-chat","instructions":"hi"})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(r.header("x-should-retry"), "false");
-  EXPECT_NE(r.body.find("previous_response_id"), std::string::npos);
+  EXPECT_NE(r.body.find("untranslatable_request"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("input"), std::string::npos) << r.body;
 }
 
 TEST(Translation, StrictTranslationRefusesWhatWouldBeDroppedAndNamesIt) {

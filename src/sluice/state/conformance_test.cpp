@@ -396,6 +396,40 @@ TEST_P(StoreConformance, OddBytesInKeysAndTextSurvive) {
   EXPECT_EQ(get("a"), std::nullopt);
 }
 
+std::optional<std::string> conversation(Store& store, std::string_view id, TimePoint now) {
+  auto r = store.get_conversation(id, now);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? r.value() : std::nullopt;
+}
+
+TEST_P(StoreConformance, AConversationIsKeptUntilItExpiresAndNotAfter) {
+  const std::string text = R"([{"type":"message","role":"user","content":"hi\n\u0000"}])";
+  ASSERT_TRUE(store().put_conversation("resp_1", text, kT0, kT0 + hours(1)).ok());
+  EXPECT_EQ(conversation(store(), "resp_1", kT0), text);
+  EXPECT_EQ(conversation(store(), "resp_1", kT0 + minutes(59)), text);
+  EXPECT_EQ(conversation(store(), "resp_1", kT0 + hours(1)), std::nullopt);
+  EXPECT_EQ(conversation(store(), "resp_2", kT0), std::nullopt);
+  EXPECT_EQ(conversation(store(), "resp_", kT0), std::nullopt);
+
+  // A second put replaces the first, expiry included.
+  ASSERT_TRUE(store().put_conversation("resp_1", "[]", kT0, kT0 + hours(2)).ok());
+  EXPECT_EQ(conversation(store(), "resp_1", kT0 + minutes(90)), "[]");
+  // Already expired: not kept.
+  ASSERT_TRUE(store().put_conversation("resp_3", "[]", kT0, kT0).ok());
+  EXPECT_EQ(conversation(store(), "resp_3", kT0 - seconds(1)), std::nullopt);
+}
+
+TEST_P(StoreConformance, ConversationsOfAnySizeAndBytesRoundTrip) {
+  std::string big(300 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>(i % 256);
+  ASSERT_TRUE(store().put_conversation("resp_big", big, kT0, kT0 + hours(1)).ok());
+  EXPECT_EQ(conversation(store(), "resp_big", kT0), big);
+  const std::string odd_id("resp\0\n|x", 9);
+  ASSERT_TRUE(store().put_conversation(odd_id, "odd", kT0, kT0 + hours(1)).ok());
+  EXPECT_EQ(conversation(store(), odd_id, kT0), "odd");
+  EXPECT_EQ(conversation(store(), "resp", kT0), std::nullopt);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::ValuesIn(backends()),
                          [](const ::testing::TestParamInfo<Backend>& param) {
                            return param.param.name;

@@ -89,6 +89,49 @@ Result<UsageCounts> MemoryStore::get_usage(const UsageKey& key) {
   return it->second;
 }
 
+void MemoryStore::drop_conversation(std::map<std::string, Conversation, std::less<>>::iterator it) {
+  auto [lo, hi] = conversations_by_expiry_.equal_range(it->second.expires);
+  for (auto e = lo; e != hi; ++e) {
+    if (e->second == it->first) {
+      conversations_by_expiry_.erase(e);
+      break;
+    }
+  }
+  conversation_bytes_ -= it->first.size() + it->second.text.size();
+  conversations_.erase(it);
+}
+
+Status MemoryStore::put_conversation(std::string_view response_id, std::string_view conversation,
+                                     TimePoint now, TimePoint expires) {
+  std::lock_guard lock(mu_);
+  if (auto it = conversations_.find(response_id); it != conversations_.end()) {
+    drop_conversation(it);
+  }
+  // One that could never fit is not kept, and costs the others nothing.
+  const std::size_t size = response_id.size() + conversation.size();
+  const bool keep = expires > now && size <= kConversationBytes;
+  // The expired first, then the soonest to expire while over the cap.
+  while (!conversations_by_expiry_.empty() &&
+         (conversations_by_expiry_.begin()->first <= now ||
+          (keep && conversation_bytes_ + size > kConversationBytes))) {
+    drop_conversation(conversations_.find(conversations_by_expiry_.begin()->second));
+  }
+  if (!keep) return Done{};
+  conversations_.emplace(std::string(response_id),
+                         Conversation{std::string(conversation), expires});
+  conversations_by_expiry_.emplace(expires, std::string(response_id));
+  conversation_bytes_ += size;
+  return Done{};
+}
+
+Result<std::optional<std::string>> MemoryStore::get_conversation(std::string_view response_id,
+                                                                 TimePoint now) {
+  std::lock_guard lock(mu_);
+  const auto it = conversations_.find(response_id);
+  if (it == conversations_.end() || it->second.expires <= now) return std::nullopt;
+  return it->second.text;
+}
+
 StoreInfo MemoryStore::info() const { return StoreInfo{.backend = "memory"}; }
 
 }  // namespace sluice::state

@@ -35,9 +35,25 @@ class MemoryStore final : public Store {
   Result<UsageCounts> add_usage(const UsageKey& key, UsageCounts delta) override;
   Result<UsageCounts> get_usage(const UsageKey& key) override;
 
+  Status put_conversation(std::string_view response_id, std::string_view conversation,
+                          TimePoint now, TimePoint expires) override;
+  Result<std::optional<std::string>> get_conversation(std::string_view response_id,
+                                                      TimePoint now) override;
+
   StoreInfo info() const override;
 
+  // Memory holds this many bytes of conversations at most; past it, the ones
+  // that expire first go first (a gateway on the memory backend must not
+  // grow without bound because clients leave `store` on).
+  static constexpr std::size_t kConversationBytes = std::size_t{64} << 20;
+
  private:
+  struct Conversation {
+    std::string text;
+    TimePoint expires;
+  };
+  void drop_conversation(std::map<std::string, Conversation, std::less<>>::iterator it);
+
   using Pair = std::pair<std::string, std::string>;
   using Triple = std::tuple<std::string, std::string, std::string>;
 
@@ -49,6 +65,9 @@ class MemoryStore final : public Store {
   std::map<Pair, int> adaptive_limits_;
   std::map<Pair, RateLimitSnapshot> snapshots_;
   std::map<Triple, UsageCounts> usage_;
+  std::map<std::string, Conversation, std::less<>> conversations_;
+  std::multimap<TimePoint, std::string> conversations_by_expiry_;
+  std::size_t conversation_bytes_ = 0;
 };
 
 }  // namespace sluice::state

@@ -2,7 +2,7 @@
 // The state store port: what a gateway learned about its upstreams that must
 // outlive the process and be visible to other gateway instances — key
 // cooldowns, rotation cursors, adaptive limits, the last budget snapshot per
-// model, and daily usage counters.
+// model, daily usage counters, and Responses API conversations.
 //
 // Synchronous and small on purpose (src/sluice/state/DECISION.md): the
 // gateway keeps its working state in memory, loads from the store at start
@@ -154,6 +154,16 @@ class Store {
   // Totals saturate at INT64_MAX rather than wrap. Unknown keys read as zero.
   virtual Result<UsageCounts> add_usage(const UsageKey& key, UsageCounts delta) = 0;
   virtual Result<UsageCounts> get_usage(const UsageKey& key) = 0;
+
+  // Responses API conversations by response id (previous_response_id for
+  // turns that a non-Responses upstream served, docs/translation.md): opaque
+  // text the store keeps until `expires` and never returns after it. `now`
+  // lets a backend drop what has expired. A conversation holds what users
+  // wrote; it lives where the cooldowns live and never reaches a log.
+  virtual Status put_conversation(std::string_view response_id, std::string_view conversation,
+                                  TimePoint now, TimePoint expires) = 0;
+  virtual Result<std::optional<std::string>> get_conversation(std::string_view response_id,
+                                                              TimePoint now) = 0;
 
   virtual StoreInfo info() const = 0;
 };

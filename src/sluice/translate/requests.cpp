@@ -652,6 +652,8 @@ RequestResult translate_request(Api from, Api to, std::string_view body,
   ctx.caller = from;
   ctx.upstream = to;
   ctx.response_id = options.response_id;
+  ctx.previous_response_id = options.previous_response_id;
+  ctx.stored = options.stored;
   ctx.created = options.created;
   const Json in = Json::parse(body, nullptr, false);
   if (!in.is_object()) {

@@ -85,8 +85,9 @@ Json responses_envelope(const Context& ctx, const std::string& model) {
   r["model"] = model;
   r["output"] = Json::array();
   r["parallel_tool_calls"] = true;
-  r["previous_response_id"] = nullptr;
-  r["store"] = false;
+  r["previous_response_id"] =
+      ctx.previous_response_id.empty() ? Json(nullptr) : Json(ctx.previous_response_id);
+  r["store"] = ctx.stored;
   r["tool_choice"] = "auto";
   r["tools"] = Json::array();
   r["usage"] = nullptr;

@@ -38,6 +38,9 @@ struct Context {
   std::vector<std::pair<std::string, std::string>> tool_names;
   std::string response_id;   // for Responses answers: "resp_…" (from the caller of translate)
   std::int64_t created = 0;  // unix seconds, for Chat and Responses answers
+  // What a Responses answer says of its state (translate/responses_state.hpp).
+  std::string previous_response_id;
+  bool stored = false;
 };
 
 struct RequestOptions {
@@ -46,6 +49,8 @@ struct RequestOptions {
   std::int64_t default_max_tokens = 4096;
   std::string response_id;  // see Context
   std::int64_t created = 0;
+  std::string previous_response_id;  // see Context
+  bool stored = false;
 };
 
 struct Translated {

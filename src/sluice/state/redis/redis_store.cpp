@@ -267,6 +267,38 @@ Result<UsageCounts> RedisStore::get_usage(const UsageKey& key_) {
   return out;
 }
 
+// One key per conversation, "<expires ns>\n<text>": Redis drops it a little
+// after it expires by its own clock, and the expiry inside the value lets
+// get_conversation honour the caller's `now` exactly, as the other backends do.
+Status RedisStore::put_conversation(std::string_view response_id, std::string_view conversation,
+                                    TimePoint now, TimePoint expires) {
+  if (expires <= now) return Done{};
+  const auto ttl_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(expires - now).count() + 1000;
+  std::string value = std::to_string(expires.time_since_epoch().count());
+  value += '\n';
+  value.append(conversation.data(), conversation.size());
+  auto r = call({"SET", key("conversation:" + std::string(response_id)), std::move(value), "PX",
+                 std::to_string(ttl_ms)});
+  if (!r.ok()) return r.error();
+  return Done{};
+}
+
+Result<std::optional<std::string>> RedisStore::get_conversation(std::string_view response_id,
+                                                                TimePoint now) {
+  auto r = call({"GET", key("conversation:" + std::string(response_id))});
+  if (!r.ok()) return r.error();
+  if (r.value().is_nil()) return std::nullopt;
+  std::string_view v = r.value().str;
+  const auto nl = v.find('\n');
+  std::int64_t expires_ns = 0;
+  if (nl == std::string_view::npos || !parse_number(v.substr(0, nl), expires_ns)) {
+    return StoreError{last_error_ = "redis: a stored conversation is damaged; ignoring it"};
+  }
+  if (TimePoint(Duration(expires_ns)) <= now) return std::nullopt;
+  return std::optional<std::string>(std::string(v.substr(nl + 1)));
+}
+
 StoreInfo RedisStore::info() const {
   StoreInfo i;
   i.backend = "redis";

@@ -29,7 +29,7 @@ struct Migration {
   std::string_view sql;
 };
 
-constexpr std::array<Migration, 1> kMigrations = {{
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "key cooldowns, rotation cursors, adaptive limits, budget snapshots, usage counters",
      R"sql(
 CREATE TABLE key_cooldowns (
@@ -66,7 +66,15 @@ CREATE TABLE usage_counters (
   PRIMARY KEY (key_scope, model, day)
 ) WITHOUT ROWID;
 )sql"},
-    // {2, "what it adds", R"sql(ALTER TABLE ... ;)sql"},
+    {2, "Responses API conversations", R"sql(
+CREATE TABLE conversations (
+  response_id  TEXT    NOT NULL PRIMARY KEY,          -- "resp_..."
+  expires_ns   INTEGER NOT NULL,                      -- ns since the Unix epoch
+  conversation TEXT    NOT NULL                       -- JSON, translate/responses_state.hpp
+) WITHOUT ROWID;
+CREATE INDEX conversations_by_expiry ON conversations (expires_ns);
+)sql"},
+    // {3, "what it adds", R"sql(ALTER TABLE ... ;)sql"},
 }};
 
 struct DbCloser {
@@ -264,6 +272,7 @@ struct SqliteStore::Impl {
   StmtHandle put_limit, get_limit;
   StmtHandle put_snapshot, get_snapshot;
   StmtHandle add_usage, get_usage;
+  StmtHandle put_conversation, prune_conversations, get_conversation;
 
   std::optional<OpenError> prepare_all() {
     static constexpr std::string_view kCooldownColumns =
@@ -302,6 +311,12 @@ struct SqliteStore::Impl {
         {&get_usage,
          "SELECT requests, tokens FROM usage_counters WHERE key_scope = ?1 AND model = ?2 AND "
          "day = ?3"},
+        {&put_conversation,
+         "INSERT OR REPLACE INTO conversations (response_id, expires_ns, conversation) "
+         "VALUES (?1, ?2, ?3)"},
+        {&prune_conversations, "DELETE FROM conversations WHERE expires_ns <= ?1"},
+        {&get_conversation,
+         "SELECT conversation FROM conversations WHERE response_id = ?1 AND expires_ns > ?2"},
     };
     for (const auto& [handle, sql] : statements) {
       if (auto e = prepare(db.get(), sql, *handle)) return e;
@@ -662,6 +677,34 @@ Result<UsageCounts> SqliteStore::get_usage(const UsageKey& key) {
   if (rc == SQLITE_DONE) return UsageCounts{};
   if (rc != SQLITE_ROW) return impl_->fail("get_usage", rc);
   return UsageCounts{.requests = q.integer_at(0), .tokens = q.integer_at(1)};
+}
+
+Status SqliteStore::put_conversation(std::string_view response_id, std::string_view conversation,
+                                     TimePoint now, TimePoint expires) {
+  std::lock_guard lock(impl_->mu);
+  {
+    Bound prune(impl_->prune_conversations.get());
+    const int rc = prune.integer(1, now.time_since_epoch().count()).step();
+    if (rc != SQLITE_DONE) return impl_->fail("put_conversation", rc);
+  }
+  if (expires <= now) return Done{};
+  Bound q(impl_->put_conversation.get());
+  const int rc = q.text(1, response_id)
+                     .integer(2, expires.time_since_epoch().count())
+                     .text(3, conversation)
+                     .step();
+  if (rc != SQLITE_DONE) return impl_->fail("put_conversation", rc);
+  return Done{};
+}
+
+Result<std::optional<std::string>> SqliteStore::get_conversation(std::string_view response_id,
+                                                                 TimePoint now) {
+  std::lock_guard lock(impl_->mu);
+  Bound q(impl_->get_conversation.get());
+  const int rc = q.text(1, response_id).integer(2, now.time_since_epoch().count()).step();
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) return impl_->fail("get_conversation", rc);
+  return q.text_at(0);
 }
 
 StoreInfo SqliteStore::info() const {

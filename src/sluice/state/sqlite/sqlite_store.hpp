@@ -73,6 +73,11 @@ class SqliteStore final : public Store {
   Result<UsageCounts> add_usage(const UsageKey& key, UsageCounts delta) override;
   Result<UsageCounts> get_usage(const UsageKey& key) override;
 
+  Status put_conversation(std::string_view response_id, std::string_view conversation,
+                          TimePoint now, TimePoint expires) override;
+  Result<std::optional<std::string>> get_conversation(std::string_view response_id,
+                                                      TimePoint now) override;
+
   StoreInfo info() const override;
 
  private:

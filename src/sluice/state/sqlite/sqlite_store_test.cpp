@@ -249,15 +249,44 @@ TEST_F(SqliteStoreTest, RecordsItsSchemaVersionAndRunsInWalMode) {
     const StoreInfo info = store->info();
     EXPECT_EQ(info.backend, "sqlite");
     EXPECT_EQ(info.location, path());
-    EXPECT_EQ(info.schema_version, 1);
-    EXPECT_EQ(SqliteStore::latest_schema_version(), 1);
+    EXPECT_EQ(info.schema_version, 2);
+    EXPECT_EQ(SqliteStore::latest_schema_version(), 2);
   }
   ASSERT_NE(open_ok(path()), nullptr);  // a reopen applies nothing twice
-  EXPECT_EQ(raw_sql(path(), "SELECT count(*) FROM schema_version"), "1");
-  EXPECT_EQ(raw_sql(path(), "SELECT group_concat(version) FROM schema_version"), "1");
+  EXPECT_EQ(raw_sql(path(), "SELECT count(*) FROM schema_version"), "2");
+  EXPECT_EQ(raw_sql(path(), "SELECT group_concat(version) FROM schema_version"), "1,2");
   EXPECT_TRUE(contains(raw_sql(path(), "SELECT description FROM schema_version WHERE version = 1"),
                        "key cooldowns"));
   EXPECT_EQ(raw_sql(path(), "PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteStoreTest, AVersionOneFileGainsConversationsAndKeepsItsCooldowns) {
+  const TimePoint t0 = TimePoint(std::chrono::seconds(1'800'000'000));
+  {
+    auto store = open_ok(path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->put_cooldown({.key_scope = "k", .cooling_until = t0, .reason = "r"}).ok());
+  }
+  // What a sluice of schema 1 left behind.
+  raw_sql(path(), "DROP TABLE conversations");
+  raw_sql(path(), "DELETE FROM schema_version WHERE version = 2");
+  auto store = open_ok(path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->info().schema_version, 2);
+  EXPECT_EQ(store->get_cooldown("k").value()->cooling_until, t0);
+  ASSERT_TRUE(store->put_conversation("resp_1", "[]", t0, t0 + std::chrono::hours(1)).ok());
+  EXPECT_EQ(store->get_conversation("resp_1", t0).value(), "[]");
+}
+
+TEST_F(SqliteStoreTest, AnExpiredConversationIsDeletedFromTheFileNotOnlyHidden) {
+  const TimePoint t0 = TimePoint(std::chrono::seconds(1'800'000'000));
+  auto store = open_ok(path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->put_conversation("resp_old", "secret words", t0, t0 + std::chrono::hours(1)).ok());
+  ASSERT_TRUE(store->put_conversation("resp_new", "[]", t0 + std::chrono::hours(2),
+                                      t0 + std::chrono::hours(3))
+                  .ok());
+  EXPECT_EQ(raw_sql(path(), "SELECT group_concat(response_id) FROM conversations"), "resp_new");
 }
 
 TEST_F(SqliteStoreTest, AFileFromANewerSluiceIsRefusedEvenWhenStartingEmptyIsAllowed) {
