@@ -82,8 +82,8 @@ const Names kProviderFields = {"api",
                                "headers",
                                "models"};
 const Names kTimeoutFields = {"connect", "first_byte", "idle"};
-const Names kModelFields = {"route",    "priority",       "queue_timeout",
-                            "deadline", "context_length", "translation"};
+const Names kModelFields = {"route",          "priority",    "queue_timeout",     "deadline",
+                            "context_length", "translation", "default_max_tokens"};
 const Names kRetryFields = {"max_attempts",          "max_attempts_per_candidate",
                             "max_retry_wait",        "budget_ratio",
                             "budget_min_per_window", "budget_window",
@@ -1059,6 +1059,8 @@ void Loader::load_model(const std::string& name, const YAML::Node& node, const s
           alias.deadline = duration(value, field_path, false);
         } else if (key == "context_length") {
           if (auto n = int_value(value, field_path, 1)) alias.context_length = *n;
+        } else if (key == "default_max_tokens") {
+          if (auto n = int_value(value, field_path, 1)) alias.default_max_tokens = *n;
         } else if (key == "translation") {
           if (auto i = choice(value, field_path, "translation", {"lossy", "strict"})) {
             alias.strict_translation = *i == 1;

@@ -137,6 +137,9 @@ struct ModelAlias {
   // every field of a request is not used for it (a 400 naming the fields
   // when no candidate can); `lossy` (the default) drops them and says so.
   bool strict_translation = false;
+  // max_tokens for a request without one that goes to an Anthropic candidate
+  // (which requires it); unset: providers::default_output_tokens.
+  std::optional<std::int64_t> default_max_tokens;
 };
 
 // The alias named "*" serves any model name that is neither an alias nor

@@ -24,6 +24,7 @@
 #include "sluice/policy/ratelimit/throttle.hpp"
 #include "sluice/policy/retry/retry_budget.hpp"
 #include "sluice/policy/retry/retry_decision.hpp"
+#include "sluice/providers/model_facts.hpp"
 #include "sluice/providers/sse_scan.hpp"
 #include "sluice/state/memory_store.hpp"
 #include "sluice/translate/responses_state.hpp"
@@ -775,6 +776,8 @@ struct RequestEngine::Impl {
                 .count();
         topt.response_id = "resp_sluice" + std::to_string(topt.created) + "_" +
                            std::to_string(static_cast<std::uint64_t>(rng.uniform() * 1e15));
+        topt.default_max_tokens = req.default_max_tokens.value_or(
+            providers::default_output_tokens(target.upstream_model));
         topt.previous_response_id = responses.previous_id;
         topt.stored = responses.keep;
         translate::RequestResult tr =

@@ -39,6 +39,8 @@ struct FrontRequest {
   // The alias's `translation: strict`: no candidate of another API that
   // would drop a field of this request.
   bool strict_translation = false;
+  // The alias's default_max_tokens (for a translation to Anthropic).
+  std::optional<std::int64_t> default_max_tokens;
   // Whatever the caller needs alive until the request is finished (the
   // config generation `route` points into, a client's in-flight slot).
   std::shared_ptr<const void> keep_alive;

@@ -1,5 +1,6 @@
 #include "sluice/providers/model_facts.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -45,25 +46,54 @@ constexpr std::array<std::pair<std::string_view, std::int64_t>, 31> kContext = {
     {"grok-4", 256'000},
 }};
 
+// Published maximum output tokens, for the models whose APIs require
+// max_tokens. Longest prefix wins, as above.
+constexpr std::array<std::pair<std::string_view, std::int64_t>, 9> kMaxOutput = {{
+    {"claude-sonnet-4", 64'000},
+    {"claude-opus-4", 32'000},
+    {"claude-opus-4-5", 64'000},
+    {"claude-haiku-4", 64'000},
+    {"claude-3-7-sonnet", 64'000},
+    {"claude-3-5-sonnet", 8'192},
+    {"claude-3-5-haiku", 8'192},
+    {"claude-3-opus", 4'096},
+    {"claude-3-haiku", 4'096},
+}};
+
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace
 
-std::optional<std::int64_t> known_context_length(std::string_view model) {
+namespace {
+
+template <std::size_t N>
+std::optional<std::int64_t> longest_prefix(
+    std::string_view model, const std::array<std::pair<std::string_view, std::int64_t>, N>& table) {
   if (const auto slash = model.rfind('/'); slash != std::string_view::npos) {
     model = model.substr(slash + 1);  // "openai/gpt-4o" on OpenRouter
   }
   std::optional<std::int64_t> best;
   std::size_t best_len = 0;
-  for (const auto& [prefix, tokens] : kContext) {
+  for (const auto& [prefix, tokens] : table) {
     if (prefix.size() > best_len && starts_with_ci(model, prefix)) {
       best = tokens;
       best_len = prefix.size();
     }
   }
   return best;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> known_context_length(std::string_view model) {
+  return longest_prefix(model, kContext);
+}
+
+std::int64_t default_output_tokens(std::string_view model) {
+  return std::min(longest_prefix(model, kMaxOutput).value_or(kDefaultOutputCap),
+                  kDefaultOutputCap);
 }
 
 }  // namespace sluice::providers

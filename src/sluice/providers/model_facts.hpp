@@ -15,4 +15,13 @@ namespace sluice::providers {
 // nullopt for models it does not know.
 std::optional<std::int64_t> known_context_length(std::string_view model);
 
+// max_tokens for a request that set none going to an API that requires it
+// (Anthropic Messages): the model's published maximum output, at most
+// kDefaultOutputCap, and kDefaultOutputCap for models this table does not
+// know. Capped because Anthropic counts max_tokens against the output-tokens
+// rate limit when a request starts (8,000 per minute at its first tier): the
+// maximum would spend a whole minute's budget on one short answer.
+inline constexpr std::int64_t kDefaultOutputCap = 8192;
+std::int64_t default_output_tokens(std::string_view model);
+
 }  // namespace sluice::providers

@@ -27,3 +27,17 @@ TEST(ModelFacts, UnknownModelsHaveNoFigure) {
 
 }  // namespace
 }  // namespace sluice::providers
+
+namespace sluice::providers {
+namespace {
+
+TEST(ModelFacts, TheDefaultOutputIsTheModelsMaximumCappedForTheOutputRateLimit) {
+  EXPECT_EQ(default_output_tokens("claude-3-haiku-20240307"), 4096);  // its maximum
+  EXPECT_EQ(default_output_tokens("claude-3-opus-latest"), 4096);
+  EXPECT_EQ(default_output_tokens("claude-sonnet-4-5-20250929"), kDefaultOutputCap);
+  EXPECT_EQ(default_output_tokens("anthropic/claude-3-5-haiku"), 8192);
+  EXPECT_EQ(default_output_tokens("some-new-model"), kDefaultOutputCap);
+}
+
+}  // namespace
+}  // namespace sluice::providers

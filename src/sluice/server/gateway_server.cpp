@@ -391,6 +391,7 @@ struct GatewayServer::Impl {
       fr.priority = alias->priority;
       fr.queue_timeout = alias->queue_timeout;
       fr.strict_translation = alias->strict_translation;
+      fr.default_max_tokens = alias->default_max_tokens;
       if (alias->deadline) fr.deadline = clock.now() + *alias->deadline;
     } else if (direct) {
       fr.route = {*direct};

@@ -3,11 +3,13 @@
 // with tools; and a cross-API fallback before the first byte.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "testing/gateway_stack.hpp"
 #include "testing/http_client.hpp"
 #include "testing/request_log.hpp"
+#include "testing/scripted_upstream.hpp"
 
 namespace sluice::server {
 namespace {
@@ -261,6 +263,62 @@ TEST(Translation, StrictTranslationRefusesWhatWouldBeDroppedAndNamesIt) {
   const HttpResponse dropped = c.request("POST", "/v1/messages", {}, to_chat.dump());
   EXPECT_EQ(dropped.status, 200);
   EXPECT_EQ(dropped.header("x-sluice-translation-dropped"), "thinking; top_k");
+}
+
+}  // namespace
+}  // namespace sluice::server
+
+namespace sluice::server {
+namespace {
+
+// What max_tokens an Anthropic provider is sent for Chat requests without one.
+std::vector<json> anthropic_bodies_for(const std::string& alias_extra,
+                                       const std::vector<std::string>& models) {
+  std::mutex mu;
+  std::vector<json> bodies;
+  testing::ScriptedUpstream an([&](const testing::ScriptedUpstream::Conn& c,
+                                   const std::string& request) {
+    {
+      std::lock_guard lock(mu);
+      bodies.push_back(json::parse(request.substr(request.find("\r\n\r\n") + 4), nullptr, false));
+    }
+    const std::string out =
+        R"({"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}})";
+    return c.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
+                   std::to_string(out.size()) + "\r\n\r\n" + out);
+  });
+  GatewayStack s({sim_provider("unused", Dialect::kOpenAI)},
+                 [&](const std::vector<std::uint16_t>&) {
+                   std::string y = "state: {backend: memory}\nproviders:\n  an: {api: anthropic, "
+                                   "base_url: \"" +
+                                   url(an.port()) + "\", keys: [k]}\nmodels:\n";
+                   for (std::size_t i = 0; i < models.size(); ++i) {
+                     y += "  m" + std::to_string(i) + ": {route: [an/" + models[i] + "]" +
+                          alias_extra + "}\n";
+                   }
+                   return y;
+                 });
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    const HttpResponse r =
+        HttpClient(s.port()).request("POST", "/v1/chat/completions", {},
+                                     R"({"model":"m)" + std::to_string(i) +
+                                         R"(","messages":[{"role":"user","content":"hi"}]})");
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  std::lock_guard lock(mu);
+  return bodies;
+}
+
+TEST(Translation, AnthropicGetsTheModelsDefaultMaxTokensOrTheAliasOne) {
+  const auto by_table =
+      anthropic_bodies_for("", {"claude-3-haiku-20240307", "claude-sonnet-4-5", "claude-new-9"});
+  ASSERT_EQ(by_table.size(), 3u);
+  EXPECT_EQ(by_table[0]["max_tokens"], 4096);  // the model's maximum
+  EXPECT_EQ(by_table[1]["max_tokens"], 8192);  // capped: Anthropic counts it toward OTPM
+  EXPECT_EQ(by_table[2]["max_tokens"], 8192);
+  const auto by_alias = anthropic_bodies_for(", default_max_tokens: 1000", {"claude-sonnet-4-5"});
+  ASSERT_EQ(by_alias.size(), 1u);
+  EXPECT_EQ(by_alias[0]["max_tokens"], 1000);
 }
 
 }  // namespace
