@@ -2,7 +2,8 @@
 // APIs and where a stream is cut; the rest is a request body, and the same
 // bytes are fed as an answer and as an SSE stream. Nothing may throw or
 // crash; a stream fed in two pieces must translate exactly as fed whole; a
-// translated request is always a JSON object.
+// translated request is always a JSON object; the Responses-state helpers
+// take the same bytes as a request, a kept conversation and a stream.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "sluice/translate/responses_state.hpp"
 #include "sluice/translate/translate.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,5 +42,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   b += split->feed(bytes.substr(cut));
   b += split->finish();
   if (a != b) std::abort();
+
+  // Responses state: the same bytes as request, conversation and stream.
+  if (auto c = t::continue_conversation(bytes, bytes)) {
+    if (!nlohmann::json::parse(c->body, nullptr, false).is_object()) std::abort();
+  }
+  (void)t::conversation_after(bytes, bytes, t::Origin::kUpstream);
+  t::FinalResponseCatcher catch_whole, catch_split;
+  catch_whole.feed(bytes);
+  catch_split.feed(bytes.substr(0, cut));
+  catch_split.feed(bytes.substr(cut));
+  if (catch_whole.response() != catch_split.response()) std::abort();
   return 0;
 }

@@ -175,6 +175,8 @@ void describe_model(const GatewayConfig& config, const ModelAlias& alias, std::s
       // Which callers reach this candidate through translation.
       if (p->api == WireApi::kAnthropic) {
         out += ", translated for chat/responses callers";
+      } else if (p->api == WireApi::kResponses) {
+        out += ", translated for chat/messages callers";
       } else if (p->dialect == Dialect::kOpenAI || p->dialect == Dialect::kAzure) {
         out += ", translated for messages callers";
       } else {

@@ -17,7 +17,12 @@
 namespace sluice::config {
 
 std::string_view to_string(WireApi api) {
-  return api == WireApi::kAnthropic ? "anthropic" : "openai";
+  switch (api) {
+    case WireApi::kOpenAI: return "openai";
+    case WireApi::kAnthropic: return "anthropic";
+    case WireApi::kResponses: return "responses";
+  }
+  return "openai";
 }
 
 std::string_view to_string(LogFormat format) {
@@ -884,8 +889,11 @@ void Loader::load_provider(const std::string& name, const YAML::Node& node,
              [&](const std::string& key, const YAML::Node& value, const std::string& field_path) {
                if (key == "api") {
                  has_api = true;
-                 if (auto i = choice(value, field_path, "api", {"openai", "anthropic"})) {
-                   provider.api = *i == 0 ? WireApi::kOpenAI : WireApi::kAnthropic;
+                 if (auto i =
+                         choice(value, field_path, "api", {"openai", "anthropic", "responses"})) {
+                   provider.api = *i == 0   ? WireApi::kOpenAI
+                                  : *i == 1 ? WireApi::kAnthropic
+                                            : WireApi::kResponses;
                  }
                } else if (key == "dialect") {
                  has_dialect = true;

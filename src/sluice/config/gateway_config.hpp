@@ -31,11 +31,14 @@
 namespace sluice::config {
 
 // The JSON a provider speaks on the wire (its header/error dialect is separate).
-enum class WireApi : std::uint8_t { kOpenAI, kAnthropic };
+// A provider's API: OpenAI's Chat Completions (with its other endpoints),
+// Anthropic Messages, or OpenAI's Responses API only (a model or server that
+// has no Chat Completions). As a caller's API, kOpenAI covers /v1/responses.
+enum class WireApi : std::uint8_t { kOpenAI, kAnthropic, kResponses };
 enum class LogFormat : std::uint8_t { kLogfmt, kJson };
 enum class StateBackend : std::uint8_t { kMemory, kSqlite, kRedis };
 
-std::string_view to_string(WireApi api);           // "openai", "anthropic"
+std::string_view to_string(WireApi api);           // "openai", "anthropic", "responses"
 std::string_view to_string(LogFormat format);      // "logfmt", "json"
 std::string_view to_string(StateBackend backend);  // "memory", "sqlite", "redis"
 

@@ -927,3 +927,28 @@ TEST(LoadGatewayConfig, NeverThrowsOnHostileInput) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(LoadGatewayConfig, AResponsesOnlyProviderAndTheNewAliasAndStateFieldsLoad) {
+  const LoadResult r = load(
+      "state: {backend: memory, conversations: 24h}\n"
+      "providers:\n  codex:\n    api: responses\n    base_url: https://api.openai.com/v1\n"
+      "    keys: [env:OPENAI_API_KEY]\n"
+      "models:\n  c: {route: [codex/gpt-5-codex], default_max_tokens: 2000}\n");
+  ASSERT_TRUE(r.ok()) << all_text(r);
+  EXPECT_EQ(r.config->providers[0].api, WireApi::kResponses);
+  EXPECT_EQ(to_string(r.config->providers[0].api), "responses");
+  EXPECT_EQ(r.config->state.conversations, std::chrono::hours(24));
+  EXPECT_EQ(r.config->models[0].default_max_tokens, 2000);
+
+  const LoadResult typo = load(
+      "providers:\n  codex:\n    api: respones\n    base_url: https://api.openai.com/v1\n"
+      "    keys: [env:OPENAI_API_KEY]\n");
+  EXPECT_FALSE(typo.ok());
+  EXPECT_NE(all_text(typo).find("responses"), std::string::npos) << all_text(typo);
+}
+
+}  // namespace
+}  // namespace sluice::config

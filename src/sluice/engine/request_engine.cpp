@@ -737,19 +737,22 @@ struct RequestEngine::Impl {
         continue;
       }
       // A candidate of another API is translated (Chat is the pivot); a
-      // Responses caller passes through only to OpenAI itself (and Azure),
-      // the OpenAI-API servers known to have the Responses API.
+      // Responses caller passes through only to `api: responses` providers
+      // and OpenAI itself (and Azure), the OpenAI-API servers known to have
+      // the Responses API.
       std::optional<translate::Api> translate_to;
       {
-        const translate::Api upstream_api = p.cfg->api == config::WireApi::kAnthropic
-                                                ? translate::Api::kMessages
-                                                : translate::Api::kChat;
         const bool responses_native =
             p.cfg->dialect == Dialect::kOpenAI || p.cfg->dialect == Dialect::kAzure;
-        const bool same = p.cfg->api == req.api &&
-                          !(caller_api == translate::Api::kResponses && !responses_native);
-        if (!same) {
-          if (!caller_api || *caller_api == upstream_api) {
+        const translate::Api upstream_api =
+            p.cfg->api == config::WireApi::kAnthropic ? translate::Api::kMessages
+            : p.cfg->api == config::WireApi::kResponses ||
+                    (caller_api == translate::Api::kResponses && responses_native)
+                ? translate::Api::kResponses
+                : translate::Api::kChat;
+        // Other paths (embeddings, count_tokens, …) go only to their own API.
+        if (caller_api ? *caller_api != upstream_api : p.cfg->api != req.api) {
+          if (!caller_api) {
             next_candidate("speaks the other wire API");
             continue;
           }

@@ -21,7 +21,8 @@ using testing::HttpResponse;
 using testing::sim_provider;
 using testing::url;
 
-// "chat": a Chat-only provider (z.ai: no Responses API); "an": Anthropic.
+// "chat": a Chat-only provider (z.ai: no Responses API); "an": Anthropic;
+// "resp": a provider configured as Responses-only (`api: responses`).
 std::string yaml(const std::vector<std::uint16_t>& p) {
   return "state: {backend: memory}\nproviders:\n"
          "  chat: {api: openai, dialect: zai, base_url: \"" +
@@ -30,7 +31,11 @@ std::string yaml(const std::vector<std::uint16_t>& p) {
          "  an: {api: anthropic, base_url: \"" +
          url(p[1]) +
          "\", keys: [good-key]}\n"
+         "  resp: {api: responses, dialect: openai, base_url: \"" +
+         url(p[2]) +
+         "/v1\", keys: [good-key]}\n"
          "models:\n"
+         "  to-responses: {route: [resp/gpt-5-codex]}\n"
          "  to-chat: {route: [chat/glm-4.6]}\n"
          "  to-anthropic: {route: [an/claude-sonnet-4-5]}\n"
          "  an-then-chat: {route: [an/claude-sonnet-4-5, chat/glm-4.6]}\n"
@@ -40,7 +45,7 @@ std::string yaml(const std::vector<std::uint16_t>& p) {
 std::vector<sim::ProviderSimConfig> sims(bool anthropic_overloaded = false) {
   auto an = sim_provider("an", Dialect::kAnthropic);
   if (anthropic_overloaded) an.faults.overload_rate = 1.0;
-  return {sim_provider("chat", Dialect::kZai), an};
+  return {sim_provider("chat", Dialect::kZai), an, sim_provider("resp", Dialect::kOpenAI)};
 }
 
 std::vector<json> sse_data(const std::string& body) {
@@ -224,6 +229,76 @@ TEST(Translation, AResponsesStreamCutByTheProviderEndsWithResponseFailed) {
   ASSERT_FALSE(evs.empty());
   EXPECT_EQ(evs.back()["type"], "response.failed") << r.body;
   EXPECT_EQ(evs.back()["response"]["error"]["code"], "stream_drop");
+}
+
+TEST(Translation, AChatClientIsServedByAResponsesOnlyProviderWithATool) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const json req = {
+      {"model", "to-responses"},
+      {"messages", json::array({{{"role", "user"}, {"content", "weather?"}}})},
+      {"tools", json::array({{{"type", "function"},
+                              {"function", {{"name", "get_weather"}, {"parameters", kWeatherTool}}}}})}};
+  const HttpResponse r = c.request("POST", "/v1/chat/completions", {}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-translated"), "chat->responses");
+  const json out = json::parse(r.body);
+  EXPECT_EQ(out["object"], "chat.completion");
+  EXPECT_EQ(out["choices"][0]["finish_reason"], "tool_calls");
+  const json& call = out["choices"][0]["message"]["tool_calls"][0];
+  EXPECT_EQ(call["function"]["name"], "get_weather");
+  EXPECT_EQ(json::parse(call["function"]["arguments"].get<std::string>())["city"], "sim");
+  EXPECT_GT(out["usage"]["prompt_tokens"].get<int>(), 0);
+
+  // Streamed, without tools: text, a finish, [DONE].
+  const json plain = {{"model", "to-responses"},
+                      {"stream", true},
+                      {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  const HttpResponse st = c.request("POST", "/v1/chat/completions", {}, plain.dump());
+  ASSERT_EQ(st.status, 200) << st.body;
+  std::string text;
+  std::string finish;
+  for (const auto& e : sse_data(st.body)) {
+    if (e["choices"].empty()) continue;
+    const json& ch = e["choices"][0];
+    if (ch["delta"].contains("content")) text += ch["delta"]["content"].get<std::string>();
+    if (!ch["finish_reason"].is_null()) finish = ch["finish_reason"];
+  }
+  EXPECT_EQ(text, "This is a simulated answer from resp.");
+  EXPECT_EQ(finish, "stop");
+  EXPECT_TRUE(st.body.ends_with("data: [DONE]\n\n")) << st.body;
+}
+
+TEST(Translation, AnAnthropicStreamFromAResponsesOnlyProviderEndsWithMessageStop) {
+  GatewayStack s(sims(), yaml);
+  HttpClient c(s.port());
+  const json req = {{"model", "to-responses"},
+                    {"max_tokens", 64},
+                    {"stream", true},
+                    {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  const HttpResponse r = c.request("POST", "/v1/messages", {}, req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-sluice-translated"), "messages->responses");
+  std::string text;
+  std::string last;
+  int starts = 0;
+  for (const auto& e : sse_data(r.body)) {
+    last = e["type"];
+    if (last == "content_block_start") ++starts;
+    if (last == "content_block_delta") text += e["delta"]["text"].get<std::string>();
+  }
+  EXPECT_EQ(starts, 1);
+  EXPECT_EQ(last, "message_stop");
+  EXPECT_EQ(text, "This is a simulated answer from resp.");
+}
+
+TEST(Translation, AResponsesClientReachesAResponsesOnlyProviderAsItIs) {
+  GatewayStack s(sims(), yaml);
+  const HttpResponse r = HttpClient(s.port()).request(
+      "POST", "/v1/responses", {}, R"({"model":"to-responses","input":"hi"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.header("x-sluice-translated"));
+  EXPECT_EQ(json::parse(r.body)["object"], "response");
 }
 
 TEST(Translation, ARequestThatCannotBeTranslatedIsA400NotARetryable429) {

@@ -1,5 +1,5 @@
-// Request translation: Messages -> Chat, Chat -> Messages, Responses -> Chat
-// (and Responses -> Messages through Chat).
+// Request translation: Messages -> Chat, Chat -> Messages, Responses -> Chat,
+// Chat -> Responses (and Responses <-> Messages through Chat).
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -587,6 +587,146 @@ RequestResult responses_to_chat(const Json& in, const RequestOptions& opt, Conte
   return r;
 }
 
+// --- Chat -> Responses -------------------------------------------------------
+
+// Responses input content from Chat content (a string or parts).
+Json responses_content(const Json& content, bool assistant, std::vector<std::string>& dropped) {
+  const char* text_type = assistant ? "output_text" : "input_text";
+  if (content.is_string()) {
+    if (!assistant) return content;
+    return Json::array({Json{{"type", text_type}, {"text", content}}});
+  }
+  Json parts = Json::array();
+  if (!content.is_array()) return parts;
+  for (const auto& p : content) {
+    const std::string type = text_at(p, "type");
+    if (type == "text") {
+      parts.push_back(Json{{"type", text_type}, {"text", text_at(p, "text")}});
+    } else if (type == "refusal" && assistant) {
+      parts.push_back(Json{{"type", "refusal"}, {"refusal", text_at(p, "refusal")}});
+    } else if (type == "image_url" && !assistant) {
+      const Json* iu = member(p, "image_url");
+      Json img = {{"type", "input_image"}, {"image_url", iu ? text_at(*iu, "url") : ""}};
+      if (iu && has(*iu, "detail")) img["detail"] = (*iu)["detail"];
+      parts.push_back(std::move(img));
+    } else if (type == "file" && !assistant && has(p, "file")) {
+      Json file = {{"type", "input_file"}};
+      for (const char* k : {"file_data", "file_id", "filename"}) {
+        if (has(p["file"], k)) file[k] = p["file"][k];
+      }
+      parts.push_back(std::move(file));
+    } else {
+      note(dropped, "messages[].content[]." + type);
+    }
+  }
+  return parts;
+}
+
+RequestResult chat_to_responses(const Json& in, const RequestOptions& opt, Context ctx) {
+  RequestResult r;
+  std::vector<std::string> dropped;
+  Json out = Json::object();
+  out["model"] = opt.upstream_model.empty() ? text_at(in, "model") : opt.upstream_model;
+  const Json* in_msgs = member(in, "messages");
+  if (!in_msgs || !in_msgs->is_array()) {
+    r.error = "messages: expected an array";
+    return r;
+  }
+  Json input = Json::array();
+  for (const auto& m : *in_msgs) {
+    const std::string role = text_at(m, "role");
+    const Json* content = member(m, "content");
+    if (role == "system" || role == "developer" || role == "user") {
+      input.push_back(Json{{"type", "message"},
+                           {"role", role},
+                           {"content", content ? responses_content(*content, false, dropped)
+                                               : Json("")}});
+    } else if (role == "assistant") {
+      if (content) {
+        Json c = responses_content(*content, true, dropped);
+        if (!c.empty()) {
+          input.push_back(
+              Json{{"type", "message"}, {"role", "assistant"}, {"content", std::move(c)}});
+        }
+      }
+      if (has(m, "reasoning_content")) note(dropped, "messages[].reasoning_content");
+      if (const Json* calls = member(m, "tool_calls"); calls && calls->is_array()) {
+        for (const auto& call : *calls) {
+          const Json* fn = member(call, "function");
+          input.push_back(Json{{"type", "function_call"},
+                               {"call_id", text_at(call, "id")},
+                               {"name", short_tool_name(fn ? text_at(*fn, "name") : "", ctx)},
+                               {"arguments", fn ? text_at(*fn, "arguments") : "{}"}});
+        }
+      }
+    } else if (role == "tool") {
+      input.push_back(Json{{"type", "function_call_output"},
+                           {"call_id", text_at(m, "tool_call_id")},
+                           {"output", content ? joined_text(*content, "\n") : ""}});
+    } else {
+      note(dropped, "messages[]." + role);
+    }
+  }
+  out["input"] = std::move(input);
+  // The answer comes back translated under sluice's own id: nothing for the
+  // provider to keep.
+  out["store"] = false;
+  for (auto it = in.begin(); it != in.end(); ++it) {
+    const std::string& k = it.key();
+    const Json& v = it.value();
+    if (k == "model" || k == "messages") continue;
+    if (k == "max_tokens" || k == "max_completion_tokens") {
+      out["max_output_tokens"] = v;
+    } else if (k == "temperature" || k == "top_p" || k == "parallel_tool_calls" || k == "user" ||
+               k == "stream" || k == "metadata") {
+      out[k] = v;
+    } else if (k == "reasoning_effort" && v.is_string()) {
+      out["reasoning"] = {{"effort", v}};
+    } else if (k == "tools" && v.is_array()) {
+      Json tools = Json::array();
+      for (const auto& t : v) {
+        const Json* fn = member(t, "function");
+        if (text_at(t, "type") != "function" || !fn) {
+          note(dropped, "tools[]." + (has(t, "type") ? text_at(t, "type") : std::string("?")));
+          continue;
+        }
+        Json tool = {{"type", "function"}, {"name", short_tool_name(text_at(*fn, "name"), ctx)}};
+        if (has(*fn, "description")) tool["description"] = (*fn)["description"];
+        const Json* params = member(*fn, "parameters");
+        tool["parameters"] = params ? *params : Json{{"type", "object"}};
+        if (has(*fn, "strict")) tool["strict"] = (*fn)["strict"];
+        tools.push_back(std::move(tool));
+      }
+      if (!tools.empty()) out["tools"] = std::move(tools);
+    } else if (k == "tool_choice") {
+      if (v.is_string()) {
+        out["tool_choice"] = v;
+      } else if (const Json* fn = member(v, "function")) {
+        out["tool_choice"] = {{"type", "function"},
+                              {"name", short_tool_name(text_at(*fn, "name"), ctx)}};
+      }
+    } else if (k == "response_format") {
+      const std::string type = text_at(v, "type");
+      if (type == "json_schema" && has(v, "json_schema")) {
+        Json fmt = v["json_schema"];
+        fmt["type"] = "json_schema";
+        out["text"] = {{"format", std::move(fmt)}};
+      } else if (type == "json_object") {
+        out["text"] = {{"format", {{"type", "json_object"}}}};
+      }
+    } else if (!silent_field(k)) {
+      note(dropped, k);  // n, stop, seed, logprobs, penalties, logit_bias, …
+    }
+  }
+  if (!has(out, "tools")) {
+    out.erase("tool_choice");
+    out.erase("parallel_tool_calls");
+  }
+  r.ok = Translated{dump(out), std::move(dropped)};
+  r.context = std::move(ctx);
+  return r;
+}
+
 }  // namespace
 
 std::string_view to_string(Api api) {
@@ -682,6 +822,20 @@ RequestResult translate_request(Api from, Api to, std::string_view body,
     }
     second.context.caller = Api::kResponses;
     second.context.upstream = Api::kMessages;
+    return second;
+  }
+  if (from == Api::kChat && to == Api::kResponses) return chat_to_responses(in, options, ctx);
+  if (from == Api::kMessages && to == Api::kResponses) {
+    // Through Chat, as Responses -> Messages is.
+    RequestResult first = messages_to_chat(in, RequestOptions{options}, ctx);
+    if (!first.ok) return first;
+    const Json chat = Json::parse(first.ok->body, nullptr, false);
+    RequestResult second = chat_to_responses(chat, options, std::move(first.context));
+    if (second.ok) {
+      for (auto& d : first.ok->dropped) note(second.ok->dropped, std::move(d));
+    }
+    second.context.caller = Api::kMessages;
+    second.context.upstream = Api::kResponses;
     return second;
   }
   RequestResult r;

@@ -1,5 +1,5 @@
-// Whole answers: Chat -> Messages, Messages -> Chat, Chat -> Responses (and
-// Messages -> Responses through Chat).
+// Whole answers: Chat -> Messages, Messages -> Chat, Chat -> Responses,
+// Responses -> Chat (and Messages <-> Responses through Chat).
 #include <algorithm>
 
 #include "sluice/translate/answers.hpp"
@@ -106,6 +106,31 @@ void finish_responses_envelope(Json& r, std::string_view finish, const Json* usa
     r["status"] = "completed";
   }
   if (usage) r["usage"] = responses_usage_from_chat(*usage);
+}
+
+Json chat_usage_from_responses(const Json& usage) {
+  const std::int64_t prompt = int_at(usage, "input_tokens");
+  const std::int64_t completion = int_at(usage, "output_tokens");
+  std::int64_t cached = 0;
+  std::int64_t reasoning = 0;
+  if (const Json* d = member(usage, "input_tokens_details")) cached = int_at(*d, "cached_tokens");
+  if (const Json* d = member(usage, "output_tokens_details")) {
+    reasoning = int_at(*d, "reasoning_tokens");
+  }
+  return Json{{"prompt_tokens", prompt},
+              {"completion_tokens", completion},
+              {"total_tokens", prompt + completion},
+              {"prompt_tokens_details", {{"cached_tokens", cached}}},
+              {"completion_tokens_details", {{"reasoning_tokens", reasoning}}}};
+}
+
+std::string chat_finish_from_responses(const Json& response, bool called_tools) {
+  if (text_at(response, "status") == "incomplete") {
+    const Json* d = member(response, "incomplete_details");
+    const std::string reason = d ? text_at(*d, "reason") : "";
+    return reason == "content_filter" ? "content_filter" : "length";
+  }
+  return called_tools ? "tool_calls" : "stop";
 }
 
 namespace {
@@ -235,6 +260,57 @@ Translated chat_to_responses_answer(const Context& ctx, const Json& in) {
   return t;
 }
 
+// A Responses object as a Chat completion: message text (and refusals),
+// function calls as tool_calls, reasoning summaries as reasoning_content.
+Json responses_to_chat_json(const Context& ctx, const Json& in, std::vector<std::string>& dropped) {
+  Json out = {{"id", has(in, "id") ? text_at(in, "id") : std::string("chatcmpl-sluice")},
+              {"object", "chat.completion"},
+              {"created", has(in, "created_at") ? in["created_at"] : Json(ctx.created)},
+              {"model", has(in, "model") ? text_at(in, "model") : ctx.caller_model}};
+  std::string text;
+  std::string refusal;
+  std::string reasoning;
+  Json calls = Json::array();
+  if (const Json* output = member(in, "output"); output && output->is_array()) {
+    for (const auto& item : *output) {
+      const std::string type = text_at(item, "type");
+      if (type == "message") {
+        const Json* content = member(item, "content");
+        if (!content || !content->is_array()) continue;
+        for (const auto& part : *content) {
+          const std::string pt = text_at(part, "type");
+          if (pt == "output_text") text += text_at(part, "text");
+          if (pt == "refusal") refusal += text_at(part, "refusal");
+        }
+      } else if (type == "function_call") {
+        calls.push_back(Json{{"id", text_at(item, "call_id")},
+                             {"type", "function"},
+                             {"function",
+                              {{"name", original_tool_name(ctx, text_at(item, "name"))},
+                               {"arguments", text_at(item, "arguments")}}}});
+      } else if (type == "reasoning") {
+        if (const Json* summary = member(item, "summary"); summary && summary->is_array()) {
+          for (const auto& part : *summary) reasoning += text_at(part, "text");
+        }
+      } else if (!type.empty()) {
+        dropped.push_back("output[]." + type);
+      }
+    }
+  }
+  Json msg = {{"role", "assistant"}};
+  msg["content"] = text.empty() && (!calls.empty() || !refusal.empty()) ? Json(nullptr) : Json(text);
+  if (!refusal.empty()) msg["refusal"] = refusal;
+  if (!reasoning.empty()) msg["reasoning_content"] = reasoning;
+  const bool called = !calls.empty();
+  if (called) msg["tool_calls"] = std::move(calls);
+  out["choices"] = Json::array({Json{{"index", 0},
+                                     {"message", std::move(msg)},
+                                     {"logprobs", nullptr},
+                                     {"finish_reason", chat_finish_from_responses(in, called)}}});
+  if (const Json* usage = member(in, "usage")) out["usage"] = chat_usage_from_responses(*usage);
+  return out;
+}
+
 }  // namespace
 
 Translated translate_response(const Context& ctx, std::string_view body) {
@@ -257,6 +333,17 @@ Translated translate_response(const Context& ctx, std::string_view body) {
       r.dropped = std::move(t.dropped);
       return r;
     }
+  }
+  if (ctx.upstream == Api::kResponses && ctx.caller != Api::kResponses) {
+    Translated t;
+    const Json chat = responses_to_chat_json(ctx, in, t.dropped);
+    if (ctx.caller == Api::kChat) {
+      t.body = dump(chat);
+      return t;
+    }
+    Translated m = chat_to_messages_answer(ctx, chat);
+    for (auto& d : t.dropped) m.dropped.push_back(std::move(d));
+    return m;
   }
   return Translated{std::string(body), {}};
 }

@@ -1,6 +1,6 @@
 // Streamed answers: SSE in the upstream's API in, SSE in the caller's out.
-// Chat -> Messages, Messages -> Chat, Chat -> Responses, and Messages ->
-// Responses as Messages -> Chat -> Responses.
+// Chat -> Messages, Messages -> Chat, Chat -> Responses, Responses -> Chat,
+// and Messages <-> Responses through Chat.
 #include <map>
 
 #include "sluice/translate/answers.hpp"
@@ -526,6 +526,118 @@ class ChatToResponses final : public ChatStreamReader {
 };
 
 // One translator's output fed to the next.
+// --- Responses -> Chat -------------------------------------------------------
+
+class ResponsesToChat final : public EventTranslator {
+ public:
+  explicit ResponsesToChat(Context ctx) : ctx_(std::move(ctx)) {}
+
+  std::string finish() override { return {}; }  // no response.completed: a cut stream
+
+ private:
+  Json chunk(Json delta, Json finish) const {
+    return Json{{"id", id_},
+                {"object", "chat.completion.chunk"},
+                {"created", ctx_.created},
+                {"model", model_},
+                {"choices", Json::array({Json{{"index", 0},
+                                              {"delta", std::move(delta)},
+                                              {"finish_reason", std::move(finish)}}})}};
+  }
+
+  void begin(const Json* response, std::string& out) {
+    if (started_) return;
+    started_ = true;
+    id_ = response && has(*response, "id") ? text_at(*response, "id") : "chatcmpl-sluice";
+    model_ = response && has(*response, "model") ? (*response)["model"] : Json(ctx_.caller_model);
+    out += data(chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr));
+  }
+
+  // The Chat tool index of a function_call item, by its item id or output index.
+  const std::int64_t* tool_of(const Json& j) const {
+    if (const std::string id = text_at(j, "item_id"); !id.empty()) {
+      if (auto it = tool_by_item_.find(id); it != tool_by_item_.end()) return &it->second;
+    }
+    if (auto it = tool_by_index_.find(int_at(j, "output_index")); it != tool_by_index_.end()) {
+      return &it->second;
+    }
+    return nullptr;
+  }
+
+  void on_event(const SseReader::Event& ev, std::string& out) override {
+    if (done_) return;
+    const Json j = Json::parse(ev.data, nullptr, false);
+    if (!j.is_object()) return;
+    const std::string type = has(j, "type") ? text_at(j, "type") : ev.name;
+    if (type == "response.created" || type == "response.in_progress") {
+      begin(member(j, "response"), out);
+    } else if (type == "response.output_item.added") {
+      begin(nullptr, out);
+      const Json* item = member(j, "item");
+      if (!item || text_at(*item, "type") != "function_call") return;
+      const std::int64_t n = next_tool_++;
+      tool_by_item_[text_at(*item, "id")] = n;
+      tool_by_index_[int_at(j, "output_index")] = n;
+      out += data(chunk(
+          Json{{"tool_calls",
+                Json::array({Json{{"index", n},
+                                  {"id", text_at(*item, "call_id")},
+                                  {"type", "function"},
+                                  {"function",
+                                   {{"name", original_tool_name(ctx_, text_at(*item, "name"))},
+                                    {"arguments", text_at(*item, "arguments")}}}}})}},
+          nullptr));
+    } else if (type == "response.function_call_arguments.delta") {
+      const std::int64_t* n = tool_of(j);
+      if (!n) return;
+      out += data(chunk(Json{{"tool_calls", Json::array({Json{{"index", *n},
+                                                              {"function",
+                                                               {{"arguments", text_at(j, "delta")}}}}})}},
+                        nullptr));
+    } else if (type == "response.output_text.delta") {
+      begin(nullptr, out);
+      out += data(chunk(Json{{"content", text_at(j, "delta")}}, nullptr));
+    } else if (type == "response.refusal.delta") {
+      begin(nullptr, out);
+      out += data(chunk(Json{{"refusal", text_at(j, "delta")}}, nullptr));
+    } else if (type == "response.reasoning_summary_text.delta") {
+      begin(nullptr, out);
+      out += data(chunk(Json{{"reasoning_content", text_at(j, "delta")}}, nullptr));
+    } else if (type == "response.completed" || type == "response.incomplete") {
+      const Json* r = member(j, "response");
+      begin(r, out);
+      const Json response = r ? *r : Json::object();
+      out += data(chunk(Json::object(), chat_finish_from_responses(response, next_tool_ > 0)));
+      Json usage_chunk = chunk(Json::object(), nullptr);
+      usage_chunk["choices"] = Json::array();
+      const Json* u = member(response, "usage");
+      usage_chunk["usage"] = chat_usage_from_responses(u ? *u : Json::object());
+      out += data(usage_chunk);
+      out += "data: [DONE]\n\n";
+      done_ = true;
+    } else if (type == "response.failed" || type == "error") {
+      const Json* r = member(j, "response");
+      const Json* e = r ? member(*r, "error") : &j;
+      std::string message = e ? text_at(*e, "message") : "";
+      if (message.empty()) message = "the provider reported an error mid-stream";
+      out += data(Json{{"error",
+                        {{"message", message},
+                         {"type", "api_error"},
+                         {"code", e && has(*e, "code") ? (*e)["code"] : Json(nullptr)}}}});
+      done_ = true;
+    }
+  }
+
+  Context ctx_;
+  bool started_ = false;
+  bool done_ = false;
+  std::string id_;
+  Json model_;
+  std::map<std::string, std::int64_t> tool_by_item_;
+  std::map<std::int64_t, std::int64_t> tool_by_index_;
+  std::int64_t next_tool_ = 0;
+};
+
 class Chain final : public StreamTranslator {
  public:
   Chain(std::unique_ptr<StreamTranslator> first, std::unique_ptr<StreamTranslator> second)
@@ -561,6 +673,13 @@ std::unique_ptr<StreamTranslator> make_stream_translator(const Context& ctx) {
   if (ctx.upstream == Api::kMessages && ctx.caller == Api::kResponses) {
     return std::make_unique<Chain>(std::make_unique<MessagesToChat>(ctx),
                                    std::make_unique<ChatToResponses>(ctx));
+  }
+  if (ctx.upstream == Api::kResponses && ctx.caller == Api::kChat) {
+    return std::make_unique<ResponsesToChat>(ctx);
+  }
+  if (ctx.upstream == Api::kResponses && ctx.caller == Api::kMessages) {
+    return std::make_unique<Chain>(std::make_unique<ResponsesToChat>(ctx),
+                                   std::make_unique<ChatToMessages>(ctx));
   }
   return std::make_unique<Passthrough>();
 }

@@ -198,6 +198,65 @@ TEST(TranslateRequest, LongToolNamesAreShortenedStablyAndMappedBack) {
   EXPECT_EQ(out["content"][0]["name"], long_name);
 }
 
+TEST(TranslateRequest, ChatToResponsesMakesItemsFunctionToolsAndTextFormat) {
+  const std::string in = R"({
+    "model": "gpt-5-codex", "stream": true, "max_completion_tokens": 500, "temperature": 0.2,
+    "reasoning_effort": "low", "n": 1, "stop": ["END"], "stream_options": {"include_usage": true},
+    "messages": [
+      {"role": "system", "content": "You are terse."},
+      {"role": "user", "content": [
+        {"type": "text", "text": "What is in this image?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBOR", "detail": "low"}}]},
+      {"role": "assistant", "content": "Checking.", "tool_calls": [
+        {"id": "call_1", "type": "function",
+         "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+      {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+      {"role": "developer", "content": "Answer in French."}
+    ],
+    "tools": [{"type": "function", "function": {"name": "get_weather", "description": "d",
+               "parameters": {"type": "object"}, "strict": true}}],
+    "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+    "response_format": {"type": "json_schema", "json_schema": {"name": "w", "schema": {"type": "object"}}}
+  })";
+  const RequestResult r = translate_request(Api::kChat, Api::kResponses, in, opts("gpt-5"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(parsed(r.ok->body), Json::parse(R"({
+    "model": "gpt-5",
+    "input": [
+      {"type": "message", "role": "system", "content": "You are terse."},
+      {"type": "message", "role": "user", "content": [
+        {"type": "input_text", "text": "What is in this image?"},
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBOR", "detail": "low"}]},
+      {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Checking."}]},
+      {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+      {"type": "function_call_output", "call_id": "call_1", "output": "18C"},
+      {"type": "message", "role": "developer", "content": "Answer in French."}
+    ],
+    "store": false,
+    "stream": true, "max_output_tokens": 500, "temperature": 0.2, "reasoning": {"effort": "low"},
+    "tools": [{"type": "function", "name": "get_weather", "description": "d",
+               "parameters": {"type": "object"}, "strict": true}],
+    "tool_choice": {"type": "function", "name": "get_weather"},
+    "text": {"format": {"name": "w", "schema": {"type": "object"}, "type": "json_schema"}}
+  })"));
+  EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"n", "stop"}));
+  EXPECT_EQ(r.context.upstream, Api::kResponses);
+}
+
+TEST(TranslateRequest, MessagesToResponsesGoesThroughChat) {
+  const std::string in = R"({"model":"claude","max_tokens":64,"system":"Be brief.",
+    "messages":[{"role":"user","content":"hi"}],"top_k":3})";
+  const RequestResult r = translate_request(Api::kMessages, Api::kResponses, in, opts("gpt-5"));
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  EXPECT_EQ(out["input"][0], Json::parse(R"({"type":"message","role":"system","content":"Be brief."})"));
+  EXPECT_EQ(out["input"][1]["content"], "hi");
+  EXPECT_EQ(out["max_output_tokens"], 64);
+  EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"top_k"}));
+  EXPECT_EQ(r.context.caller, Api::kMessages);
+  EXPECT_EQ(r.context.upstream, Api::kResponses);
+}
+
 TEST(TranslateRequest, WhatCannotBeTranslatedIsAClearError) {
   EXPECT_EQ(translate_request(Api::kChat, Api::kMessages, "{not json", opts()).error,
             "the request body is not a JSON object");
@@ -283,6 +342,46 @@ TEST(TranslateAnswer, ChatToResponsesAndLengthIsIncomplete) {
   out = parsed(translate_response(ctx(Api::kResponses, Api::kChat), cut).body);
   EXPECT_EQ(out["status"], "incomplete");
   EXPECT_EQ(out["incomplete_details"]["reason"], "max_output_tokens");
+}
+
+const char* kResponsesToolAnswer = R"({"id":"resp_9","object":"response","created_at":1800000001,
+  "status":"completed","model":"gpt-5",
+  "output":[{"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"Think."}]},
+    {"id":"msg_1","type":"message","role":"assistant","status":"completed",
+     "content":[{"type":"output_text","text":"Checking.","annotations":[]}]},
+    {"id":"fc_1","type":"function_call","status":"completed","call_id":"call_1","name":"get_weather",
+     "arguments":"{\"city\":\"Paris\"}"},
+    {"id":"ws_1","type":"web_search_call","status":"completed"}],
+  "usage":{"input_tokens":100,"input_tokens_details":{"cached_tokens":60},"output_tokens":20,
+           "output_tokens_details":{"reasoning_tokens":5},"total_tokens":120}})";
+
+TEST(TranslateAnswer, ResponsesToChat) {
+  const Translated t = translate_response(ctx(Api::kChat, Api::kResponses), kResponsesToolAnswer);
+  EXPECT_EQ(parsed(t.body), Json::parse(R"({"id":"resp_9","object":"chat.completion",
+    "created":1800000001,"model":"gpt-5",
+    "choices":[{"index":0,"message":{"role":"assistant","content":"Checking.",
+      "reasoning_content":"Think.",
+      "tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather",
+        "arguments":"{\"city\":\"Paris\"}"}}]},"logprobs":null,"finish_reason":"tool_calls"}],
+    "usage":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120,
+      "prompt_tokens_details":{"cached_tokens":60},"completion_tokens_details":{"reasoning_tokens":5}}})"));
+  EXPECT_EQ(t.dropped, (std::vector<std::string>{"output[].web_search_call"}));
+  const std::string cut = R"({"id":"r","status":"incomplete",
+    "incomplete_details":{"reason":"max_output_tokens"},"output":[]})";
+  EXPECT_EQ(parsed(translate_response(ctx(Api::kChat, Api::kResponses), cut).body)["choices"][0]
+                ["finish_reason"],
+            "length");
+}
+
+TEST(TranslateAnswer, ResponsesToMessagesGoesThroughChat) {
+  const Json out =
+      parsed(translate_response(ctx(Api::kMessages, Api::kResponses), kResponsesToolAnswer).body);
+  EXPECT_EQ(out["type"], "message");
+  EXPECT_EQ(out["stop_reason"], "tool_use");
+  ASSERT_EQ(out["content"].size(), 2u);
+  EXPECT_EQ(out["content"][0]["text"], "Checking.");
+  EXPECT_EQ(out["content"][1]["input"]["city"], "Paris");
+  EXPECT_EQ(out["usage"]["cache_read_input_tokens"], 60);
 }
 
 // --- streams -------------------------------------------------------------------
@@ -496,9 +595,65 @@ TEST(TranslateStream, MessagesToResponsesChainsThroughChat) {
   EXPECT_EQ(done["usage"]["input_tokens"], 30);
 }
 
+TEST(TranslateStream, ResponsesToChatRoundTripsWhatChatToResponsesMade) {
+  // The Responses event sequence sluice itself writes (the real one), read back.
+  const std::string responses = translate_stream(ctx(Api::kResponses, Api::kChat), kChatToolStream);
+  const auto evs = events_of(translate_stream(ctx(Api::kChat, Api::kResponses), responses));
+  ASSERT_FALSE(evs.empty());
+  std::string text, args, finish, id, name;
+  for (const auto& [name_, e] : evs) {
+    if (!e.is_object() || !e.contains("choices") || e["choices"].empty()) continue;
+    const Json& c = e["choices"][0];
+    const Json& d = c["delta"];
+    if (d.contains("content")) text += d["content"].get<std::string>();
+    if (d.contains("tool_calls")) {
+      const Json& tc = d["tool_calls"][0];
+      EXPECT_EQ(tc["index"], 0);
+      if (tc.contains("id")) id = tc["id"];
+      if (tc["function"].contains("name")) name = tc["function"]["name"];
+      args += tc["function"]["arguments"].get<std::string>();
+    }
+    if (!c["finish_reason"].is_null()) finish = c["finish_reason"];
+  }
+  EXPECT_EQ(text, "Let me check.");
+  EXPECT_EQ(id, "call_1");
+  EXPECT_EQ(name, "get_weather");
+  EXPECT_EQ(args, "{\"city\":\"Paris\"}");
+  EXPECT_EQ(finish, "tool_calls");
+  EXPECT_EQ(evs[evs.size() - 2].second["usage"]["completion_tokens"], 9);
+  EXPECT_EQ(evs.back().second, "[DONE]");
+}
+
+TEST(TranslateStream, ResponsesToMessagesHasOneBlockPerBlockAndMessageStop) {
+  const std::string responses = translate_stream(ctx(Api::kResponses, Api::kChat), kChatToolStream);
+  const auto evs = events_of(translate_stream(ctx(Api::kMessages, Api::kResponses), responses));
+  std::vector<std::string> names;
+  for (const auto& e : evs) names.push_back(e.first);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "message_start", "content_block_start", "content_block_delta",
+                       "content_block_delta", "content_block_stop", "content_block_start",
+                       "content_block_delta", "content_block_delta", "content_block_stop",
+                       "message_delta", "message_stop"}));
+  EXPECT_EQ(evs[9].second["delta"]["stop_reason"], "tool_use");
+}
+
+TEST(TranslateStream, AResponsesStreamCutShortOrFailedEndsHonestly) {
+  const std::string responses = translate_stream(ctx(Api::kResponses, Api::kChat), kChatToolStream);
+  const std::string cut = responses.substr(0, responses.find("event: response.completed"));
+  const std::string chat = translate_stream(ctx(Api::kChat, Api::kResponses), cut);
+  EXPECT_EQ(chat.find("[DONE]"), std::string::npos);
+  EXPECT_EQ(chat.find("finish_reason\":\"tool_calls"), std::string::npos);
+  const std::string failed =
+      "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":"
+      "\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"boom\"}}}\n\n";
+  const auto evs = events_of(translate_stream(ctx(Api::kChat, Api::kResponses), cut + failed));
+  EXPECT_EQ(evs.back().second["error"]["message"], "boom");
+  EXPECT_EQ(evs.back().second["error"]["code"], "server_error");
+}
+
 TEST(TranslateStream, GarbageInNeverThrows) {
   for (Api caller : {Api::kChat, Api::kMessages, Api::kResponses}) {
-    for (Api up : {Api::kChat, Api::kMessages}) {
+    for (Api up : {Api::kChat, Api::kMessages, Api::kResponses}) {
       if (caller == up) continue;
       auto t = make_stream_translator(ctx(caller, up));
       EXPECT_NO_THROW({
