@@ -4,8 +4,11 @@
 // provider of dialect zai, which sluice treats as Chat-only), Codex to an
 // Anthropic-only one, the official openai SDK to Anthropic and the official
 // Anthropic SDK to Chat, and an overloaded Anthropic primary falling back to a
-// Chat provider under a streaming Anthropic client. A recording proxy in front
-// of each sim provider shows which upstream API each request really used.
+// Chat provider under a streaming Anthropic client; Claude Code to a
+// Responses-only provider (`api: responses`), and the openai SDK's
+// previous_response_id continued on a Chat-only provider from what sluice
+// kept. A recording proxy in front of each sim provider shows which upstream
+// API each request really used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -16,8 +19,8 @@ import {
   stopAll,
 } from './harness.mjs';
 
-let sims;      // { zai, an, hot } -> sim URLs
-let proxies;   // { zai, an } -> recording proxies in front of those sims
+let sims;      // { zai, an, hot, resp } -> sim URLs
+let proxies;   // { zai, an, resp } -> recording proxies in front of those sims
 let gateway;
 
 // A pass-through HTTP proxy on 127.0.0.1:0 to `target` that records every
@@ -44,16 +47,22 @@ before(async () => {
   zai: {dialect: zai, listen: "127.0.0.1:0", keys: [zai-key]}
   an: {dialect: anthropic, listen: "127.0.0.1:0", keys: [an-key]}
   hot: {dialect: anthropic, listen: "127.0.0.1:0", keys: [hot-key], faults: {overload_rate: 1.0}}
+  resp: {dialect: openai, listen: "127.0.0.1:0", keys: [resp-key]}
 `);
-  proxies = { zai: await recordingProxy(sims.zai), an: await recordingProxy(sims.an) };
+  proxies = {
+    zai: await recordingProxy(sims.zai), an: await recordingProxy(sims.an),
+    resp: await recordingProxy(sims.resp),
+  };
   gateway = await startGateway(gatewayYaml({
     providers: `  zai: {api: openai, dialect: zai, base_url: "${proxies.zai.url}/api/paas/v4", keys: [env:ZAI_KEY]}
   an: {api: anthropic, dialect: anthropic, base_url: "${proxies.an.url}", keys: [env:AN_KEY]}
-  hot: {api: anthropic, dialect: anthropic, base_url: "${sims.hot}", keys: [env:HOT_KEY]}`,
+  hot: {api: anthropic, dialect: anthropic, base_url: "${sims.hot}", keys: [env:HOT_KEY]}
+  resp: {api: responses, dialect: openai, base_url: "${proxies.resp.url}/v1", keys: [env:RESP_KEY]}`,
     models: `  chat: {route: [zai/glm-sim]}
   messages: {route: [an/claude-sim]}
+  responses: {route: [resp/gpt-sim]}
   fb: {route: [hot/claude-sim, zai/glm-sim]}`,
-  }), { ZAI_KEY: 'zai-key', AN_KEY: 'an-key', HOT_KEY: 'hot-key' });
+  }), { ZAI_KEY: 'zai-key', AN_KEY: 'an-key', HOT_KEY: 'hot-key', RESP_KEY: 'resp-key' });
 });
 
 after(async () => {
@@ -61,13 +70,14 @@ after(async () => {
   await stopAll();
 });
 
-// What reached the upstreams during `fn`: { zai: [...], an: [...] } of
-// "METHOD /path" plus the parsed bodies.
+// What reached the upstreams during `fn`: { zai: [...], an: [...], resp: [...] }
+// of "METHOD /path" plus the parsed bodies.
 async function upstreamCalls(fn) {
-  const from = { zai: proxies.zai.seen.length, an: proxies.an.seen.length };
+  const names = Object.keys(proxies);
+  const from = Object.fromEntries(names.map((k) => [k, proxies[k].seen.length]));
   const result = await fn();
   const calls = {};
-  for (const k of ['zai', 'an']) {
+  for (const k of names) {
     calls[k] = proxies[k].seen.slice(from[k]).map((e) => ({
       line: `${e.method} ${e.path}`, body: e.body ? JSON.parse(e.body) : undefined,
     }));
@@ -139,6 +149,23 @@ test('Claude Code (Messages) to a Chat-only provider: a Bash tool round trip, tr
     logs.join('\n'));
 });
 
+test('Claude Code (Messages) to a Responses-only provider: a Bash tool round trip, translated messages->responses', async () => {
+  const { result: r, calls } = await upstreamCalls(() => claude(
+    ['-p', 'Run a shell command.', '--output-format', 'stream-json', '--verbose',
+      '--tools', 'Bash', '--allowedTools', 'Bash'], 'responses'));
+  assertClaudeBashRoundTrip(r);
+  assert.deepEqual(lines(calls.resp), Array(2).fill('POST /v1/responses'), explain(r));
+  const [first, second] = calls.resp.map((c) => c.body);
+  assert.equal(first.model, 'gpt-sim');
+  assert.equal(first.store, false);
+  assert.deepEqual(first.tools.map((t) => `${t.type}:${t.name}`), ['function:Bash']);
+  // The tool result went back as a function_call_output for the call's id.
+  const call = second.input.find((i) => i.type === 'function_call');
+  const output = second.input.find((i) => i.type === 'function_call_output');
+  assert.ok(call && output, JSON.stringify(second.input));
+  assert.equal(output.call_id, call.call_id);
+});
+
 // ---- Codex CLI ---------------------------------------------------------------
 
 const codex = (model, prompt) => runCodex(gateway.base, model, prompt);
@@ -195,6 +222,34 @@ test('Codex (Responses) to an Anthropic-only provider: an exec_command round tri
 });
 
 // ---- The official SDKs ---------------------------------------------------------
+
+test('openai SDK responses.create with previous_response_id continues on a Chat-only provider', async () => {
+  const client = new OpenAI({ baseURL: `${gateway.base}/v1`, apiKey: 'sluice-client-test', maxRetries: 0 });
+  const { result, calls } = await upstreamCalls(async () => {
+    const first = await client.responses.create({ model: 'chat', input: 'My name is Ada.' });
+    const stream = await client.responses.create({
+      model: 'chat', input: 'What is my name?', previous_response_id: first.id, stream: true,
+    });
+    let done;
+    for await (const ev of stream) if (ev.type === 'response.completed') done = ev.response;
+    const third = await client.responses.create({
+      model: 'chat', input: 'Sure?', previous_response_id: done.id,
+    });
+    return { first, done, third };
+  });
+  assert.match(result.first.id, /^resp_/);
+  assert.equal(result.done.previous_response_id, result.first.id);
+  assert.match(result.third.output_text, /simulated answer/);
+  // The third turn reached the Chat provider with the whole conversation.
+  assert.deepEqual(lines(calls.zai), Array(3).fill('POST /api/paas/v4/chat/completions'));
+  const roles = calls.zai[2].body.messages.map((m) => m.role);
+  assert.deepEqual(roles, ['user', 'assistant', 'user', 'assistant', 'user']);
+  assert.equal(calls.zai[2].body.messages[0].content, 'My name is Ada.');
+  // An id nothing knows: OpenAI's own error, through the SDK.
+  await assert.rejects(
+    client.responses.create({ model: 'chat', input: 'x', previous_response_id: 'resp_unknown' }),
+    (e) => e.status === 400 && e.code === 'previous_response_not_found');
+});
 
 const weatherChatTool = {
   type: 'function',
