@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace sluice::translate {
 namespace {
@@ -668,6 +670,106 @@ TEST(TranslateStream, GarbageInNeverThrows) {
           ctx(caller, up), "{\"choices\":[{\"message\":7}],\"content\":\"x\"}"));
     }
   }
+}
+
+}  // namespace
+}  // namespace sluice::translate
+
+// --- captured requests of real clients -----------------------------------------
+// Bodies the real Claude Code and Codex CLI sent through sluice (second turn
+// of a tool round trip; long prompt texts trimmed, structure untouched),
+// recorded by a proxy in front of the simulator.
+
+namespace sluice::translate {
+namespace {
+
+std::string captured(const std::string& name) {
+  std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/src/sluice/translate/testdata/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_FALSE(ss.str().empty()) << name;
+  return ss.str();
+}
+
+TEST(TranslateCaptured, ClaudeCodesToolTurnBecomesAChatRequestWithItsToolResult) {
+  const RequestResult r = translate_request(
+      Api::kMessages, Api::kChat, captured("claude_code_2.1.197_tool_turn.json"), opts("glm-4.6"));
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  const Json& msgs = out["messages"];
+  ASSERT_EQ(msgs.size(), 4u) << msgs.dump();
+  EXPECT_EQ(msgs[0]["role"], "system");  // the three system blocks, joined
+  EXPECT_NE(msgs[0]["content"].get<std::string>().find("Claude Agent SDK"), std::string::npos);
+  EXPECT_EQ(msgs[1]["role"], "user");
+  EXPECT_EQ(msgs[2]["tool_calls"][0]["id"], "toolu_sim_1");
+  EXPECT_EQ(msgs[2]["tool_calls"][0]["function"]["arguments"], R"({"command":"echo sluice-sim"})");
+  EXPECT_EQ(msgs[3], Json::parse(R"({"role":"tool","tool_call_id":"toolu_sim_1","content":"sluice-sim"})"));
+  EXPECT_EQ(out["tools"][0]["function"]["name"], "Bash");
+  EXPECT_EQ(out["tools"][0]["function"]["parameters"]["required"], Json::array({"command"}));
+  EXPECT_EQ(out["stream"], true);
+  EXPECT_EQ(out["max_tokens"], 32000);
+  // What Chat cannot carry is named, and cache_control is gone without a word.
+  EXPECT_EQ(r.ok->dropped,
+            (std::vector<std::string>{"thinking", "context_management", "output_config"}));
+  EXPECT_EQ(r.ok->body.find("cache_control"), std::string::npos);
+  EXPECT_EQ(out["user"], parsed(captured("claude_code_2.1.197_tool_turn.json"))["metadata"]["user_id"]);
+}
+
+TEST(TranslateCaptured, ClaudeCodesToolTurnBecomesAResponsesRequest) {
+  const RequestResult r = translate_request(Api::kMessages, Api::kResponses,
+                                            captured("claude_code_2.1.197_tool_turn.json"),
+                                            opts("gpt-5-codex"));
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  std::vector<std::string> kinds;
+  for (const auto& i : out["input"]) {
+    kinds.push_back(i["type"].get<std::string>() + ":" + i.value("role", i.value("call_id", "")));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"message:system", "message:user",
+                                             "function_call:toolu_sim_1",
+                                             "function_call_output:toolu_sim_1"}));
+  EXPECT_EQ(out["tools"][0]["name"], "Bash");
+  EXPECT_EQ(out["max_output_tokens"], 32000);
+}
+
+TEST(TranslateCaptured, CodexsToolTurnBecomesAChatRequest) {
+  const RequestResult r = translate_request(
+      Api::kResponses, Api::kChat, captured("codex_0.171.0_tool_turn.json"), opts("glm-4.6"));
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  const Json& msgs = out["messages"];
+  std::vector<std::string> roles;
+  for (const auto& m : msgs) roles.push_back(m["role"]);
+  EXPECT_EQ(roles, (std::vector<std::string>{"system", "system", "user", "user", "assistant", "tool"}));
+  EXPECT_EQ(msgs[4]["tool_calls"][0]["id"], "call_sim_1");
+  EXPECT_EQ(msgs[4]["tool_calls"][0]["function"]["name"], "exec_command");
+  EXPECT_EQ(msgs[5]["tool_call_id"], "call_sim_1");
+  // Seven function tools of nine; the namespace and web_search tools and the
+  // reasoning settings are named as dropped; store, include, prompt_cache_key
+  // and client_metadata go silently.
+  EXPECT_EQ(out["tools"].size(), 7u);
+  EXPECT_EQ(out["tool_choice"], "auto");
+  EXPECT_EQ(r.ok->dropped,
+            (std::vector<std::string>{"tools[].namespace", "tools[].web_search", "reasoning"}));
+  for (const char* gone : {"prompt_cache_key", "client_metadata", "include", "store"}) {
+    EXPECT_FALSE(out.contains(gone)) << gone;
+  }
+}
+
+TEST(TranslateCaptured, CodexsToolTurnBecomesAnAnthropicRequest) {
+  const RequestResult r = translate_request(Api::kResponses, Api::kMessages,
+                                            captured("codex_0.171.0_tool_turn.json"),
+                                            opts("claude-sonnet-4-5"));
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  EXPECT_TRUE(out["system"].is_string() || out["system"].is_array());
+  const Json& msgs = out["messages"];
+  ASSERT_GE(msgs.size(), 3u);
+  EXPECT_EQ(msgs.back()["role"], "user");
+  EXPECT_EQ(msgs.back()["content"][0]["type"], "tool_result");
+  EXPECT_EQ(msgs.back()["content"][0]["tool_use_id"], "call_sim_1");
+  EXPECT_EQ(msgs[msgs.size() - 2]["content"].back()["type"], "tool_use");
+  EXPECT_GT(out["max_tokens"].get<int>(), 0);
 }
 
 }  // namespace
