@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a source file includes a layer it may not see: dependencies point
-# inward (core <- policy <- providers/config/state <- net/sim <- engine <- server),
+# inward (core <- policy <- providers/config/state <- ports <- net/sim, engine <- server;
+# the engine sees its effects only through ports/, never net/),
 # and the pure layers (core, policy, providers, config, state) see no Boost, no
 # sockets, no engine. Tests beside the code follow their layer's rule and may
 # also use testing/ (fakes and fixtures).
@@ -15,10 +16,11 @@ declare -A allowed=(
   [translate]="core translate nlohmann"
   [config]="core policy providers config nlohmann yaml-cpp"
   [state]="core policy state nlohmann hiredis sqlite3"
-  [net]="core net nlohmann boost openssl"
-  [sim]="core policy providers config net sim nlohmann yaml-cpp boost"
-  [engine]="core policy providers translate config state net engine nlohmann simdjson boost"
-  [server]="core policy providers translate config state net engine server nlohmann simdjson boost"
+  [ports]="core ports boost"
+  [net]="core ports net nlohmann boost openssl"
+  [sim]="core policy providers config ports net sim nlohmann yaml-cpp boost"
+  [engine]="core policy providers translate config state ports engine nlohmann simdjson boost"
+  [server]="core policy providers translate config state ports net engine server nlohmann simdjson boost"
 )
 
 bad=0

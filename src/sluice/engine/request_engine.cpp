@@ -15,7 +15,6 @@
 #include "sluice/core/text.hpp"
 #include "sluice/engine/metrics.hpp"
 #include "sluice/engine/upstream_state.hpp"
-#include "sluice/net/sleep.hpp"
 #include "sluice/policy/credentials/credential_pool.hpp"
 #include "sluice/policy/errors/classifier.hpp"
 #include "sluice/policy/errors/error_body.hpp"
@@ -72,10 +71,6 @@ bool forwarded_client_header(std::string_view name) {
 // Where a front-door path lands under a provider's base URL: base URLs carry
 // the version ("https://api.openai.com/v1", "https://api.z.ai/api/paas/v4"),
 // so "/v1" is dropped when the base has a path of its own.
-std::string upstream_target(const net::Endpoint& ep, const std::string& front_path) {
-  if (!ep.base_path.empty() && front_path.starts_with("/v1/")) return front_path.substr(3);
-  return front_path;
-}
 
 // The error event that ends a cut stream, in the caller's API: Anthropic's
 // `event: error`, the Responses API's `response.failed`, else an OpenAI
@@ -140,9 +135,8 @@ std::string translation_note(const std::optional<translate::Context>& t,
 
 struct ProviderRuntime {
   const config::ProviderConfig* cfg = nullptr;
-  // One client per provider, so each provider's own timeouts apply.
-  std::unique_ptr<net::UpstreamClient> client;
-  net::Endpoint endpoint;
+  // One endpoint per provider, so each provider's own timeouts apply.
+  std::unique_ptr<ports::Upstream> upstream;
   policy::PoolState pool;
   std::string endpoint_error;  // base_url could not be parsed
 };
@@ -223,6 +217,8 @@ struct RequestEngine::Impl {
   const config::GatewayConfig& config;
   const Clock& clock;
   Rng& rng;
+  ports::Timers& timers;
+  EnginePorts ports;
   state::Store* store;
   state::Coordinator* coordinator;
   std::shared_ptr<asio::steady_timer> renew_timer;
@@ -237,11 +233,13 @@ struct RequestEngine::Impl {
   state::MemoryStore own_conversations;
 
   Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
-       state::Store* s, state::Coordinator* coord)
+       EnginePorts engine_ports, state::Store* s, state::Coordinator* coord)
       : executor(ex),
         config(cfg),
         clock(c),
         rng(r),
+        timers(engine_ports.timers),
+        ports(std::move(engine_ports)),
         store(s),
         coordinator(coord),
         budget(cfg.retry.budget),
@@ -254,17 +252,11 @@ struct RequestEngine::Impl {
     for (const auto& p : cfg.providers) {
       ProviderRuntime rt;
       rt.cfg = &p;
-      net::ClientOptions co;
-      co.connect_timeout = p.timeouts.connect;
-      co.first_byte_timeout = p.timeouts.first_byte;
-      co.idle_timeout = p.timeouts.idle;
-      rt.client = std::make_unique<net::UpstreamClient>(ex, co);
-      auto parsed = net::parse_base_url(p.base_url);
-      if (auto* ep = std::get_if<net::Endpoint>(&parsed)) {
-        rt.endpoint = *ep;
-      } else {
-        rt.endpoint_error = std::get<std::string>(parsed);
-      }
+      ports::MadeUpstream made = ports.upstreams(p.base_url, {.connect_timeout = p.timeouts.connect,
+                                                              .first_byte_timeout = p.timeouts.first_byte,
+                                                              .idle_timeout = p.timeouts.idle});
+      rt.upstream = std::move(made.upstream);
+      if (!rt.upstream) rt.endpoint_error = made.error;
       if (p.keyless) {
         rt.pool.keys.push_back(policy::KeyState{.fingerprint = "keyless"});
       }
@@ -458,15 +450,14 @@ struct RequestEngine::Impl {
                                                    Priority priority, Duration timeout) {
     if (auto permit = limiter.try_acquire(priority)) co_return std::move(permit);
     if (timeout <= Duration::zero()) co_return std::nullopt;
-    asio::steady_timer timer(executor);
-    timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(timeout));
+    const std::unique_ptr<ports::Timer> timer = timers.at(clock.now() + timeout);
     std::optional<policy::Permit> got;
     bool done = false;
     const auto ticket =
         limiter.enqueue(priority, clock.now() + timeout, [&](policy::AcquireResult r) {
           done = true;
           if (r.granted()) got = std::move(r.permit);
-          timer.cancel();
+          timer->wake();
         });
     // If this frame is torn down while queued, the limiter must not call back into it.
     struct CancelOnExit {
@@ -477,16 +468,16 @@ struct RequestEngine::Impl {
         if (!done) limiter.cancel(ticket);
       }
     } guard{limiter, ticket, done};
-    if (!done) co_await timer.async_wait(kTuple);
+    if (!done) co_await timer->wait();
     if (!done) limiter.cancel(ticket);
     co_return std::move(got);
   }
 
   // `translated`: the body is in the provider's API, not the caller's, so
   // headers that describe the caller's API (anthropic-beta, openai-beta) stay.
-  net::HeaderFields upstream_headers(const FrontRequest& req, const ProviderRuntime& p,
+  HeaderList upstream_headers(const FrontRequest& req, const ProviderRuntime& p,
                                      const config::ApiKey* key, bool translated = false) {
-    net::HeaderFields h;
+    HeaderList h;
     for (const auto& f : req.headers.view().fields()) {
       if (translated && !iequals(f.name, "accept") && !iequals(f.name, "user-agent") &&
           !iequals(f.name, "content-type")) {
@@ -515,9 +506,9 @@ struct RequestEngine::Impl {
   // the client's connection is dropped without the terminal chunk, so the
   // client sees a truncated body, never a complete-looking one.
   enum class Relayed { kWhole, kClientGone, kCutShort };
-  awaitable<Relayed> relay_large_body(const FrontRequest& req, net::ResponseWriter& w,
-                                      net::UpstreamResponse& upstream, int status,
-                                      const net::HeaderFields& headers, std::string held,
+  awaitable<Relayed> relay_large_body(const FrontRequest& req, ports::ResponseWriter& w,
+                                      ports::UpstreamResponse& upstream, int status,
+                                      const HeaderList& headers, std::string held,
                                       const std::string& label) {
     const std::string_view gone = "CLIENT_DISCONNECT";
     if (!co_await w.begin_stream(status, headers) || !co_await w.write_chunk(held)) {
@@ -550,11 +541,11 @@ struct RequestEngine::Impl {
     b.unaccounted_tokens = std::max<std::int64_t>(0, b.in_flight_tokens - own_tokens);
   }
 
-  awaitable<void> reply_error(net::ResponseWriter& w, const FrontRequest& req, int status,
+  awaitable<void> reply_error(ports::ResponseWriter& w, const FrontRequest& req, int status,
                               std::string code, std::string message,
                               std::optional<Duration> retry_after, bool should_retry,
-                              net::HeaderFields extra) {
-    net::HeaderFields h = std::move(extra);
+                              HeaderList extra) {
+    HeaderList h = std::move(extra);
     h.add("content-type", "application/json");
     h.add("x-should-retry", should_retry ? "true" : "false");
     if (retry_after) {
@@ -687,7 +678,7 @@ struct RequestEngine::Impl {
                    .detail = join(skipped)});
   }
 
-  awaitable<void> handle(FrontRequest req, net::ResponseWriter& w) {
+  awaitable<void> handle(FrontRequest req, ports::ResponseWriter& w) {
     const TimePoint started = clock.now();
     // First: a continued conversation's history counts toward the estimates.
     const ResponsesState responses = responses_state(req);
@@ -823,7 +814,8 @@ struct RequestEngine::Impl {
         if (last_candidate && free && *free - now <= p.cfg->max_wait - throttled_on_candidate &&
             (!req.deadline || *free <= *req.deadline)) {
           if (throttled_on_candidate == Duration::zero()) metrics.throttle_wait();
-          co_await net::sleep_for(*free - now + wake_delay(req.priority));
+          const TimePoint wake_at = *free + wake_delay(req.priority);
+          co_await timers.sleep_until(wake_at);
           throttled_on_candidate += clock.now() - now;
           waited += clock.now() - now;
           continue;
@@ -864,7 +856,8 @@ struct RequestEngine::Impl {
         // requests wake a moment later, so interactive ones waiting for the
         // same reset go first.
         if (throttled_on_candidate == Duration::zero()) metrics.throttle_wait();
-        co_await net::sleep_for(td.until - now + wake_delay(req.priority));
+        const TimePoint wake_at = td.until + wake_delay(req.priority);
+        co_await timers.sleep_until(wake_at);
         throttled_on_candidate += clock.now() - now;
         waited += clock.now() - now;
         continue;  // the same candidate again, with what the wait changed
@@ -919,7 +912,8 @@ struct RequestEngine::Impl {
           admission = coordinator->admit(lease.request);
           if (admission.kind != state::Admission::Kind::kBusy) break;
           if (clock.now() >= give_up) break;
-          co_await net::sleep_for(kLeasePoll);
+          const TimePoint poll_at = clock.now() + kLeasePoll;
+          co_await timers.sleep_until(poll_at);
         }
         queued += clock.now() - lease_wait_from;
         if (admission.kind == state::Admission::Kind::kBusy) {
@@ -949,7 +943,7 @@ struct RequestEngine::Impl {
               next_candidate("shared budget " + sd.bucket + " is spent until its reset");
               continue;
             }
-            co_await net::sleep_for(sd.until - si.now);
+            co_await timers.sleep_until(sd.until);
             waited += clock.now() - si.now;
             continue;  // the same candidate again, with what the wait changed
           }
@@ -984,11 +978,10 @@ struct RequestEngine::Impl {
       }
       // Named, not temporaries inside co_await (g++ 12, docs/decisions/0005).
       const std::string upstream_path =
-          translate_to ? upstream_target(p.endpoint, std::string(translate::path_of(*translate_to)))
-                       : upstream_target(p.endpoint, req.path);
-      net::HeaderFields upstream_head = upstream_headers(req, p, api_key, translate_to.has_value());
+          translate_to ? std::string(translate::path_of(*translate_to)) : req.path;
+      HeaderList upstream_head = upstream_headers(req, p, api_key, translate_to.has_value());
       const TimePoint sent_at = clock.now();
-      net::SendResult sent = co_await p.client->send(p.endpoint, req.method, upstream_path,
+      ports::SendResult sent = co_await p.upstream->send(req.method, upstream_path,
                                                      std::move(upstream_head), std::move(body));
 
       // 5. Classify what came back, once.
@@ -1002,14 +995,14 @@ struct RequestEngine::Impl {
       bool streaming = false;
       if (!sent.response) {
         switch (sent.failure) {
-          case net::ClientFailure::kConnect:
+          case ports::ClientFailure::kConnect:
             outcome.transport = policy::TransportFailure::kConnect;
             break;
-          case net::ClientFailure::kTimeout:
+          case ports::ClientFailure::kTimeout:
             outcome.transport = policy::TransportFailure::kTimeout;
             break;
-          case net::ClientFailure::kTls: outcome.transport = policy::TransportFailure::kTls; break;
-          case net::ClientFailure::kEof: outcome.transport = policy::TransportFailure::kEof; break;
+          case ports::ClientFailure::kTls: outcome.transport = policy::TransportFailure::kTls; break;
+          case ports::ClientFailure::kEof: outcome.transport = policy::TransportFailure::kEof; break;
           default: outcome.transport = policy::TransportFailure::kReset; break;
         }
       } else {
@@ -1037,8 +1030,8 @@ struct RequestEngine::Impl {
             resp_body += *piece;
           }
         }
-        if (!sent.response->complete() && sent.response->failure() != net::ClientFailure::kNone) {
-          outcome.transport = sent.response->failure() == net::ClientFailure::kTimeout
+        if (!sent.response->complete() && sent.response->failure() != ports::ClientFailure::kNone) {
+          outcome.transport = sent.response->failure() == ports::ClientFailure::kTimeout
                                   ? policy::TransportFailure::kTimeout
                                   : policy::TransportFailure::kEof;
         }
@@ -1075,7 +1068,7 @@ struct RequestEngine::Impl {
           save_adaptive(p, key_state, bucket, adaptive.current());
         }
 
-        net::HeaderFields out;
+        HeaderList out;
         out.reserve(256, resp_headers.fields().size() + 4);  // + sluice's own, below
         for (const auto& f : resp_headers.fields()) {
           // A translated whole answer is JSON of the caller's API, whatever
@@ -1113,7 +1106,7 @@ struct RequestEngine::Impl {
             log_request(req, "STREAM_DROP", label, attempts_total, "translated answer cut short",
                         queued, started, failures);
             std::string msg = "upstream " + label + " cut its answer short";
-            net::HeaderFields none;
+            HeaderList none;
             co_await reply_error(w, req, 502, std::move(code), std::move(msg), std::nullopt, true,
                                  std::move(none));
             co_return;
@@ -1302,7 +1295,8 @@ struct RequestEngine::Impl {
       metrics.retry();
       if (!can_rotate) {
         const TimePoint before_wait = clock.now();
-        co_await net::sleep_for(std::get<policy::RetryAfter>(d).wait);
+        const TimePoint retry_at = before_wait + std::get<policy::RetryAfter>(d).wait;
+        co_await timers.sleep_until(retry_at);
         waited += clock.now() - before_wait;
       }
     }
@@ -1311,7 +1305,7 @@ struct RequestEngine::Impl {
     std::optional<Duration> retry_after;
     if (earliest_free)
       retry_after = std::max(*earliest_free - clock.now(), Duration(std::chrono::milliseconds(1)));
-    net::HeaderFields extra;
+    HeaderList extra;
     extra.add("x-sluice-attempts", std::to_string(attempts_total));
     const std::string why = join(skipped);
     if (last) {
@@ -1544,14 +1538,15 @@ struct RequestEngine::Impl {
 };
 
 RequestEngine::RequestEngine(asio::any_io_executor executor, const config::GatewayConfig& config,
-                             const Clock& clock, Rng& rng, state::Store* store,
+                             const Clock& clock, Rng& rng, EnginePorts ports, state::Store* store,
                              state::Coordinator* coordinator)
-    : impl_(std::make_unique<Impl>(executor, config, clock, rng, store, coordinator)) {}
+    : impl_(std::make_unique<Impl>(executor, config, clock, rng, std::move(ports), store,
+                                   coordinator)) {}
 
 RequestEngine::~RequestEngine() = default;
 
 // Not a coroutine itself: the request goes straight into Impl::handle's frame.
-awaitable<void> RequestEngine::handle(FrontRequest&& request, net::ResponseWriter& writer) {
+awaitable<void> RequestEngine::handle(FrontRequest&& request, ports::ResponseWriter& writer) {
   return impl_->handle(std::move(request), writer);
 }
 

@@ -15,8 +15,9 @@
 #include "sluice/core/headers.hpp"
 #include "sluice/core/priority.hpp"
 #include "sluice/core/rng.hpp"
-#include "sluice/net/http_server.hpp"
-#include "sluice/net/upstream_client.hpp"
+#include "sluice/ports/response_writer.hpp"
+#include "sluice/ports/timers.hpp"
+#include "sluice/ports/upstream.hpp"
 #include "sluice/providers/model_splice.hpp"
 #include "sluice/state/coordinator.hpp"
 #include "sluice/state/store.hpp"
@@ -50,6 +51,13 @@ struct FrontRequest {
 std::string error_body(config::WireApi api, int status, std::string_view code,
                        std::string_view message);
 
+// What the engine performs its effects through (ports/): its waits and its
+// providers' endpoints. Both outlive the engine.
+struct EnginePorts {
+  ports::Timers& timers;
+  ports::UpstreamFactory upstreams;
+};
+
 class RequestEngine {
  public:
   // `store` (optional) keeps cooldowns, rotation cursors and adaptive limits
@@ -57,14 +65,14 @@ class RequestEngine {
   // `coordinator` (optional, Redis mode) shares concurrency leases and
   // budgets with other gateway instances; both outlive the engine.
   RequestEngine(boost::asio::any_io_executor executor, const config::GatewayConfig& config,
-                const Clock& clock, Rng& rng, state::Store* store = nullptr,
+                const Clock& clock, Rng& rng, EnginePorts ports, state::Store* store = nullptr,
                 state::Coordinator* coordinator = nullptr);
   ~RequestEngine();
   RequestEngine(const RequestEngine&) = delete;
   RequestEngine& operator=(const RequestEngine&) = delete;
 
   // By rvalue: the request is moved once, into the coroutine that serves it.
-  boost::asio::awaitable<void> handle(FrontRequest&& request, net::ResponseWriter& writer);
+  boost::asio::awaitable<void> handle(FrontRequest&& request, ports::ResponseWriter& writer);
 
   // A JSON snapshot for GET /status: providers, key fingerprints, limits,
   // in-flight, queues by priority, budgets with their resets, cooldowns,

@@ -15,6 +15,7 @@
 
 #include "sluice/core/headers.hpp"
 #include "sluice/core/time.hpp"
+#include "sluice/ports/response_writer.hpp"
 
 namespace sluice::net {
 
@@ -31,23 +32,8 @@ struct HttpRequest {
   bool keep_alive = true;
 };
 
-// How a handler answers. Every call returns false once the client is gone.
-class ResponseWriter {
- public:
-  virtual ~ResponseWriter() = default;
-  // A whole response; Content-Length is set from the body.
-  virtual boost::asio::awaitable<bool> send(int status, const HeaderFields& headers,
-                                            std::string body) = 0;
-  // A streamed response: the status line and headers now (chunked encoding),
-  // then each write_chunk() as it comes, never buffered whole.
-  virtual boost::asio::awaitable<bool> begin_stream(int status, const HeaderFields& headers) = 0;
-  virtual boost::asio::awaitable<bool> write_chunk(std::string_view data) = 0;
-  virtual boost::asio::awaitable<bool> end_stream() = 0;
-  // Drops the connection without finishing the response: no terminal chunk.
-  virtual void abort() = 0;
-  // True once the status line went out (nothing else can be sent instead).
-  virtual bool started() const = 0;
-};
+// How a handler answers (the engine's port, ports/response_writer.hpp).
+using ResponseWriter = ports::ResponseWriter;
 
 using Handler = std::function<boost::asio::awaitable<void>(HttpRequest&, ResponseWriter&)>;
 

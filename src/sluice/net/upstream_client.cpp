@@ -56,19 +56,6 @@ ClientFailure failure_of(const beast::error_code& ec, bool timed_out) {
 
 }  // namespace
 
-std::string_view to_string(ClientFailure f) {
-  switch (f) {
-    case ClientFailure::kNone: return "none";
-    case ClientFailure::kConnect: return "connect";
-    case ClientFailure::kTimeout: return "timeout";
-    case ClientFailure::kReset: return "reset";
-    case ClientFailure::kEof: return "eof";
-    case ClientFailure::kTls: return "tls";
-    case ClientFailure::kProtocol: return "protocol";
-  }
-  return "unknown";
-}
-
 std::string Endpoint::pool_key() const {
   return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
 }
@@ -476,6 +463,50 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
     co_return r;
   }
   co_return SendResult{nullptr, ClientFailure::kReset, "connection reset twice"};
+}
+
+namespace {
+
+// One provider's endpoint over its own pooled client.
+class EndpointUpstream final : public ports::Upstream {
+ public:
+  EndpointUpstream(boost::asio::any_io_executor executor, ClientOptions options, Endpoint endpoint)
+      : client_(executor, options), endpoint_(std::move(endpoint)) {}
+
+  boost::asio::awaitable<SendResult> send(std::string method, std::string path,
+                                          HeaderList headers, std::string body) override {
+    // A base URL with a path ("https://api.z.ai/api/paas/v4", ".../v1")
+    // stands for the API's version prefix: "/v1/chat/completions" goes to
+    // "<base path>/chat/completions".
+    if (!endpoint_.base_path.empty() && path.starts_with("/v1/")) path.erase(0, 3);
+    co_return co_await client_.send(endpoint_, std::move(method), std::move(path),
+                                    std::move(headers), std::move(body));
+  }
+
+ private:
+  UpstreamClient client_;
+  Endpoint endpoint_;
+};
+
+}  // namespace
+
+ports::UpstreamFactory upstream_factory(boost::asio::any_io_executor executor,
+                                        ClientOptions defaults) {
+  return [executor, defaults](const std::string& base_url, const ports::UpstreamOptions& o) {
+    ports::MadeUpstream made;
+    auto parsed = parse_base_url(base_url);
+    if (auto* error = std::get_if<std::string>(&parsed)) {
+      made.error = *error;
+      return made;
+    }
+    ClientOptions co = defaults;
+    co.connect_timeout = o.connect_timeout;
+    co.first_byte_timeout = o.first_byte_timeout;
+    co.idle_timeout = o.idle_timeout;
+    made.upstream =
+        std::make_unique<EndpointUpstream>(executor, co, std::get<Endpoint>(std::move(parsed)));
+    return made;
+  };
 }
 
 }  // namespace sluice::net

@@ -15,6 +15,7 @@
 
 #include "sluice/core/time.hpp"
 #include "sluice/net/http_server.hpp"  // HeaderFields
+#include "sluice/ports/upstream.hpp"
 
 namespace sluice::net {
 
@@ -41,44 +42,11 @@ struct ClientOptions {
   std::string ca_file;  // extra CA bundle (tests, private CAs); system store always loaded
 };
 
-enum class ClientFailure : std::uint8_t {
-  kNone,
-  kConnect,   // DNS, refused, unreachable, connect timeout
-  kTimeout,   // no response head / no body bytes in time
-  kReset,     // connection reset
-  kEof,       // peer closed before the response was complete
-  kTls,       // handshake or verification failure
-  kProtocol,  // not HTTP, bad framing, head too large
-};
-
-std::string_view to_string(ClientFailure f);
-
-// One exchange after its response head arrived. Owns the connection until
-// the body is read to the end (then it goes back to the pool) or the object
-// is destroyed early (then the connection is closed).
-class UpstreamResponse {
- public:
-  virtual ~UpstreamResponse() = default;
-  virtual int status() const = 0;
-  // Views into the response head, valid while this object lives.
-  virtual HeaderView headers() const = 0;
-  // The next piece of the body as it arrives. nullopt: the body ended
-  // (complete() is true) or failed (failure() says how).
-  virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
-  // The body bytes already read, without waiting (no coroutine to make: a
-  // small reply arrives whole with its head). nullopt when none is held;
-  // next() then waits for more or says the body ended.
-  virtual std::optional<std::string> take_buffered() = 0;
-  virtual bool complete() const = 0;
-  virtual ClientFailure failure() const = 0;
-  virtual std::string failure_message() const = 0;
-};
-
-struct SendResult {
-  std::unique_ptr<UpstreamResponse> response;  // set on success
-  ClientFailure failure = ClientFailure::kNone;
-  std::string message;  // never contains request headers (they carry keys)
-};
+// What a send returns, as the engine's port defines it (ports/upstream.hpp).
+using ports::ClientFailure;
+using ports::SendResult;
+using ports::to_string;
+using ports::UpstreamResponse;
 
 class UpstreamClient {
  public:
@@ -98,5 +66,11 @@ class UpstreamClient {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// The engine's UpstreamFactory on this client: one connection-pooling
+// client per provider, its base URL parsed once (a bad one is the error),
+// and each API path placed under the base URL's path.
+ports::UpstreamFactory upstream_factory(boost::asio::any_io_executor executor,
+                                        ClientOptions defaults = {});
 
 }  // namespace sluice::net

@@ -13,6 +13,7 @@
 #include "sluice/net/client_credentials.hpp"
 #include "sluice/net/http_server.hpp"
 #include "sluice/net/sleep.hpp"
+#include "sluice/net/upstream_client.hpp"
 #include "sluice/providers/model_facts.hpp"
 #include "sluice/server/live_page.hpp"
 #include "sluice/translate/translate.hpp"
@@ -138,8 +139,9 @@ struct Generation {
   config::GatewayConfig config;
   engine::RequestEngine engine;
   Generation(asio::any_io_executor ex, config::GatewayConfig cfg, const Clock& c, Rng& rng,
-             state::Store* store, state::Coordinator* coordinator)
-      : config(std::move(cfg)), engine(ex, config, c, rng, store, coordinator) {}
+             ports::Timers& timers, state::Store* store, state::Coordinator* coordinator)
+      : config(std::move(cfg)),
+        engine(ex, config, c, rng, {timers, net::upstream_factory(ex)}, store, coordinator) {}
 };
 
 struct GatewayServer::Impl {
@@ -148,6 +150,7 @@ struct GatewayServer::Impl {
   state::Store* store;
   state::Coordinator* coordinator;
   asio::any_io_executor engine_executor;
+  net::AsioTimers timers;  // every generation's waits
   std::shared_ptr<Generation> gen;
   std::unique_ptr<net::HttpServer> http;
 
@@ -158,7 +161,8 @@ struct GatewayServer::Impl {
         store(s),
         coordinator(co),
         engine_executor(ex),
-        gen(std::make_shared<Generation>(ex, std::move(cfg), c, r, s, co)) {
+        timers(ex, c),
+        gen(std::make_shared<Generation>(ex, std::move(cfg), c, r, timers, s, co)) {
     const config::GatewayConfig& config = gen->config;
     net::ServerOptions opts;
     opts.host = config.server.host;
@@ -499,7 +503,8 @@ std::vector<std::string> GatewayServer::reload(config::GatewayConfig next) {
     notes.push_back("state changed: takes effect at the next restart");
   }
   auto fresh = std::make_shared<Generation>(impl_->engine_executor, std::move(next), impl_->clock,
-                                            impl_->rng, impl_->store, impl_->coordinator);
+                                            impl_->rng, impl_->timers, impl_->store,
+                                            impl_->coordinator);
   fresh->engine.adopt(impl_->gen->engine);
   impl_->gen->engine.stop();  // its lease renewal: the new engine renews the same leases
   impl_->gen = std::move(fresh);
