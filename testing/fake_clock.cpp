@@ -1,5 +1,7 @@
 #include "testing/fake_clock.hpp"
 
+#include <algorithm>
+
 namespace sluice::testing {
 
 TimerId FakeClock::schedule_at(TimePoint at, std::function<void()> fn) {
@@ -31,6 +33,12 @@ std::size_t FakeClock::advance_to(TimePoint t) {
   }
   if (t > now_) now_ = t;
   return fired;
+}
+
+std::size_t FakeClock::advance_to_next_before(TimePoint limit) {
+  if (timers_.empty() || timers_.begin()->first.first > limit) return 0;
+  const TimePoint due = std::max(timers_.begin()->first.first, now_);
+  return advance_to(due);
 }
 
 }  // namespace sluice::testing

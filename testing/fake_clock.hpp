@@ -25,6 +25,10 @@ class FakeClock final : public Clock, public Timers {
   std::size_t advance(Duration d);
   // Moves time to `t` (never backwards).
   std::size_t advance_to(TimePoint t);
+  // Moves time to the earliest due timer if it is due by `limit`, firing the
+  // timers due then (a callback's new timers at that instant too). Returns
+  // how many fired; 0 (and no move) when none is due by `limit`.
+  std::size_t advance_to_next_before(TimePoint limit);
   std::size_t pending() const { return timers_.size(); }
 
  private:
