@@ -1284,8 +1284,7 @@ struct RequestEngine::Impl {
       ri.has_next_candidate = idx + 1 < req.route.size();
       ri.now = decided_at;
       ri.deadline = req.deadline;
-      // Another key of this pool may serve at once: rotation is not a wait.
-      if (can_rotate) ri.retryable = true, ri.wait_hint = Duration::zero();
+      ri.other_key_ready = can_rotate;
       const policy::RetryDecision d = policy::decide_retry(ri, config.retry.policy, budget, rng);
       if (std::holds_alternative<policy::Stop>(d)) break;
       if (std::holds_alternative<policy::NextCandidate>(d)) {
@@ -1293,12 +1292,12 @@ struct RequestEngine::Impl {
         continue;
       }
       metrics.retry();
-      if (!can_rotate) {
+      if (const auto* after = std::get_if<policy::RetryAfter>(&d)) {
         const TimePoint before_wait = clock.now();
-        const TimePoint retry_at = before_wait + std::get<policy::RetryAfter>(d).wait;
+        const TimePoint retry_at = before_wait + after->wait;
         co_await timers.sleep_until(retry_at);
         waited += clock.now() - before_wait;
-      }
+      }  // RotateKey: at once, with the key the pool picks next
     }
 
     // Nothing served: answer honestly, in the caller's format.

@@ -19,9 +19,16 @@ RetryDecision fall_back_or_stop(const RetryInput& input, std::string_view reason
 RetryDecision decide_retry(const RetryInput& input, const RetryConfig& config, RetryBudget& budget,
                            Rng& rng) {
   if (input.attempts_total >= config.max_attempts_total) return Stop{kStopAttemptCap};
-  if (!input.retryable) return fall_back_or_stop(input, kStopNotRetryable);
+  if (!input.retryable && !input.other_key_ready) {
+    return fall_back_or_stop(input, kStopNotRetryable);
+  }
   if (input.attempts_on_candidate >= config.max_attempts_per_candidate) {
     return fall_back_or_stop(input, kStopCandidateAttempts);
+  }
+  if (input.other_key_ready) {
+    // No wait, no draw: another key is ready now.
+    if (!budget.try_spend_retry(input.now)) return fall_back_or_stop(input, kStopBudget);
+    return RotateKey{};
   }
 
   const Duration wait =

@@ -1,7 +1,7 @@
 #pragma once
 // What to do after one failed attempt of a logical request, over its whole
-// route chain: retry the same candidate after a wait, move to the next
-// candidate, or stop.
+// route chain: retry the same candidate after a wait, send again at once
+// with another key of the same pool, move to the next candidate, or stop.
 //
 // Check order, and why:
 //  1. The attempt cap covers the whole chain, not each candidate, so a long
@@ -12,6 +12,9 @@
 //     knows when the window reopens), else a jittered backoff. When this
 //     candidate has had its attempts, or the wait is too long or would pass
 //     the deadline, falling back beats waiting.
+//  3b. When the failure benched only its key and another key of the pool can
+//     serve now, the request rotates to it without a wait: the caps of (1)
+//     and the candidate's attempts still apply, and so does the budget (4).
 //  4. Every retry on the same candidate is paid from the retry budget, so an
 //     outage never becomes a retry storm. Moving to the next candidate is not:
 //     it asks another upstream, the attempt cap (1) still bounds the chain,
@@ -37,6 +40,9 @@ struct RetryInput {
   int attempts_total = 1;               // attempts already made across the whole chain (>= 1)
   int attempts_on_candidate = 1;        // attempts already made on the current candidate
   bool has_next_candidate = false;
+  // The failure benched only the key it was sent with (the class allows
+  // rotation) and another key of the same pool is free now.
+  bool other_key_ready = false;
   TimePoint now{};
   std::optional<TimePoint> deadline{};
 };
@@ -63,8 +69,10 @@ struct RetryAfter {
   Duration wait;
 };
 struct NextCandidate {};
+// The same candidate again, now, with another key of its pool.
+struct RotateKey {};
 
-using RetryDecision = std::variant<Stop, RetryAfter, NextCandidate>;
+using RetryDecision = std::variant<Stop, RetryAfter, NextCandidate, RotateKey>;
 
 RetryDecision decide_retry(const RetryInput& input, const RetryConfig& config, RetryBudget& budget,
                            Rng& rng);

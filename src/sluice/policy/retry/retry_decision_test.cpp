@@ -164,5 +164,36 @@ TEST_F(RetryDecisionTest, AnOutageCannotBecomeARetryStorm) {
   EXPECT_LE(retries, static_cast<int>(0.2 * requests) + 3);
 }
 
+TEST_F(RetryDecisionTest, AnotherReadyKeyRotatesAtOnceWithoutADraw) {
+  // A 429 with a minute's retry-after benched its key; a second key is free.
+  RetryInput input = retryable_failure();
+  input.wait_hint = seconds(60);
+  input.other_key_ready = true;
+  const std::size_t draws = rng.draws();
+  EXPECT_TRUE(std::holds_alternative<RotateKey>(decide(input)));
+  EXPECT_EQ(rng.draws(), draws);
+  // Even for a class that never repeats on the same key (a refused key).
+  input.retryable = false;
+  EXPECT_TRUE(std::holds_alternative<RotateKey>(decide(input)));
+  // Rotation needs no wait, so the wait limits do not apply to it.
+  input.deadline = clock.now() + milliseconds(1);
+  EXPECT_TRUE(std::holds_alternative<RotateKey>(decide(input)));
+}
+
+TEST_F(RetryDecisionTest, RotationKeepsTheCapsAndIsPaidFromTheBudget) {
+  RetryInput input = retryable_failure();
+  input.other_key_ready = true;
+  input.attempts_total = config.max_attempts_total;
+  EXPECT_EQ(stop_reason(decide(input)), kStopAttemptCap);
+  input.attempts_total = 1;
+  input.attempts_on_candidate = config.max_attempts_per_candidate;
+  EXPECT_TRUE(std::holds_alternative<NextCandidate>(decide(input)));
+  input.attempts_on_candidate = 1;
+  input.has_next_candidate = false;
+  while (std::holds_alternative<RotateKey>(decide(input))) {
+  }
+  EXPECT_EQ(stop_reason(decide(input)), kStopBudget);
+}
+
 }  // namespace
 }  // namespace sluice::policy
