@@ -38,6 +38,10 @@ std::string_view to_string(StateBackend backend) {
   return "sqlite";
 }
 
+std::string ProviderConfig::limiter_bucket(std::string_view model) const {
+  return dialect == Dialect::kZai ? std::string(model) : std::string();
+}
+
 int ProviderConfig::max_concurrent_for(std::string_view model) const {
   for (const auto& [id, limit] : max_concurrent_by_model) {
     if (iequals(id, model)) return limit;

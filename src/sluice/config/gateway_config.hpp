@@ -125,6 +125,9 @@ struct ProviderConfig {
   // max_concurrent_by_model (exact id, ASCII case-insensitive) >
   // max_concurrent > the built-in table (resolve_max_concurrent).
   int max_concurrent_for(std::string_view model) const;
+  // The concurrency bucket `model` shares on one key: z.ai limits each model
+  // on its own (a model id), every other provider the key as a whole ("").
+  std::string limiter_bucket(std::string_view model) const;
 };
 
 struct ModelAlias {

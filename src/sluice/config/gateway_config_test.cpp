@@ -952,3 +952,18 @@ TEST(LoadGatewayConfig, AResponsesOnlyProviderAndTheNewAliasAndStateFieldsLoad) 
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(ProviderConfig, ZaiLimitsEachModelAloneOthersTheWholeKey) {
+  ProviderConfig zai;
+  zai.dialect = Dialect::kZai;
+  EXPECT_EQ(zai.limiter_bucket("glm-4.6"), "glm-4.6");
+  ProviderConfig kimi;
+  kimi.dialect = Dialect::kKimi;
+  EXPECT_EQ(kimi.limiter_bucket("kimi-k2"), "");
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -182,6 +182,21 @@ awaitable<void> renew_leases(std::shared_ptr<asio::steady_timer> timer, std::sha
   }
 }
 
+// The one mapping from what the upstream port saw to what the classifier
+// judges (a reset and a close mid-answer are the same class to it).
+policy::TransportFailure transport_failure_of(ports::ClientFailure f) {
+  switch (f) {
+    case ports::ClientFailure::kNone: return policy::TransportFailure::kNone;
+    case ports::ClientFailure::kConnect: return policy::TransportFailure::kConnect;
+    case ports::ClientFailure::kTimeout: return policy::TransportFailure::kTimeout;
+    case ports::ClientFailure::kTls: return policy::TransportFailure::kTls;
+    case ports::ClientFailure::kEof: return policy::TransportFailure::kEof;
+    case ports::ClientFailure::kReset:
+    case ports::ClientFailure::kProtocol: return policy::TransportFailure::kReset;
+  }
+  return policy::TransportFailure::kReset;
+}
+
 // The last failure, for the client's answer when everything is exhausted.
 struct LastFailure {
   policy::Classification cls;
@@ -424,7 +439,7 @@ struct RequestEngine::Impl {
   policy::PriorityLimiter& limiter_for(UpstreamKeyState& key, const ProviderRuntime& p,
                                        const std::string& model) {
     // z.ai caps each model separately (glm-5.1: 1, glm-4.7: 2 ...); others per key.
-    const std::string bucket = p.cfg->dialect == Dialect::kZai ? model : std::string();
+    const std::string bucket = p.cfg->limiter_bucket(model);
     auto it = key.limiters.find(bucket);
     if (it == key.limiters.end()) {
       const int limit = p.cfg->max_concurrent_for(model);
@@ -900,8 +915,7 @@ struct RequestEngine::Impl {
       SharedLease lease{coordinator};
       if (coordinator) {
         lease.request.key_scope = key_scope(p, p.pool.keys[key_index].fingerprint);
-        lease.request.bucket =
-            p.cfg->dialect == Dialect::kZai ? target.upstream_model : std::string();
+        lease.request.bucket = p.cfg->limiter_bucket(target.upstream_model);
         lease.request.model = target.upstream_model;
         lease.request.limit = limiter.limit();
         lease.request.tokens = est_in + est_out;
@@ -994,17 +1008,7 @@ struct RequestEngine::Impl {
       std::string resp_body;
       bool streaming = false;
       if (!sent.response) {
-        switch (sent.failure) {
-          case ports::ClientFailure::kConnect:
-            outcome.transport = policy::TransportFailure::kConnect;
-            break;
-          case ports::ClientFailure::kTimeout:
-            outcome.transport = policy::TransportFailure::kTimeout;
-            break;
-          case ports::ClientFailure::kTls: outcome.transport = policy::TransportFailure::kTls; break;
-          case ports::ClientFailure::kEof: outcome.transport = policy::TransportFailure::kEof; break;
-          default: outcome.transport = policy::TransportFailure::kReset; break;
-        }
+        outcome.transport = transport_failure_of(sent.failure);
       } else {
         outcome.status = sent.response->status();
         resp_headers = sent.response->headers();
@@ -1030,10 +1034,8 @@ struct RequestEngine::Impl {
             resp_body += *piece;
           }
         }
-        if (!sent.response->complete() && sent.response->failure() != ports::ClientFailure::kNone) {
-          outcome.transport = sent.response->failure() == ports::ClientFailure::kTimeout
-                                  ? policy::TransportFailure::kTimeout
-                                  : policy::TransportFailure::kEof;
+        if (!sent.response->complete()) {
+          outcome.transport = transport_failure_of(sent.response->failure());
         }
         if (streaming) {
           outcome.stream = policy::StreamState{.first_byte_sent = false,
@@ -1061,7 +1063,7 @@ struct RequestEngine::Impl {
 
       if (c.ok) {
         p.pool = policy::record_success(std::move(p.pool), key_index);
-        const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
+        const std::string bucket = p.cfg->limiter_bucket(target.upstream_model);
         auto& adaptive = key_state.adaptive.at(bucket);
         if (adaptive.on_success(in_flight_at_send, clock.now())) {
           limiter.set_limit(adaptive.current());
@@ -1246,7 +1248,7 @@ struct RequestEngine::Impl {
                        .detail = p.pool.keys[key_index].cooling_reason});
       }
       if (traits.lower_limit) {
-        const std::string bucket = p.cfg->dialect == Dialect::kZai ? target.upstream_model : "";
+        const std::string bucket = p.cfg->limiter_bucket(target.upstream_model);
         auto& adaptive = key_state.adaptive.at(bucket);
         if (adaptive.on_concurrency_limit(clock.now(), in_flight_at_send)) {
           limiter.set_limit(adaptive.current());
