@@ -521,30 +521,20 @@ struct RequestEngine::Impl {
   // the client's connection is dropped without the terminal chunk, so the
   // client sees a truncated body, never a complete-looking one.
   enum class Relayed { kWhole, kClientGone, kCutShort };
-  awaitable<Relayed> relay_large_body(const FrontRequest& req, ports::ResponseWriter& w,
-                                      ports::UpstreamResponse& upstream, int status,
-                                      const HeaderList& headers, std::string held,
-                                      const std::string& label) {
-    const std::string_view gone = "CLIENT_DISCONNECT";
+  awaitable<Relayed> relay_large_body(ports::ResponseWriter& w, ports::UpstreamResponse& upstream,
+                                      int status, const HeaderList& headers, std::string held) {
     if (!co_await w.begin_stream(status, headers) || !co_await w.write_chunk(held)) {
-      finished(req, "error", gone, label, "the client left during a large body");
       co_return Relayed::kClientGone;
     }
     held = std::string();  // give the memory back before the rest arrives
     while (auto piece = co_await upstream.next()) {
-      if (!co_await w.write_chunk(*piece)) {
-        finished(req, "error", gone, label, "the client left during a large body");
-        co_return Relayed::kClientGone;
-      }
+      if (!co_await w.write_chunk(*piece)) co_return Relayed::kClientGone;
     }
     if (!upstream.complete()) {
       w.abort();
-      finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
-               "the provider cut a large body short: " + upstream.failure_message());
       co_return Relayed::kCutShort;
     }
     co_await w.end_stream();
-    finished(req, "ok", "none", label, "");
     co_return Relayed::kWhole;
   }
 
@@ -575,9 +565,43 @@ struct RequestEngine::Impl {
 
   // One line per client request (info): where it went, how many attempts,
   // how long it queued, the total time, and the class of every failure.
-  void log_request(const FrontRequest& req, std::string_view outcome, std::string_view route,
-                   int attempts, std::string_view detail, Duration queued, TimePoint started,
-                   const std::vector<std::string>& failures) {
+  // How a request ended. Every way out of handle() is one of these, given
+  // to end_request() once: one log line, one metrics record, one entry in
+  // the live page's recent list for anything but success.
+  enum class Ending : std::uint8_t {
+    kOk,
+    kClientGone,     // the client hung up: its own doing, never the provider's
+    kStreamDrop,     // the provider cut an answer after sluice committed to it
+    kUpstreamError,  // every candidate failed; `cls` says how the last did
+    kRefused,        // nothing was tried (no capacity, nothing translatable)
+  };
+  struct RequestEnd {
+    Ending ending = Ending::kOk;
+    std::string route = "-";  // provider/model, "-" when none
+    std::string detail;
+    ErrorClass cls = ErrorClass::kServerError;  // kUpstreamError only
+  };
+  // What the request did on its way, for its log line.
+  struct Tally {
+    TimePoint started;
+    int attempts = 0;
+    Duration queued = Duration::zero();
+    std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
+  };
+
+  void end_request(const FrontRequest& req, const Tally& tally, const RequestEnd& e) {
+    std::string_view log_outcome = "ok";
+    std::string_view counted = "error";
+    std::string_view cls = "none";
+    switch (e.ending) {
+      case Ending::kOk: counted = "ok"; break;
+      case Ending::kClientGone: log_outcome = cls = "CLIENT_DISCONNECT"; break;
+      case Ending::kStreamDrop: log_outcome = cls = to_string(ErrorClass::kStreamDrop); break;
+      case Ending::kUpstreamError: log_outcome = cls = to_string(e.cls); break;
+      case Ending::kRefused:
+        log_outcome = counted = "refused";
+        break;
+    }
     const auto ms = [](Duration d) {
       return static_cast<std::int64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
@@ -585,37 +609,23 @@ struct RequestEngine::Impl {
     LogLine line("info", "request");
     line.kv("alias", req.alias).kv("priority", to_string(req.priority));
     if (!req.client.empty()) line.kv("client", req.client);
-    line.kv("route", route)
-        .kv("attempts", attempts)
-        .kv("outcome", outcome)
-        .kv("queue_ms", ms(queued))
-        .kv("total_ms", ms(clock.now() - started));
-    if (!failures.empty()) line.kv("failures", join(failures));
-    if (!detail.empty()) line.kv("detail", detail);
-  }
+    line.kv("route", e.route)
+        .kv("attempts", tally.attempts)
+        .kv("outcome", log_outcome)
+        .kv("queue_ms", ms(tally.queued))
+        .kv("total_ms", ms(clock.now() - tally.started));
+    if (!tally.failures.empty()) line.kv("failures", join(tally.failures));
+    if (!e.detail.empty()) line.kv("detail", e.detail);
 
-  // Counts a finished client request; failures and refusals also go to the
-  // live page's recent list.
-  void finished(const FrontRequest& req, std::string_view outcome, std::string_view cls,
-                std::string_view where, std::string_view detail) {
-    metrics.request_finished(req.path, outcome, cls);
-    if (outcome != "ok") {
+    metrics.request_finished(req.path, counted, cls);
+    if (e.ending != Ending::kOk) {
       metrics.event({.at = clock.now(),
                      .kind = "rejection",
                      .alias = req.alias,
-                     .where = std::string(where),
+                     .where = e.route,
                      .cls = std::string(cls),
-                     .detail = std::string(detail)});
+                     .detail = e.detail});
     }
-  }
-
-  // A client that hung up: its own doing, logged and counted as such and
-  // never held against the provider or its key.
-  void client_left(const FrontRequest& req, const std::string& label, int attempts,
-                   std::string_view detail, Duration queued, TimePoint started,
-                   const std::vector<std::string>& failures) {
-    log_request(req, "CLIENT_DISCONNECT", label, attempts, detail, queued, started, failures);
-    finished(req, "error", "CLIENT_DISCONNECT", label, detail);
   }
 
   // The Responses API's state for one request (translate/responses_state.hpp).
@@ -720,6 +730,12 @@ struct RequestEngine::Impl {
     std::optional<translate::Context> translation;
     std::vector<std::string> dropped;
     std::string refusal_code = "untranslatable_request";
+    // The one exit: every way this request ends goes through here once.
+    const auto end = [&](Ending ending, const std::string& route, std::string detail,
+                         ErrorClass cls = ErrorClass::kServerError) {
+      end_request(req, Tally{started, attempts_total, queued, failures},
+                  RequestEnd{ending, route, std::move(detail), cls});
+    };
 
     std::size_t idx = 0;
     while (idx < req.route.size()) {
@@ -1103,10 +1119,7 @@ struct RequestEngine::Impl {
           waited += clock.now() - reading_from;
           if (!whole) {
             std::string code = "stream_drop";
-            finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
-                     "the provider cut a translated answer short");
-            log_request(req, "STREAM_DROP", label, attempts_total, "translated answer cut short",
-                        queued, started, failures);
+            end(Ending::kStreamDrop, label, "the provider cut a translated answer short");
             std::string msg = "upstream " + label + " cut its answer short";
             HeaderList none;
             co_await reply_error(w, req, 502, std::move(code), std::move(msg), std::nullopt, true,
@@ -1128,41 +1141,39 @@ struct RequestEngine::Impl {
           if (!dropped.empty()) out.add("x-sluice-translation-dropped", join(dropped));
         }
         if (!streaming && !sent.response->complete() && !translation) {
-          const Relayed relayed = co_await relay_large_body(req, w, *sent.response, *outcome.status,
-                                                            out, std::move(resp_body), label);
+          const Relayed relayed = co_await relay_large_body(w, *sent.response, *outcome.status,
+                                                            out, std::move(resp_body));
           // The client's own hang-up is logged as such, never as the provider's.
-          log_request(req,
-                      relayed == Relayed::kWhole        ? "ok"
-                      : relayed == Relayed::kClientGone ? "CLIENT_DISCONNECT"
-                                                        : "STREAM_DROP",
-                      label, attempts_total,
-                      relayed == Relayed::kWhole        ? "large body relayed"
-                      : relayed == Relayed::kClientGone ? "the client left during a large body"
-                                                        : "large body cut short",
-                      queued, started, failures);
+          switch (relayed) {
+            case Relayed::kWhole: end(Ending::kOk, label, "large body relayed"); break;
+            case Relayed::kClientGone:
+              end(Ending::kClientGone, label, "the client left during a large body");
+              break;
+            case Relayed::kCutShort:
+              end(Ending::kStreamDrop, label,
+                  "the provider cut a large body short: " + sent.response->failure_message());
+              break;
+          }
           if (idx > 0) served_by_fallback(req, label, skipped);
           co_return;
         }
         if (!streaming) {
           keep_turn(req, responses, translation.has_value(), resp_body);
           if (!co_await w.send(*outcome.status, out, std::move(resp_body))) {
-            client_left(req, label, attempts_total, "the client left before the answer was written",
-                        queued, started, failures);
+            end(Ending::kClientGone, label, "the client left before the answer was written");
             co_return;
           }
           std::string detail = idx > 0 ? "fallback: " + join(skipped) : std::string();
           detail += translation_note(translation, dropped);
           if (detail.starts_with("; ")) detail.erase(0, 2);
-          log_request(req, "ok", label, attempts_total, detail, queued, started, failures);
-          finished(req, "ok", "none", label, "");
+          end(Ending::kOk, label, std::move(detail));
           if (idx > 0) served_by_fallback(req, label, skipped);
           co_return;
         }
         if (idx > 0) served_by_fallback(req, label, skipped);
         // Relay the stream as it arrives; from here on nothing can be retried.
         if (!co_await w.begin_stream(200, out)) {
-          client_left(req, label, attempts_total, "the client left before the stream began", queued,
-                      started, failures);
+          end(Ending::kClientGone, label, "the client left before the stream began");
           co_return;
         }
         providers::TerminalWatch watch;
@@ -1176,8 +1187,7 @@ struct RequestEngine::Impl {
         std::optional<translate::FinalResponseCatcher> final_response;
         if (responses.keep) final_response.emplace().feed(resp_body);
         if (!co_await w.write_chunk(resp_body)) {
-          client_left(req, label, attempts_total, "the client left mid-stream", queued, started,
-                      failures);
+          end(Ending::kClientGone, label, "the client left mid-stream");
           co_return;
         }
         while (auto piece = co_await sent.response->next()) {
@@ -1187,8 +1197,7 @@ struct RequestEngine::Impl {
           watch.feed(bytes);
           if (final_response) final_response->feed(bytes);
           if (!co_await w.write_chunk(bytes)) {  // the client left; drop upstream
-            client_left(req, label, attempts_total, "the client left mid-stream", queued, started,
-                        failures);
+            end(Ending::kClientGone, label, "the client left mid-stream");
             co_return;
           }
         }
@@ -1196,32 +1205,28 @@ struct RequestEngine::Impl {
           const std::string tail = translator->finish();
           watch.feed(tail);
           if (final_response) final_response->feed(tail);
-          co_await w.write_chunk(tail);
+          if (!co_await w.write_chunk(tail)) {
+            end(Ending::kClientGone, label, "the client left mid-stream");
+            co_return;
+          }
         }
         if (!watch.seen()) {
           const std::string ev = stream_error_event(
               req.api, req.path,
               "upstream " + label + " ended the stream without its terminal event");
-          co_await w.write_chunk(ev);
-          log_request(req, "STREAM_DROP", label, attempts_total, "after first byte", queued,
-                      started, failures);
-          finished(req, "error", to_string(ErrorClass::kStreamDrop), label, "after first byte");
+          co_await w.write_chunk(ev);  // a client gone by now changes nothing here
+          end(Ending::kStreamDrop, label, "after first byte");
         } else if (watch.error()) {
           // Nothing can be retried once bytes reached the client: it has the
           // provider's error event and a cleanly ended stream.
-          log_request(req, "STREAM_DROP", label, attempts_total, "in-band error after first byte",
-                      queued, started, failures);
-          finished(req, "error", to_string(ErrorClass::kStreamDrop), label,
-                   "in-band error after first byte");
+          end(Ending::kStreamDrop, label, "in-band error after first byte");
         } else {
           if (final_response && final_response->response()) {
             keep_turn(req, responses, translation.has_value(), *final_response->response());
           }
-          finished(req, "ok", "none", label, "");
-          log_request(req, "ok", label, attempts_total,
-                      (idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream")) +
-                          translation_note(translation, dropped),
-                      queued, started, failures);
+          end(Ending::kOk, label,
+              (idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream")) +
+                  translation_note(translation, dropped));
         }
         co_await w.end_stream();
         co_return;
@@ -1318,9 +1323,7 @@ struct RequestEngine::Impl {
         msg += ": " + c.message;
       }
       if (!why.empty()) msg += " (" + why + ")";
-      log_request(req, to_string(c.cls), last->where, attempts_total, why, queued, started,
-                  failures);
-      finished(req, "error", to_string(c.cls), last->where, why);
+      end(Ending::kUpstreamError, last->where, why, c.cls);
       co_await reply_error(w, req, status, ascii_lower(to_string(c.cls)), msg, ra,
                            c.traits.retryable, std::move(extra));
       co_return;
@@ -1328,16 +1331,14 @@ struct RequestEngine::Impl {
     if (!translation_error.empty() && attempts_total == 0 && !earliest_free) {
       // Nothing was tried because the request cannot be put in a candidate's
       // API: the caller's to fix, so not retryable.
-      log_request(req, "refused", "-", 0, why, queued, started, failures);
-      finished(req, "refused", "none", "-", why);
+      end(Ending::kRefused, "-", why);
       co_await reply_error(w, req, 400, std::move(refusal_code), translation_error, std::nullopt, false,
                            std::move(extra));
       co_return;
     }
     const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +
                             (why.empty() ? std::string() : " (" + why + ")");
-    log_request(req, "refused", "-", attempts_total, why, queued, started, failures);
-    finished(req, "refused", "none", "-", why);
+    end(Ending::kRefused, "-", why);
     // Named, not a literal inside co_await (g++ 12, docs/decisions/0005).
     std::string code = "sluice_capacity";
     const Duration wait = retry_after.value_or(std::chrono::seconds(1));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "testing/engine_harness.hpp"
+#include "testing/request_log.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -417,6 +418,48 @@ TEST(EngineScenario, ServerErrorsAreRetriedWithBackoffUpToTheCapThenAnswered) {
   EXPECT_GE(times[1], milliseconds(500));
   EXPECT_LE(times[1], seconds(1));
   EXPECT_EQ(times[2] - times[1], 2 * (times[1] - times[0]));
+}
+
+// One exit: however a request ends, exactly one log line says how, and the
+// counters agree with it.
+TEST(EngineScenario, EveryEndingWritesExactlyOneLogLineThatNamesIt) {
+  testing::RequestLog log;
+  EngineHarness h(kPrimaryAndFallback);
+  ASSERT_TRUE(h.ok()) << h.load_errors();
+  int n = 0;
+  h.provider("zai").script = [&n](const SentRequest&) {
+    switch (n++) {
+      case 0: return FakeReply::chat();  // ok
+      case 1: {                          // cut after its first byte
+        FakeReply r = FakeReply::chat_stream({"a"}, milliseconds(10));
+        r.body.pop_back();
+        r.cut = true;
+        return r;
+      }
+      case 2: return FakeReply::chat_stream({"a", "b", "c"}, milliseconds(10));  // client leaves
+      default:
+        return FakeReply::json(400, R"({"error":{"message":"bad request","code":"1214"}})");
+    }
+  };
+  h.provider("kimi").script = [](const SentRequest&) {
+    return FakeReply::json(400, R"({"error":{"message":"bad request"}})");
+  };
+  (void)h.chat("main");
+  (void)h.chat("main", R"(,"stream":true)");
+  h.advance(seconds(1));
+  auto leaving = h.chat("main", R"(,"stream":true)");
+  leaving->writer.gone_after_chunks = 1;
+  h.advance(seconds(1));
+  (void)h.chat("main");  // both candidates refuse it
+  const auto lines = log.lines();
+  std::vector<std::string> outcomes;
+  for (const auto& l : lines) outcomes.push_back(l["outcome"]);
+  EXPECT_EQ(outcomes, (std::vector<std::string>{"ok", "STREAM_DROP", "CLIENT_DISCONNECT",
+                                                "FORMAT_ERROR"}));
+  const auto counters = status_of(h)["counters"];
+  EXPECT_EQ(counters["requests"], 4);
+  EXPECT_EQ(counters["requests_ok"], 1);
+  EXPECT_EQ(counters["requests_error"], 3);
 }
 
 }  // namespace
