@@ -7,6 +7,7 @@
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -96,6 +97,16 @@ class GatewayStack {
   nlohmann::json sim_stats(std::size_t i) const {
     HttpClient c(sim_port(i));
     return nlohmann::json::parse(c.request("GET", "/_sim/stats").body);
+  }
+  // Waits for an event, not a time: until simulated provider `i` has `n`
+  // requests in flight (a request has taken its slot and reached it). False
+  // after 5 s without it.
+  bool wait_for_in_flight(std::size_t i, int n) const {
+    for (int tries = 0; tries < 1000; ++tries) {
+      if (sim_stats(i)["in_flight"] == n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
   }
 
  private:

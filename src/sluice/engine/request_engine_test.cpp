@@ -162,6 +162,13 @@ TEST(EngineScenario, ABenchedPrimaryAtStartUpSendsTheFirstRequestToTheFallback) 
   EXPECT_EQ(call->writer.header("x-sluice-fallback"), "1/2");
   EXPECT_EQ(call->writer.header("x-sluice-attempts"), "1");
   EXPECT_TRUE(h.provider("zai").sent.empty());
+  // Back on the primary the instant the cooldown ends, by itself.
+  h.advance(std::chrono::hours(1) - milliseconds(1));
+  EXPECT_EQ(h.chat("main")->writer.header("x-sluice-route"), "kimi/kimi-k2");
+  h.advance(milliseconds(1));
+  auto later = h.chat("main");
+  EXPECT_EQ(later->writer.header("x-sluice-route"), "zai/glm-4.6");
+  EXPECT_FALSE(later->writer.header("x-sluice-fallback"));
 }
 
 // Scenario 7: fallback mid-flight, before the first byte. A key the provider

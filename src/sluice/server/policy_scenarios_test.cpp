@@ -260,7 +260,7 @@ TEST(Scenario8, NoCandidateWithinTheDeadlineIs429WithTheEarliestFreeMoment) {
     HttpClient c(port);
     return c.request("POST", "/v1/chat/completions", {}, kChat).status;
   });
-  std::this_thread::sleep_for(150ms);  // let it take the only slot
+  ASSERT_TRUE(s.wait_for_in_flight(0, 1));  // it has the only slot
   HttpClient c(s.port());
   HttpResponse r =
       c.request("POST", "/v1/chat/completions", {{"x-sluice-deadline-ms", "100"}}, kChat);
