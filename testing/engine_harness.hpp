@@ -167,9 +167,8 @@ class FakeProvider final : public ports::Upstream {
       --in_flight;
       co_return ports::SendResult{nullptr, reply.failure, "fake " + name_ + ": transport failure"};
     }
-    co_return ports::SendResult{std::make_unique<Response>(*this, std::move(reply)),
-                                ports::ClientFailure::kNone,
-                                {}};
+    co_return ports::SendResult{
+        std::make_unique<Response>(*this, std::move(reply)), ports::ClientFailure::kNone, {}};
   }
 
  private:
@@ -251,8 +250,8 @@ class EngineHarness {
         io_->get_executor(), config_, clock_, rng_,
         engine::EnginePorts{timers_,
                             [this](const std::string& base_url, const ports::UpstreamOptions&) {
-                              auto p = std::make_unique<FakeProvider>(by_url_.at(base_url),
-                                                                      clock_, timers_);
+                              auto p = std::make_unique<FakeProvider>(by_url_.at(base_url), clock_,
+                                                                      timers_);
                               providers_[by_url_.at(base_url)] = p.get();
                               return ports::MadeUpstream{std::move(p), {}};
                             }},
@@ -279,8 +278,8 @@ class EngineHarness {
   std::shared_ptr<Call> start(const std::string& body,
                               const std::string& path = "/v1/chat/completions") {
     engine::FrontRequest fr;
-    fr.api = path.starts_with("/v1/messages") ? config::WireApi::kAnthropic
-                                              : config::WireApi::kOpenAI;
+    fr.api =
+        path.starts_with("/v1/messages") ? config::WireApi::kAnthropic : config::WireApi::kOpenAI;
     fr.method = "POST";
     fr.path = path;
     fr.body = body;

@@ -7,8 +7,8 @@
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 

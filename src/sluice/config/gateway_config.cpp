@@ -76,8 +76,7 @@ const Names kServerFields = {
     "listen",     "max_body_bytes", "max_header_bytes",          "request_timeout", "idle_timeout",
     "log_format", "gateway_keys",   "allow_public_without_keys", "drain_timeout"};
 const Names kGatewayKeyFields = {"key", "name", "priority", "max_in_flight"};
-const Names kStateFields = {"backend",    "path",          "url", "lease_ttl",
-                             "key_prefix", "conversations"};
+const Names kStateFields = {"backend", "path", "url", "lease_ttl", "key_prefix", "conversations"};
 const Names kProviderFields = {"api",
                                "dialect",
                                "base_url",
@@ -889,102 +888,102 @@ void Loader::load_provider(const std::string& name, const YAML::Node& node,
     provider_marks_.push_back(node.Mark());
     return;
   }
-  each_field(node, path, kProviderFields,
-             [&](const std::string& key, const YAML::Node& value, const std::string& field_path) {
-               if (key == "api") {
-                 has_api = true;
-                 if (auto i =
-                         choice(value, field_path, "api", {"openai", "anthropic", "responses"})) {
-                   provider.api = *i == 0   ? WireApi::kOpenAI
-                                  : *i == 1 ? WireApi::kAnthropic
-                                            : WireApi::kResponses;
-                 }
-               } else if (key == "dialect") {
-                 has_dialect = true;
-                 const auto text = string_value(value, field_path);
-                 if (!text) return;
-                 if (auto d = dialect_from_string(*text)) {
-                   provider.dialect = *d;
-                 } else {
-                   const Names known = dialect_names();
-                   const std::string hint = did_you_mean(*text, known);
-                   error(value, field_path,
-                         "unknown dialect " + quoted(*text) +
-                             (hint.empty() ? " (expected one of: " + join(known) + ")" : hint));
-                 }
-               } else if (key == "base_url") {
-                 has_base_url = true;
-                 base_url_mark = value.Mark();
-                 load_base_url(value, field_path, provider);
-               } else if (key == "keys") {
-                 keys_mark = value.Mark();
-                 provider.keys = key_list(value, field_path, &provider.unusable_keys, has_keys);
-               } else if (key == "max_concurrent") {
-                 provider.max_concurrent = int_value(value, field_path, 1);
-               } else if (key == "max_concurrent_by_model") {
-                 each_entry(value, field_path,
-                            [&](const std::string& model, const YAML::Node& limit,
-                                const std::string& model_path) {
-                              if (auto v = int_value(limit, model_path, 1)) {
-                                provider.max_concurrent_by_model.emplace_back(model, *v);
-                              }
-                            });
-               } else if (key == "rpm_throttle_threshold") {
-                 if (auto v = int_value(value, field_path, 0)) provider.rpm_throttle_threshold = *v;
-               } else if (key == "strategy") {
-                 Names names;
-                 for (int i = 0; i <= static_cast<int>(policy::SelectionStrategy::kRandom); ++i) {
-                   names.emplace_back(to_string(static_cast<policy::SelectionStrategy>(i)));
-                 }
-                 if (auto i = choice(value, field_path, "strategy", names)) {
-                   provider.strategy = static_cast<policy::SelectionStrategy>(*i);
-                 }
-               } else if (key == "max_wait") {
-                 if (auto d = duration(value, field_path, true)) provider.max_wait = *d;
-               } else if (key == "timeouts") {
-                 each_field(value, field_path, kTimeoutFields,
-                            [&](const std::string& which, const YAML::Node& v,
-                                const std::string& timeout_path) {
-                              const auto d = duration(v, timeout_path, false);
-                              if (!d) return;
-                              if (which == "connect") provider.timeouts.connect = *d;
-                              if (which == "first_byte") provider.timeouts.first_byte = *d;
-                              if (which == "idle") provider.timeouts.idle = *d;
-                            });
-               } else if (key == "headers") {
-                 each_entry(value, field_path,
-                            [&](const std::string& header, const YAML::Node& v,
-                                const std::string& header_path) {
-                              if (!is_header_name(header)) {
-                                error(v, header_path, "not a valid HTTP header name");
-                                return;
-                              }
-                              const std::string lower = ascii_lower(header);
-                              if (std::find(kManagedHeaders.begin(), kManagedHeaders.end(),
-                                            lower) != kManagedHeaders.end()) {
-                                error(v, header_path,
-                                      "set by sluice itself (auth comes from keys: env:VAR or "
-                                      "file:PATH)");
-                                return;
-                              }
-                              if (!v.IsScalar()) {
-                                error(v, header_path, "expected a string, got " + what_is(v));
-                                return;
-                              }
-                              if (has_control(v.Scalar())) {
-                                error(v, header_path,
-                                      "the value holds line breaks or control "
-                                      "characters");
-                                return;
-                              }
-                              provider.headers.emplace_back(header, std::string(trim(v.Scalar())));
-                            });
-               } else if (key == "models") {
-                 for (const ListItem& item : string_list(value, field_path)) {
-                   provider.models.push_back(item.text);
-                 }
-               }
-             });
+  each_field(
+      node, path, kProviderFields,
+      [&](const std::string& key, const YAML::Node& value, const std::string& field_path) {
+        if (key == "api") {
+          has_api = true;
+          if (auto i = choice(value, field_path, "api", {"openai", "anthropic", "responses"})) {
+            provider.api = *i == 0   ? WireApi::kOpenAI
+                           : *i == 1 ? WireApi::kAnthropic
+                                     : WireApi::kResponses;
+          }
+        } else if (key == "dialect") {
+          has_dialect = true;
+          const auto text = string_value(value, field_path);
+          if (!text) return;
+          if (auto d = dialect_from_string(*text)) {
+            provider.dialect = *d;
+          } else {
+            const Names known = dialect_names();
+            const std::string hint = did_you_mean(*text, known);
+            error(value, field_path,
+                  "unknown dialect " + quoted(*text) +
+                      (hint.empty() ? " (expected one of: " + join(known) + ")" : hint));
+          }
+        } else if (key == "base_url") {
+          has_base_url = true;
+          base_url_mark = value.Mark();
+          load_base_url(value, field_path, provider);
+        } else if (key == "keys") {
+          keys_mark = value.Mark();
+          provider.keys = key_list(value, field_path, &provider.unusable_keys, has_keys);
+        } else if (key == "max_concurrent") {
+          provider.max_concurrent = int_value(value, field_path, 1);
+        } else if (key == "max_concurrent_by_model") {
+          each_entry(value, field_path,
+                     [&](const std::string& model, const YAML::Node& limit,
+                         const std::string& model_path) {
+                       if (auto v = int_value(limit, model_path, 1)) {
+                         provider.max_concurrent_by_model.emplace_back(model, *v);
+                       }
+                     });
+        } else if (key == "rpm_throttle_threshold") {
+          if (auto v = int_value(value, field_path, 0)) provider.rpm_throttle_threshold = *v;
+        } else if (key == "strategy") {
+          Names names;
+          for (int i = 0; i <= static_cast<int>(policy::SelectionStrategy::kRandom); ++i) {
+            names.emplace_back(to_string(static_cast<policy::SelectionStrategy>(i)));
+          }
+          if (auto i = choice(value, field_path, "strategy", names)) {
+            provider.strategy = static_cast<policy::SelectionStrategy>(*i);
+          }
+        } else if (key == "max_wait") {
+          if (auto d = duration(value, field_path, true)) provider.max_wait = *d;
+        } else if (key == "timeouts") {
+          each_field(
+              value, field_path, kTimeoutFields,
+              [&](const std::string& which, const YAML::Node& v, const std::string& timeout_path) {
+                const auto d = duration(v, timeout_path, false);
+                if (!d) return;
+                if (which == "connect") provider.timeouts.connect = *d;
+                if (which == "first_byte") provider.timeouts.first_byte = *d;
+                if (which == "idle") provider.timeouts.idle = *d;
+              });
+        } else if (key == "headers") {
+          each_entry(
+              value, field_path,
+              [&](const std::string& header, const YAML::Node& v, const std::string& header_path) {
+                if (!is_header_name(header)) {
+                  error(v, header_path, "not a valid HTTP header name");
+                  return;
+                }
+                const std::string lower = ascii_lower(header);
+                if (std::find(kManagedHeaders.begin(), kManagedHeaders.end(), lower) !=
+                    kManagedHeaders.end()) {
+                  error(v, header_path,
+                        "set by sluice itself (auth comes from keys: env:VAR or "
+                        "file:PATH)");
+                  return;
+                }
+                if (!v.IsScalar()) {
+                  error(v, header_path, "expected a string, got " + what_is(v));
+                  return;
+                }
+                if (has_control(v.Scalar())) {
+                  error(v, header_path,
+                        "the value holds line breaks or control "
+                        "characters");
+                  return;
+                }
+                provider.headers.emplace_back(header, std::string(trim(v.Scalar())));
+              });
+        } else if (key == "models") {
+          for (const ListItem& item : string_list(value, field_path)) {
+            provider.models.push_back(item.text);
+          }
+        }
+      });
   if (!has_api) {
     error(node, path + ".api", "missing required field (openai or anthropic)");
   }

@@ -109,7 +109,6 @@ TEST(EngineScenario, AQueuedRequestGivesUpAtItsQueueTimeoutWithA429) {
   EXPECT_FALSE(first->done);
 }
 
-
 // Two providers: a z.ai primary and a Kimi fallback, one key each.
 constexpr const char* kPrimaryAndFallback =
     "state: {backend: memory}\n"
@@ -332,8 +331,9 @@ TEST(EngineScenario, ARequestLargerThanTheTokensLeftWaitsForTheTokenWindow) {
   ASSERT_TRUE(h.chat("gpt")->done);
   // ~2,000 tokens of prompt and 1,000 of output: more than the 100 left.
   const std::string big(8000, 'x');
-  auto heavy = h.start(R"({"model":"gpt","max_tokens":1000,"messages":[{"role":"user","content":")" +
-                       big + R"("}]})");
+  auto heavy =
+      h.start(R"({"model":"gpt","max_tokens":1000,"messages":[{"role":"user","content":")" + big +
+              R"("}]})");
   EXPECT_FALSE(heavy->done);
   h.advance(seconds(5));
   EXPECT_EQ(h.provider("openai").sent.size(), 1u);
@@ -349,8 +349,9 @@ TEST(EngineScenario, ASaturatedProviderDoesNotHoldUpAnother) {
   ASSERT_TRUE(h.ok()) << h.load_errors();
   h.provider("anthropic").script = [](const SentRequest&) {
     FakeReply r = FakeReply::json(
-        200, R"({"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"hi"}],)"
-             R"("stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}})");
+        200,
+        R"({"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"hi"}],)"
+        R"("stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}})");
     r.head_after = seconds(60);
     return r;
   };
@@ -375,7 +376,8 @@ TEST(EngineScenario, ARateLimitedKeyCoolsForItsRetryAfterWhileTheOtherKeyServes)
   h.provider("openai").script = [](const SentRequest& s) {
     if (s.authorization == "Bearer sk-OA1") {
       return FakeReply::json(
-          429, R"({"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}})",
+          429,
+          R"({"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}})",
           {{"retry-after", "30"}});
     }
     return FakeReply::chat();
@@ -386,7 +388,8 @@ TEST(EngineScenario, ARateLimitedKeyCoolsForItsRetryAfterWhileTheOtherKeyServes)
     EXPECT_EQ(c->writer.status, 200) << c->writer.body;
   }
   auto used = keys_used(h.provider("openai"));
-  EXPECT_EQ(std::count(used.begin(), used.end(), "Bearer sk-OA1"), 1) << ::testing::PrintToString(used);
+  EXPECT_EQ(std::count(used.begin(), used.end(), "Bearer sk-OA1"), 1)
+      << ::testing::PrintToString(used);
   EXPECT_EQ(key_status(h, "openai", 0)["cooling_class"], "RATE_LIMIT");
   EXPECT_EQ(key_status(h, "openai", 0)["cooling_s"], 30.0);
   h.provider("openai").script = [](const SentRequest&) { return FakeReply::chat(); };
@@ -394,7 +397,8 @@ TEST(EngineScenario, ARateLimitedKeyCoolsForItsRetryAfterWhileTheOtherKeyServes)
   (void)h.chat("gpt");
   (void)h.chat("gpt");
   used = keys_used(h.provider("openai"));
-  EXPECT_EQ(std::count(used.begin(), used.end(), "Bearer sk-OA1"), 2) << ::testing::PrintToString(used);
+  EXPECT_EQ(std::count(used.begin(), used.end(), "Bearer sk-OA1"), 2)
+      << ::testing::PrintToString(used);
 }
 
 // Scenario 9: retry storms. A provider failing with 500s is retried with the
@@ -407,10 +411,12 @@ TEST(EngineScenario, ServerErrorsAreRetriedWithBackoffUpToTheCapThenAnswered) {
       "  openai: {api: openai, dialect: openai, base_url: \"http://openai.test/v1\", keys: "
       "[env:OA1], max_concurrent: 8}\n"
       "models:\n  gpt: {route: [openai/gpt-4o]}\n"
-      "retry: {max_attempts: 3, max_attempts_per_candidate: 3, backoff_base: 1s, backoff_max: 8s}\n");
+      "retry: {max_attempts: 3, max_attempts_per_candidate: 3, backoff_base: 1s, backoff_max: "
+      "8s}\n");
   ASSERT_TRUE(h.ok()) << h.load_errors();
   h.provider("openai").script = [](const SentRequest&) {
-    return FakeReply::json(500, R"({"error":{"message":"The server had an error","type":"server_error"}})");
+    return FakeReply::json(
+        500, R"({"error":{"message":"The server had an error","type":"server_error"}})");
   };
   const TimePoint t0 = h.now();
   auto call = h.chat("gpt");
@@ -444,8 +450,7 @@ TEST(EngineScenario, EveryEndingWritesExactlyOneLogLineThatNamesIt) {
         return r;
       }
       case 2: return FakeReply::chat_stream({"a", "b", "c"}, milliseconds(10));  // client leaves
-      default:
-        return FakeReply::json(400, R"({"error":{"message":"bad request","code":"1214"}})");
+      default: return FakeReply::json(400, R"({"error":{"message":"bad request","code":"1214"}})");
     }
   };
   h.provider("kimi").script = [](const SentRequest&) {
@@ -461,8 +466,8 @@ TEST(EngineScenario, EveryEndingWritesExactlyOneLogLineThatNamesIt) {
   const auto lines = log.lines();
   std::vector<std::string> outcomes;
   for (const auto& l : lines) outcomes.push_back(l["outcome"]);
-  EXPECT_EQ(outcomes, (std::vector<std::string>{"ok", "STREAM_DROP", "CLIENT_DISCONNECT",
-                                                "FORMAT_ERROR"}));
+  EXPECT_EQ(outcomes,
+            (std::vector<std::string>{"ok", "STREAM_DROP", "CLIENT_DISCONNECT", "FORMAT_ERROR"}));
   const auto counters = status_of(h)["counters"];
   EXPECT_EQ(counters["requests"], 4);
   EXPECT_EQ(counters["requests_ok"], 1);

@@ -473,8 +473,8 @@ class EndpointUpstream final : public ports::Upstream {
   EndpointUpstream(boost::asio::any_io_executor executor, ClientOptions options, Endpoint endpoint)
       : client_(executor, options), endpoint_(std::move(endpoint)) {}
 
-  boost::asio::awaitable<SendResult> send(std::string method, std::string path,
-                                          HeaderList headers, std::string body) override {
+  boost::asio::awaitable<SendResult> send(std::string method, std::string path, HeaderList headers,
+                                          std::string body) override {
     // A base URL with a path ("https://api.z.ai/api/paas/v4", ".../v1")
     // stands for the API's version prefix: "/v1/chat/completions" goes to
     // "<base path>/chat/completions".

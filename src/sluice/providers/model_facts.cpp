@@ -92,8 +92,7 @@ std::optional<std::int64_t> known_context_length(std::string_view model) {
 }
 
 std::int64_t default_output_tokens(std::string_view model) {
-  return std::min(longest_prefix(model, kMaxOutput).value_or(kDefaultOutputCap),
-                  kDefaultOutputCap);
+  return std::min(longest_prefix(model, kMaxOutput).value_or(kDefaultOutputCap), kDefaultOutputCap);
 }
 
 }  // namespace sluice::providers

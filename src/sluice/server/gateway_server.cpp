@@ -502,9 +502,9 @@ std::vector<std::string> GatewayServer::reload(config::GatewayConfig next) {
       next.state.url != now.state.url) {
     notes.push_back("state changed: takes effect at the next restart");
   }
-  auto fresh = std::make_shared<Generation>(impl_->engine_executor, std::move(next), impl_->clock,
-                                            impl_->rng, impl_->timers, impl_->store,
-                                            impl_->coordinator);
+  auto fresh =
+      std::make_shared<Generation>(impl_->engine_executor, std::move(next), impl_->clock,
+                                   impl_->rng, impl_->timers, impl_->store, impl_->coordinator);
   fresh->engine.adopt(impl_->gen->engine);
   impl_->gen->engine.stop();  // its lease renewal: the new engine renews the same leases
   impl_->gen = std::move(fresh);

@@ -59,44 +59,47 @@ class Provider {
     const bool stream = body.value("stream", false);
     std::string out;
     if (path.find("/responses") != std::string::npos) {
-      const json r = {{"id", "resp_up" + std::to_string(n)},
-                      {"object", "response"},
-                      {"status", "completed"},
-                      {"output",
-                       json::array({{{"id", "msg_up"},
-                                     {"type", "message"},
-                                     {"role", "assistant"},
-                                     {"content", json::array({{{"type", "output_text"},
-                                                               {"text", "upstream-answer"}}})}}})}};
+      const json r = {
+          {"id", "resp_up" + std::to_string(n)},
+          {"object", "response"},
+          {"status", "completed"},
+          {"output", json::array({{{"id", "msg_up"},
+                                   {"type", "message"},
+                                   {"role", "assistant"},
+                                   {"content", json::array({{{"type", "output_text"},
+                                                             {"text", "upstream-answer"}}})}}})}};
       out = r.dump();
     } else if (stream) {
-      out = "data: " +
-            json{{"id", "c"},
-                 {"object", "chat.completion.chunk"},
-                 {"choices", json::array({{{"index", 0},
-                                           {"delta", {{"role", "assistant"},
-                                                      {"content", "answer-" + std::to_string(n)}}}}})}}
-                .dump() +
-            "\n\n" + "data: " +
-            json{{"id", "c"},
-                 {"object", "chat.completion.chunk"},
-                 {"choices", json::array({{{"index", 0},
-                                           {"delta", json::object()},
-                                           {"finish_reason", "stop"}}})}}
-                .dump() +
-            "\n\ndata: [DONE]\n\n";
+      out =
+          "data: " +
+          json{{"id", "c"},
+               {"object", "chat.completion.chunk"},
+               {"choices", json::array({{{"index", 0},
+                                         {"delta",
+                                          {{"role", "assistant"},
+                                           {"content", "answer-" + std::to_string(n)}}}}})}}
+              .dump() +
+          "\n\n" + "data: " +
+          json{
+              {"id", "c"},
+              {"object", "chat.completion.chunk"},
+              {"choices",
+               json::array({{{"index", 0}, {"delta", json::object()}, {"finish_reason", "stop"}}})}}
+              .dump() +
+          "\n\ndata: [DONE]\n\n";
       return c.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: " +
                      std::to_string(out.size()) + "\r\n\r\n" + out);
     } else {
-      out = json{{"id", "c"},
-                 {"object", "chat.completion"},
-                 {"choices",
-                  json::array({{{"index", 0},
-                                {"message",
-                                 {{"role", "assistant"}, {"content", "answer-" + std::to_string(n)}}},
-                                {"finish_reason", "stop"}}})},
-                 {"usage", {{"prompt_tokens", 5}, {"completion_tokens", 1}, {"total_tokens", 6}}}}
-                .dump();
+      out =
+          json{{"id", "c"},
+               {"object", "chat.completion"},
+               {"choices",
+                json::array({{{"index", 0},
+                              {"message",
+                               {{"role", "assistant"}, {"content", "answer-" + std::to_string(n)}}},
+                              {"finish_reason", "stop"}}})},
+               {"usage", {{"prompt_tokens", 5}, {"completion_tokens", 1}, {"total_tokens", 6}}}}
+              .dump();
     }
     return c.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
                    std::to_string(out.size()) + "\r\n\r\n" + out);
@@ -137,8 +140,9 @@ json completed(const std::string& sse) {
 std::vector<std::string> chat_texts(const json& body) {
   std::vector<std::string> out;
   for (const auto& m : body["messages"]) {
-    out.push_back(m["role"].get<std::string>() + ":" +
-                  (m["content"].is_string() ? m["content"].get<std::string>() : m["content"].dump()));
+    out.push_back(
+        m["role"].get<std::string>() + ":" +
+        (m["content"].is_string() ? m["content"].get<std::string>() : m["content"].dump()));
   }
   return out;
 }
@@ -161,10 +165,11 @@ TEST(ResponsesState, AConversationContinuesOnAChatProviderWithItsWholeHistory) {
   EXPECT_NE(id2, id1);
   EXPECT_EQ(completed(t2.body)["previous_response_id"], id1);
   EXPECT_EQ(completed(t2.body)["store"], true);
-  const HttpResponse t3 = turn(*s, {{"model", "to-chat"},
-                                    {"previous_response_id", id2},
-                                    {"instructions", "Be brief."},
-                                    {"input", json::array({{{"role", "user"}, {"content", "Sure?"}}})}});
+  const HttpResponse t3 =
+      turn(*s, {{"model", "to-chat"},
+                {"previous_response_id", id2},
+                {"instructions", "Be brief."},
+                {"input", json::array({{{"role", "user"}, {"content", "Sure?"}}})}});
   ASSERT_EQ(t3.status, 200) << t3.body;
 
   const auto seen = p.seen();
@@ -172,10 +177,10 @@ TEST(ResponsesState, AConversationContinuesOnAChatProviderWithItsWholeHistory) {
   EXPECT_EQ(chat_texts(seen[1].body),
             (std::vector<std::string>{"user:My name is Ada.", "assistant:answer-1",
                                       "user:What is my name?"}));
-  EXPECT_EQ(chat_texts(seen[2].body),
-            (std::vector<std::string>{"system:Be brief.", "user:My name is Ada.",
-                                      "assistant:answer-1", "user:What is my name?",
-                                      "assistant:answer-2", "user:Sure?"}));
+  EXPECT_EQ(
+      chat_texts(seen[2].body),
+      (std::vector<std::string>{"system:Be brief.", "user:My name is Ada.", "assistant:answer-1",
+                                "user:What is my name?", "assistant:answer-2", "user:Sure?"}));
 }
 
 TEST(ResponsesState, AnIdNothingKnowsIsOpenAIsFourHundredNotARetry) {
@@ -198,7 +203,8 @@ TEST(ResponsesState, StoreFalseKeepsNothing) {
   ASSERT_EQ(t1.status, 200) << t1.body;
   EXPECT_EQ(json::parse(t1.body)["store"], false);
   const HttpResponse t2 = turn(
-      *s, {{"model", "to-chat"}, {"previous_response_id", json::parse(t1.body)["id"]}, {"input", "x"}});
+      *s,
+      {{"model", "to-chat"}, {"previous_response_id", json::parse(t1.body)["id"]}, {"input", "x"}});
   EXPECT_EQ(t2.status, 400) << t2.body;
 }
 
@@ -208,7 +214,8 @@ TEST(ResponsesState, ConversationsKeptAtZeroAreNotKeptAtAll) {
   const HttpResponse t1 = turn(*s, {{"model", "to-chat"}, {"input", "secret"}});
   ASSERT_EQ(t1.status, 200) << t1.body;
   const HttpResponse t2 = turn(
-      *s, {{"model", "to-chat"}, {"previous_response_id", json::parse(t1.body)["id"]}, {"input", "x"}});
+      *s,
+      {{"model", "to-chat"}, {"previous_response_id", json::parse(t1.body)["id"]}, {"input", "x"}});
   EXPECT_EQ(t2.status, 400) << t2.body;
 }
 
@@ -241,16 +248,16 @@ TEST(ResponsesState, AnOpenAIIdPassesThroughToOpenAIAndIsHistoryForAChatFallback
                 .status,
             200);
   // A provider of another API gets the history sluice kept.
-  ASSERT_EQ(turn(*s, {{"model", "to-chat"}, {"previous_response_id", "resp_up1"}, {"input", "B"}})
-                .status,
-            200);
+  ASSERT_EQ(
+      turn(*s, {{"model", "to-chat"}, {"previous_response_id", "resp_up1"}, {"input", "B"}}).status,
+      200);
   const auto seen = p.seen();
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[1].body["previous_response_id"], "resp_up1");
   EXPECT_EQ(seen[1].body["input"], "A");
-  EXPECT_EQ(chat_texts(seen[2].body),
-            (std::vector<std::string>{"user:My name is Ada.", "assistant:upstream-answer",
-                                      "user:B"}));
+  EXPECT_EQ(
+      chat_texts(seen[2].body),
+      (std::vector<std::string>{"user:My name is Ada.", "assistant:upstream-answer", "user:B"}));
 }
 
 TEST(ResponsesState, AnotherGatewayOnTheSameStateFileContinuesTheConversation) {

@@ -237,8 +237,9 @@ TEST(Translation, AChatClientIsServedByAResponsesOnlyProviderWithATool) {
   const json req = {
       {"model", "to-responses"},
       {"messages", json::array({{{"role", "user"}, {"content", "weather?"}}})},
-      {"tools", json::array({{{"type", "function"},
-                              {"function", {{"name", "get_weather"}, {"parameters", kWeatherTool}}}}})}};
+      {"tools",
+       json::array({{{"type", "function"},
+                     {"function", {{"name", "get_weather"}, {"parameters", kWeatherTool}}}}})}};
   const HttpResponse r = c.request("POST", "/v1/chat/completions", {}, req.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-sluice-translated"), "chat->responses");
@@ -294,8 +295,8 @@ TEST(Translation, AnAnthropicStreamFromAResponsesOnlyProviderEndsWithMessageStop
 
 TEST(Translation, AResponsesClientReachesAResponsesOnlyProviderAsItIs) {
   GatewayStack s(sims(), yaml);
-  const HttpResponse r = HttpClient(s.port()).request(
-      "POST", "/v1/responses", {}, R"({"model":"to-responses","input":"hi"})");
+  const HttpResponse r = HttpClient(s.port()).request("POST", "/v1/responses", {},
+                                                      R"({"model":"to-responses","input":"hi"})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.header("x-sluice-translated"));
   EXPECT_EQ(json::parse(r.body)["object"], "response");
@@ -362,22 +363,21 @@ std::vector<json> anthropic_bodies_for(const std::string& alias_extra,
     return c.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
                    std::to_string(out.size()) + "\r\n\r\n" + out);
   });
-  GatewayStack s({sim_provider("unused", Dialect::kOpenAI)},
-                 [&](const std::vector<std::uint16_t>&) {
-                   std::string y = "state: {backend: memory}\nproviders:\n  an: {api: anthropic, "
-                                   "base_url: \"" +
-                                   url(an.port()) + "\", keys: [k]}\nmodels:\n";
-                   for (std::size_t i = 0; i < models.size(); ++i) {
-                     y += "  m" + std::to_string(i) + ": {route: [an/" + models[i] + "]" +
-                          alias_extra + "}\n";
-                   }
-                   return y;
-                 });
+  GatewayStack s(
+      {sim_provider("unused", Dialect::kOpenAI)}, [&](const std::vector<std::uint16_t>&) {
+        std::string y =
+            "state: {backend: memory}\nproviders:\n  an: {api: anthropic, "
+            "base_url: \"" +
+            url(an.port()) + "\", keys: [k]}\nmodels:\n";
+        for (std::size_t i = 0; i < models.size(); ++i) {
+          y += "  m" + std::to_string(i) + ": {route: [an/" + models[i] + "]" + alias_extra + "}\n";
+        }
+        return y;
+      });
   for (std::size_t i = 0; i < models.size(); ++i) {
-    const HttpResponse r =
-        HttpClient(s.port()).request("POST", "/v1/chat/completions", {},
-                                     R"({"model":"m)" + std::to_string(i) +
-                                         R"(","messages":[{"role":"user","content":"hi"}]})");
+    const HttpResponse r = HttpClient(s.port()).request(
+        "POST", "/v1/chat/completions", {},
+        R"({"model":"m)" + std::to_string(i) + R"(","messages":[{"role":"user","content":"hi"}]})");
     EXPECT_EQ(r.status, 200) << r.body;
   }
   std::lock_guard lock(mu);

@@ -637,10 +637,10 @@ RequestResult chat_to_responses(const Json& in, const RequestOptions& opt, Conte
     const std::string role = text_at(m, "role");
     const Json* content = member(m, "content");
     if (role == "system" || role == "developer" || role == "user") {
-      input.push_back(Json{{"type", "message"},
-                           {"role", role},
-                           {"content", content ? responses_content(*content, false, dropped)
-                                               : Json("")}});
+      input.push_back(
+          Json{{"type", "message"},
+               {"role", role},
+               {"content", content ? responses_content(*content, false, dropped) : Json("")}});
     } else if (role == "assistant") {
       if (content) {
         Json c = responses_content(*content, true, dropped);

@@ -298,7 +298,8 @@ Json responses_to_chat_json(const Context& ctx, const Json& in, std::vector<std:
     }
   }
   Json msg = {{"role", "assistant"}};
-  msg["content"] = text.empty() && (!calls.empty() || !refusal.empty()) ? Json(nullptr) : Json(text);
+  msg["content"] =
+      text.empty() && (!calls.empty() || !refusal.empty()) ? Json(nullptr) : Json(text);
   if (!refusal.empty()) msg["refusal"] = refusal;
   if (!reasoning.empty()) msg["reasoning_content"] = reasoning;
   const bool called = !calls.empty();

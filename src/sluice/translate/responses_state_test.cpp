@@ -103,8 +103,7 @@ TEST(ResponsesState, TheCatcherFindsTheFinalResponseWhateverTheSplitOrLineEnds) 
   cut.feed(stream.substr(0, stream.size() - 3));  // the final event never ended
   EXPECT_FALSE(cut.response());
   FinalResponseCatcher incomplete;
-  incomplete.feed(
-      "data: {\"type\":\"response.incomplete\",\"response\":{\"id\":\"resp_2\"}}\n\n");
+  incomplete.feed("data: {\"type\":\"response.incomplete\",\"response\":{\"id\":\"resp_2\"}}\n\n");
   ASSERT_TRUE(incomplete.response());
 }
 

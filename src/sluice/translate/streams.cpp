@@ -590,10 +590,11 @@ class ResponsesToChat final : public EventTranslator {
     } else if (type == "response.function_call_arguments.delta") {
       const std::int64_t* n = tool_of(j);
       if (!n) return;
-      out += data(chunk(Json{{"tool_calls", Json::array({Json{{"index", *n},
-                                                              {"function",
-                                                               {{"arguments", text_at(j, "delta")}}}}})}},
-                        nullptr));
+      out += data(chunk(
+          Json{{"tool_calls",
+                Json::array(
+                    {Json{{"index", *n}, {"function", {{"arguments", text_at(j, "delta")}}}}})}},
+          nullptr));
     } else if (type == "response.output_text.delta") {
       begin(nullptr, out);
       out += data(chunk(Json{{"content", text_at(j, "delta")}}, nullptr));

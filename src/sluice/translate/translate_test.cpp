@@ -251,7 +251,8 @@ TEST(TranslateRequest, MessagesToResponsesGoesThroughChat) {
   const RequestResult r = translate_request(Api::kMessages, Api::kResponses, in, opts("gpt-5"));
   ASSERT_TRUE(r.ok) << r.error;
   const Json out = parsed(r.ok->body);
-  EXPECT_EQ(out["input"][0], Json::parse(R"({"type":"message","role":"system","content":"Be brief."})"));
+  EXPECT_EQ(out["input"][0],
+            Json::parse(R"({"type":"message","role":"system","content":"Be brief."})"));
   EXPECT_EQ(out["input"][1]["content"], "hi");
   EXPECT_EQ(out["max_output_tokens"], 64);
   EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"top_k"}));
@@ -370,8 +371,8 @@ TEST(TranslateAnswer, ResponsesToChat) {
   EXPECT_EQ(t.dropped, (std::vector<std::string>{"output[].web_search_call"}));
   const std::string cut = R"({"id":"r","status":"incomplete",
     "incomplete_details":{"reason":"max_output_tokens"},"output":[]})";
-  EXPECT_EQ(parsed(translate_response(ctx(Api::kChat, Api::kResponses), cut).body)["choices"][0]
-                ["finish_reason"],
+  EXPECT_EQ(parsed(translate_response(ctx(Api::kChat, Api::kResponses), cut)
+                       .body)["choices"][0]["finish_reason"],
             "length");
 }
 
@@ -703,7 +704,8 @@ TEST(TranslateCaptured, ClaudeCodesToolTurnBecomesAChatRequestWithItsToolResult)
   EXPECT_EQ(msgs[1]["role"], "user");
   EXPECT_EQ(msgs[2]["tool_calls"][0]["id"], "toolu_sim_1");
   EXPECT_EQ(msgs[2]["tool_calls"][0]["function"]["arguments"], R"({"command":"echo sluice-sim"})");
-  EXPECT_EQ(msgs[3], Json::parse(R"({"role":"tool","tool_call_id":"toolu_sim_1","content":"sluice-sim"})"));
+  EXPECT_EQ(msgs[3],
+            Json::parse(R"({"role":"tool","tool_call_id":"toolu_sim_1","content":"sluice-sim"})"));
   EXPECT_EQ(out["tools"][0]["function"]["name"], "Bash");
   EXPECT_EQ(out["tools"][0]["function"]["parameters"]["required"], Json::array({"command"}));
   EXPECT_EQ(out["stream"], true);
@@ -712,22 +714,23 @@ TEST(TranslateCaptured, ClaudeCodesToolTurnBecomesAChatRequestWithItsToolResult)
   EXPECT_EQ(r.ok->dropped,
             (std::vector<std::string>{"thinking", "context_management", "output_config"}));
   EXPECT_EQ(r.ok->body.find("cache_control"), std::string::npos);
-  EXPECT_EQ(out["user"], parsed(captured("claude_code_2.1.197_tool_turn.json"))["metadata"]["user_id"]);
+  EXPECT_EQ(out["user"],
+            parsed(captured("claude_code_2.1.197_tool_turn.json"))["metadata"]["user_id"]);
 }
 
 TEST(TranslateCaptured, ClaudeCodesToolTurnBecomesAResponsesRequest) {
-  const RequestResult r = translate_request(Api::kMessages, Api::kResponses,
-                                            captured("claude_code_2.1.197_tool_turn.json"),
-                                            opts("gpt-5-codex"));
+  const RequestResult r =
+      translate_request(Api::kMessages, Api::kResponses,
+                        captured("claude_code_2.1.197_tool_turn.json"), opts("gpt-5-codex"));
   ASSERT_TRUE(r.ok) << r.error;
   const Json out = parsed(r.ok->body);
   std::vector<std::string> kinds;
   for (const auto& i : out["input"]) {
     kinds.push_back(i["type"].get<std::string>() + ":" + i.value("role", i.value("call_id", "")));
   }
-  EXPECT_EQ(kinds, (std::vector<std::string>{"message:system", "message:user",
-                                             "function_call:toolu_sim_1",
-                                             "function_call_output:toolu_sim_1"}));
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"message:system", "message:user", "function_call:toolu_sim_1",
+                                      "function_call_output:toolu_sim_1"}));
   EXPECT_EQ(out["tools"][0]["name"], "Bash");
   EXPECT_EQ(out["max_output_tokens"], 32000);
 }
@@ -740,7 +743,8 @@ TEST(TranslateCaptured, CodexsToolTurnBecomesAChatRequest) {
   const Json& msgs = out["messages"];
   std::vector<std::string> roles;
   for (const auto& m : msgs) roles.push_back(m["role"]);
-  EXPECT_EQ(roles, (std::vector<std::string>{"system", "system", "user", "user", "assistant", "tool"}));
+  EXPECT_EQ(roles,
+            (std::vector<std::string>{"system", "system", "user", "user", "assistant", "tool"}));
   EXPECT_EQ(msgs[4]["tool_calls"][0]["id"], "call_sim_1");
   EXPECT_EQ(msgs[4]["tool_calls"][0]["function"]["name"], "exec_command");
   EXPECT_EQ(msgs[5]["tool_call_id"], "call_sim_1");
@@ -757,9 +761,9 @@ TEST(TranslateCaptured, CodexsToolTurnBecomesAChatRequest) {
 }
 
 TEST(TranslateCaptured, CodexsToolTurnBecomesAnAnthropicRequest) {
-  const RequestResult r = translate_request(Api::kResponses, Api::kMessages,
-                                            captured("codex_0.171.0_tool_turn.json"),
-                                            opts("claude-sonnet-4-5"));
+  const RequestResult r =
+      translate_request(Api::kResponses, Api::kMessages, captured("codex_0.171.0_tool_turn.json"),
+                        opts("claude-sonnet-4-5"));
   ASSERT_TRUE(r.ok) << r.error;
   const Json out = parsed(r.ok->body);
   EXPECT_TRUE(out["system"].is_string() || out["system"].is_array());

@@ -282,9 +282,11 @@ TEST_F(SqliteStoreTest, AnExpiredConversationIsDeletedFromTheFileNotOnlyHidden) 
   const TimePoint t0 = TimePoint(std::chrono::seconds(1'800'000'000));
   auto store = open_ok(path());
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->put_conversation("resp_old", "secret words", t0, t0 + std::chrono::hours(1)).ok());
-  ASSERT_TRUE(store->put_conversation("resp_new", "[]", t0 + std::chrono::hours(2),
-                                      t0 + std::chrono::hours(3))
+  ASSERT_TRUE(
+      store->put_conversation("resp_old", "secret words", t0, t0 + std::chrono::hours(1)).ok());
+  ASSERT_TRUE(store
+                  ->put_conversation("resp_new", "[]", t0 + std::chrono::hours(2),
+                                     t0 + std::chrono::hours(3))
                   .ok());
   EXPECT_EQ(raw_sql(path(), "SELECT group_concat(response_id) FROM conversations"), "resp_new");
 }

@@ -1,0 +1,443 @@
+#pragma once
+// The request engine's insides, shared by the files that implement it
+// (internal: nothing outside engine/ includes this). The seams:
+//   request_engine.cpp  construction, the public face, the wire helpers
+//   handle.cpp          one request: admission, attempts, classification, relay
+//   learned_state.cpp   what attempts teach: cooldowns, cursors, adaptive limits,
+//                       budgets; loaded from and written to the state store
+//   responses_turns.cpp the Responses API's kept conversations
+//   operator_views.cpp  GET /status and GET /metrics
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "sluice/core/log.hpp"
+#include "sluice/core/text.hpp"
+#include "sluice/engine/metrics.hpp"
+#include "sluice/engine/request_engine.hpp"
+#include "sluice/engine/upstream_state.hpp"
+#include "sluice/policy/credentials/credential_pool.hpp"
+#include "sluice/policy/errors/classifier.hpp"
+#include "sluice/policy/errors/error_body.hpp"
+#include "sluice/policy/ratelimit/header_parser.hpp"
+#include "sluice/policy/ratelimit/snapshot_merge.hpp"
+#include "sluice/policy/ratelimit/throttle.hpp"
+#include "sluice/policy/retry/retry_budget.hpp"
+#include "sluice/policy/retry/retry_decision.hpp"
+#include "sluice/providers/model_facts.hpp"
+#include "sluice/providers/sse_scan.hpp"
+#include "sluice/state/memory_store.hpp"
+#include "sluice/translate/responses_state.hpp"
+#include "sluice/translate/translate.hpp"
+
+namespace sluice::engine {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using nlohmann::json;
+
+namespace internal {
+
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Error bodies are read whole for the classifier; anything longer is cut.
+inline constexpr std::size_t kMaxErrorBody = 1024 * 1024;
+// Until this much of a 200 stream has arrived without a data event, keep
+// waiting before committing the first byte to the client.
+inline constexpr std::size_t kMaxStreamProbe = 64 * 1024;
+// A successful non-streaming body is held whole up to this size, so a
+// provider that cuts it short can still be retried elsewhere; beyond it (large
+// embedding batches) the rest is relayed as it arrives rather than held.
+inline constexpr std::size_t kMaxBufferedBody = 8 * 1024 * 1024;
+
+inline std::string ceil_seconds(Duration d) {
+  return std::to_string(static_cast<long long>(std::ceil(std::max(0.0, to_seconds(d)))));
+}
+
+inline bool hop_by_hop(std::string_view name) {
+  static constexpr std::string_view kDrop[] = {
+      "connection", "keep-alive",         "transfer-encoding",   "content-length", "te",  "trailer",
+      "upgrade",    "proxy-authenticate", "proxy-authorization", "server",         "date"};
+  for (auto d : kDrop) {
+    if (iequals(name, d)) return true;
+  }
+  return false;
+}
+
+// Client headers that travel upstream; everything else (auth above all) stays.
+inline bool forwarded_client_header(std::string_view name) {
+  return istarts_with(name, "anthropic-") || iequals(name, "openai-beta") ||
+         iequals(name, "accept") || iequals(name, "content-type") || iequals(name, "user-agent");
+}
+
+// Where a front-door path lands under a provider's base URL: base URLs carry
+// the version ("https://api.openai.com/v1", "https://api.z.ai/api/paas/v4"),
+// so "/v1" is dropped when the base has a path of its own.
+
+// The error event that ends a cut stream, in the caller's API: Anthropic's
+// `event: error`, the Responses API's `response.failed`, else an OpenAI
+// error chunk.
+inline std::string stream_error_event(config::WireApi api, std::string_view path,
+                                      std::string_view message) {
+  if (path == "/v1/responses") {
+    return "event: response.failed\ndata: " +
+           json{{"type", "response.failed"},
+                {"response",
+                 {{"object", "response"},
+                  {"status", "failed"},
+                  {"error", {{"code", "stream_drop"}, {"message", message}}}}}}
+               .dump() +
+           "\n\n";
+  }
+  if (api == config::WireApi::kAnthropic) {
+    return "event: error\ndata: " +
+           json{{"type", "error"}, {"error", {{"type", "api_error"}, {"message", message}}}}
+               .dump() +
+           "\n\n";
+  }
+  return "data: " +
+         json{{"error", {{"message", message}, {"type", "server_error"}, {"code", "stream_drop"}}}}
+             .dump() +
+         "\n\n";
+}
+
+// "; translated messages->chat, dropped: a; b" for a request's log line, or "".
+inline std::string translation_note(const std::optional<translate::Context>& t,
+                                    const std::vector<std::string>& dropped);
+
+// Server-Timing (W3C): sluice's own time on the request until its head is
+// written (the total less queueing and waits on the provider and for budgets)
+// next to those two, in ms.
+inline std::string server_timing(Duration total, Duration queued, Duration waited) {
+  const auto ms = [](Duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f",
+                  std::chrono::duration<double, std::milli>(std::max(d, Duration::zero())).count());
+    return std::string(buf);
+  };
+  return "sluice;dur=" + ms(total - queued - waited) +
+         ";desc=\"sluice overhead\", queue;dur=" + ms(queued) + ", wait;dur=" + ms(waited) +
+         ";desc=\"provider and throttle waits\"";
+}
+
+inline std::string join(const std::vector<std::string>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
+  return s;
+}
+
+inline std::string translation_note(const std::optional<translate::Context>& t,
+                                    const std::vector<std::string>& dropped) {
+  if (!t) return {};
+  std::string note = "; translated " + std::string(translate::to_string(t->caller)) + "->" +
+                     std::string(translate::to_string(t->upstream));
+  if (!dropped.empty()) note += ", dropped: " + join(dropped);
+  return note;
+}
+
+struct ProviderRuntime {
+  const config::ProviderConfig* cfg = nullptr;
+  // One endpoint per provider, so each provider's own timeouts apply.
+  std::unique_ptr<ports::Upstream> upstream;
+  policy::PoolState pool;
+  std::string endpoint_error;  // base_url could not be parsed
+};
+
+// A concurrency lease shared with other gateway instances (Redis mode), given
+// back when the attempt ends however it ends.
+struct SharedLease {
+  state::Coordinator* coordinator = nullptr;
+  state::AdmissionRequest request;
+  std::string id;  // empty: none held
+  void release(bool refund) {
+    if (coordinator && !id.empty()) coordinator->release(request, id, refund);
+    id.clear();
+  }
+  ~SharedLease() { release(false); }
+};
+
+// How often a request waiting for a lease held by another instance asks
+// again. Short: a freed slot should not idle; each ask is one Redis call.
+inline constexpr Duration kLeasePoll = std::chrono::milliseconds(10);
+// How much later than interactive ones background requests wake from a wait
+// for the same budget reset: long enough for the interactive ones to be sent
+// and counted first, short against any window.
+inline constexpr Duration kBackgroundYield = std::chrono::milliseconds(20);
+inline Duration wake_delay(Priority p) {
+  return p == Priority::kBackground ? kBackgroundYield : Duration::zero();
+}
+
+// Concurrency 429s one request may answer by queueing again (see handle()).
+inline constexpr int kMaxRequeues = 4;
+
+// Renews this instance's leases until the engine goes. The timer and flag
+// are shared so that the engine may be destroyed while the wait is pending.
+inline awaitable<void> renew_leases(std::shared_ptr<asio::steady_timer> timer,
+                                    std::shared_ptr<bool> alive, state::Coordinator* coordinator) {
+  const auto every =
+      std::chrono::duration_cast<asio::steady_timer::duration>(coordinator->lease_ttl() / 3);
+  while (*alive) {
+    timer->expires_after(every);
+    co_await timer->async_wait(kTuple);
+    if (!*alive) co_return;
+    coordinator->renew();
+  }
+}
+
+// The one mapping from what the upstream port saw to what the classifier
+// judges (a reset and a close mid-answer are the same class to it).
+inline policy::TransportFailure transport_failure_of(ports::ClientFailure f) {
+  switch (f) {
+    case ports::ClientFailure::kNone: return policy::TransportFailure::kNone;
+    case ports::ClientFailure::kConnect: return policy::TransportFailure::kConnect;
+    case ports::ClientFailure::kTimeout: return policy::TransportFailure::kTimeout;
+    case ports::ClientFailure::kTls: return policy::TransportFailure::kTls;
+    case ports::ClientFailure::kEof: return policy::TransportFailure::kEof;
+    case ports::ClientFailure::kReset:
+    case ports::ClientFailure::kProtocol: return policy::TransportFailure::kReset;
+  }
+  return policy::TransportFailure::kReset;
+}
+
+// The last failure, for the client's answer when everything is exhausted.
+struct LastFailure {
+  policy::Classification cls;
+  std::string where;  // provider/model
+};
+
+}  // namespace internal
+using namespace internal;  // NOLINT: the engine's own vocabulary
+
+struct RequestEngine::Impl {
+  asio::any_io_executor executor;
+  const config::GatewayConfig& config;
+  const Clock& clock;
+  Rng& rng;
+  ports::Timers& timers;
+  EnginePorts ports;
+  state::Store* store;
+  state::Coordinator* coordinator;
+  std::shared_ptr<asio::steady_timer> renew_timer;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  UpstreamRegistry registry;
+  std::map<std::string, ProviderRuntime> providers;
+  policy::RetryBudget budget;
+  Metrics metrics;
+  // The operator's errors.rules, checked before the built-in ones.
+  policy::RuleTable rules;
+  // Where Responses API conversations live without a configured store.
+  state::MemoryStore own_conversations;
+
+  Impl(asio::any_io_executor ex, const config::GatewayConfig& cfg, const Clock& c, Rng& r,
+       EnginePorts engine_ports, state::Store* s, state::Coordinator* coord)
+      : executor(ex),
+        config(cfg),
+        clock(c),
+        rng(r),
+        timers(engine_ports.timers),
+        ports(std::move(engine_ports)),
+        store(s),
+        coordinator(coord),
+        budget(cfg.retry.budget),
+        rules(policy::builtin_rules()) {
+    rules.prepend(cfg.error_rules);
+    if (coordinator) {
+      renew_timer = std::make_shared<asio::steady_timer>(ex);
+      asio::co_spawn(ex, renew_leases(renew_timer, alive, coordinator), asio::detached);
+    }
+    for (const auto& p : cfg.providers) {
+      ProviderRuntime rt;
+      rt.cfg = &p;
+      ports::MadeUpstream made =
+          ports.upstreams(p.base_url, {.connect_timeout = p.timeouts.connect,
+                                       .first_byte_timeout = p.timeouts.first_byte,
+                                       .idle_timeout = p.timeouts.idle});
+      rt.upstream = std::move(made.upstream);
+      if (!rt.upstream) rt.endpoint_error = made.error;
+      if (p.keyless) {
+        rt.pool.keys.push_back(policy::KeyState{.fingerprint = "keyless"});
+      }
+      for (const auto& k : p.keys) {
+        rt.pool.keys.push_back(policy::KeyState{.fingerprint = k.secret.fingerprint()});
+      }
+      load_state(rt);
+      providers.emplace(p.name, std::move(rt));
+    }
+  }
+
+  ~Impl() { stop(); }
+
+  void adopt(Impl& old);
+  void stop() {
+    *alive = false;
+    if (renew_timer) renew_timer->cancel();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  // The store's scope for one key: cooldowns belong to (base_url, key), so two
+  // providers behind one URL and key share them (decision 0006).
+  static std::string key_scope(const ProviderRuntime& p, const std::string& fingerprint) {
+    return p.cfg->base_url + "|" + fingerprint;
+  }
+
+  // The same failure again (a store that is down) is not logged again.
+  void store_error(std::string_view what, const state::StoreError& e) {
+    if (e.message == last_store_error) return;
+    last_store_error = e.message;
+    LogLine("warn", "state_store_error").kv("op", what).kv("error", e.message);
+  }
+  std::string last_store_error;
+
+  // --- learned state (learned_state.cpp) ---------------------------------
+  // What an earlier run (or another instance) learned: benched keys and the
+  // rotation position. A key still cooling is skipped from the first request.
+  void load_state(ProviderRuntime& rt);
+
+  static void apply_cooldown(policy::KeyState& k, const state::KeyCooldown& cd) {
+    k.cooling_until = cd.cooling_until;
+    k.cooling_class = cd.cooling_class;
+    k.cooling_reason = cd.reason;
+    k.consecutive_failures = cd.consecutive_failures;
+    k.disabled = cd.disabled;
+  }
+
+  void apply_shared_cooldown(std::string_view scope);
+
+  void save_cooldown(const ProviderRuntime& rt, const std::string& fingerprint);
+
+  void save_cursor(const ProviderRuntime& rt);
+
+  void save_adaptive(const ProviderRuntime& rt, const UpstreamKeyState& key,
+                     const std::string& bucket, int limit);
+
+  policy::PriorityLimiter& limiter_for(UpstreamKeyState& key, const ProviderRuntime& p,
+                                       const std::string& model);
+
+  // --- one request (handle.cpp) ------------------------------------------
+  // Waits for a slot until `timeout`; nullopt when skipped.
+  awaitable<std::optional<policy::Permit>> acquire(policy::PriorityLimiter& limiter,
+                                                   Priority priority, Duration timeout);
+
+  // `translated`: the body is in the provider's API, not the caller's, so
+  // headers that describe the caller's API (anthropic-beta, openai-beta) stay.
+  HeaderList upstream_headers(const FrontRequest& req, const ProviderRuntime& p,
+                              const config::ApiKey* key, bool translated = false);
+
+  // A non-streaming body larger than kMaxBufferedBody: what was held goes
+  // first, then the rest as it arrives (chunked). If the provider stops short
+  // the client's connection is dropped without the terminal chunk, so the
+  // client sees a truncated body, never a complete-looking one.
+  enum class Relayed { kWhole, kClientGone, kCutShort };
+  awaitable<Relayed> relay_large_body(ports::ResponseWriter& w, ports::UpstreamResponse& upstream,
+                                      int status, const HeaderList& headers, std::string held);
+
+  void capture_budget(ModelBudget& b, const RateLimitSnapshot& snap, std::int64_t own_tokens);
+
+  awaitable<void> reply_error(ports::ResponseWriter& w, const FrontRequest& req, int status,
+                              std::string code, std::string message,
+                              std::optional<Duration> retry_after, bool should_retry,
+                              HeaderList extra);
+
+  // How a request ended. Every way out of handle() is one of these, given
+  // to end_request() once: one log line, one metrics record, one entry in
+  // the live page's recent list for anything but success.
+  enum class Ending : std::uint8_t {
+    kOk,
+    kClientGone,     // the client hung up: its own doing, never the provider's
+    kStreamDrop,     // the provider cut an answer after sluice committed to it
+    kUpstreamError,  // every candidate failed; `cls` says how the last did
+    kRefused,        // nothing was tried (no capacity, nothing translatable)
+  };
+  struct RequestEnd {
+    Ending ending = Ending::kOk;
+    std::string route = "-";  // provider/model, "-" when none
+    std::string detail;
+    ErrorClass cls = ErrorClass::kServerError;  // kUpstreamError only
+  };
+  // What the request did on its way, for its log line.
+  struct Tally {
+    TimePoint started;
+    int attempts = 0;
+    Duration queued = Duration::zero();
+    std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
+  };
+
+  void end_request(const FrontRequest& req, const Tally& tally, const RequestEnd& e);
+
+  // --- the Responses API's kept conversations (responses_turns.cpp) ------
+  // The Responses API's state for one request (translate/responses_state.hpp).
+  struct ResponsesState {
+    // The request continued with its kept history, when only translated
+    // candidates need it (the provider that served the earlier turn has it).
+    std::optional<std::string> continued;
+    std::string previous_id;  // the caller's previous_response_id
+    std::string unknown_id;   // … when nothing here knows it
+    bool keep = false;        // keep this turn for a later previous_response_id
+  };
+
+  state::Store& conversations() { return store ? *store : own_conversations; }
+
+  // Looks up the conversation `req` continues. When the id is sluice's own,
+  // no provider knows it, so `req` itself is continued for every candidate.
+  ResponsesState responses_state(FrontRequest& req);
+
+  // Keeps a served turn's conversation under its response id.
+  void keep_turn(const FrontRequest& req, const ResponsesState& rs, bool translated,
+                 std::string_view response);
+
+  void served_by_fallback(const FrontRequest& req, const std::string& label,
+                          const std::vector<std::string>& skipped) {
+    metrics.event({.at = clock.now(),
+                   .kind = "fallback",
+                   .alias = req.alias,
+                   .where = label,
+                   .cls = "none",
+                   .detail = join(skipped)});
+  }
+
+  awaitable<void> handle(FrontRequest req, ports::ResponseWriter& w);
+
+  // --- operator views (operator_views.cpp) -------------------------------
+  const UpstreamKeyState* upstream_of(const ProviderRuntime& p, const std::string& fp) const {
+    auto it = registry.all().find(p.cfg->base_url + "|" + fp);
+    return it == registry.all().end() ? nullptr : &it->second;
+  }
+
+  // What a budget bucket holds now: as the provider last said, or full again
+  // once its reset has passed (when its limit is known).
+  struct BudgetView {
+    std::optional<std::int64_t> remaining;
+    std::optional<std::int64_t> limit;
+    std::optional<Duration> reset_in;
+  };
+  static BudgetView view_of(const RateLimitSnapshot& snap, const RateLimitBucket& b,
+                            TimePoint now) {
+    BudgetView v{b.remaining, b.limit, std::nullopt};
+    if (b.reset_after) {
+      const TimePoint reset_at = snap.taken_at + *b.reset_after;
+      if (reset_at > now) {
+        v.reset_in = reset_at - now;
+      } else if (b.limit) {
+        v.remaining = b.limit;
+      }
+    }
+    return v;
+  }
+
+  static bool cooling(const policy::KeyState& k, TimePoint now) {
+    return k.disabled || (k.cooling_until && *k.cooling_until > now);
+  }
+
+  std::string status_json() const;
+
+  std::string metrics_text() const;
+};
+
+}  // namespace sluice::engine
