@@ -44,14 +44,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (a != b) std::abort();
 
   // Responses state: the same bytes as request, conversation and stream.
-  if (auto c = t::continue_conversation(bytes, bytes)) {
-    if (!nlohmann::json::parse(c->body, nullptr, false).is_object()) std::abort();
+  if (auto c = t::continue_conversation(bytes, {std::string(bytes)})) {
+    if (!nlohmann::json::parse(*c, nullptr, false).is_object()) std::abort();
   }
-  (void)t::conversation_after(bytes, bytes, t::Origin::kUpstream);
+  (void)t::record_turn(bytes, bytes, t::KeptTurn{});
+  (void)t::parse_kept(bytes);
   t::FinalResponseCatcher catch_whole, catch_split;
   catch_whole.feed(bytes);
   catch_split.feed(bytes.substr(0, cut));
   catch_split.feed(bytes.substr(cut));
+  catch_whole.finish();
+  catch_split.finish();
   if (catch_whole.response() != catch_split.response()) std::abort();
   return 0;
 }

@@ -985,7 +985,7 @@ void Loader::load_provider(const std::string& name, const YAML::Node& node,
         }
       });
   if (!has_api) {
-    error(node, path + ".api", "missing required field (openai or anthropic)");
+    error(node, path + ".api", "missing required field (openai, anthropic or responses)");
   }
   if (!has_base_url) {
     error(node, path + ".base_url", "missing required field (e.g. https://api.openai.com/v1)");

@@ -463,7 +463,7 @@ TEST(LoadGatewayConfig, MissingRouteAndMalformedTargetsAreErrors) {
 TEST(LoadGatewayConfig, MissingRequiredProviderFieldsAreErrors) {
   const LoadResult r = load("providers:\n  zai:\n    keys: [env:ZAI_API_KEY]\n");
   EXPECT_EQ(only(r.errors, "providers.zai.api")->message,
-            "missing required field (openai or anthropic)");
+            "missing required field (openai, anthropic or responses)");
   EXPECT_NE(only(r.errors, "providers.zai.base_url"), nullptr);
   EXPECT_EQ(r.errors.size(), 2u) << all_text(r);
 }

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "sluice/core/log.hpp"
 #include "sluice/core/text.hpp"
@@ -374,12 +375,16 @@ struct RequestEngine::Impl {
   // --- the Responses API's kept conversations (responses_turns.cpp) ------
   // The Responses API's state for one request (translate/responses_state.hpp).
   struct ResponsesState {
-    // The request continued with its kept history, when only translated
-    // candidates need it (the provider that served the earlier turn has it).
+    // The request continued with its kept history, for candidates other
+    // than the provider that made the previous turn (which has it).
     std::optional<std::string> continued;
-    std::string previous_id;  // the caller's previous_response_id
-    std::string unknown_id;   // … when nothing here knows it
-    bool keep = false;        // keep this turn for a later previous_response_id
+    providers::BodyFacts continued_facts;
+    std::string stored_at;       // that provider's base URL
+    std::string own_body;        // the caller's request as sent: what a kept turn records
+    std::string previous_id;     // the caller's previous_response_id
+    std::string unknown_id;      // … when nothing here knows it
+    bool lookup_failed = false;  // the store could not say
+    bool keep = false;           // keep this turn for a later previous_response_id
   };
 
   state::Store& conversations() { return store ? *store : own_conversations; }
@@ -388,9 +393,11 @@ struct RequestEngine::Impl {
   // no provider knows it, so `req` itself is continued for every candidate.
   ResponsesState responses_state(FrontRequest& req);
 
-  // Keeps a served turn's conversation under its response id.
+  // Keeps a served turn under its response id.
   void keep_turn(const FrontRequest& req, const ResponsesState& rs, bool translated,
-                 std::string_view response);
+                 const ProviderRuntime& p, std::string_view response);
+  std::string new_response_id();
+  std::random_device entropy;  // response ids (responses_turns.cpp)
 
   void served_by_fallback(const FrontRequest& req, const std::string& label,
                           const std::vector<std::string>& skipped) {

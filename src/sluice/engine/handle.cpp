@@ -7,7 +7,9 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
   // First: a continued conversation's history counts toward the estimates.
   const ResponsesState responses = responses_state(req);
   budget.record_request(started);
-  const std::int64_t est_in = providers::estimate_prompt_tokens(req.facts.text_bytes);
+  // A continued conversation's history is sent (or billed) too.
+  const std::int64_t est_in = providers::estimate_prompt_tokens(
+      responses.continued ? responses.continued_facts.text_bytes : req.facts.text_bytes);
   const std::int64_t est_out = req.facts.max_tokens.value_or(256);
   std::optional<TimePoint> earliest_free;
   std::optional<LastFailure> last;
@@ -83,13 +85,18 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     // Translated once per candidate (a retry or a wait comes back here).
     if (translate_to && !responses.unknown_id.empty()) {
       // Only a Responses provider may know an id sluice does not.
-      translation_error = "Previous response with id '" + responses.unknown_id +
-                          "' not found: sluice keeps the conversations of turns it served "
-                          "(state.conversations), and " +
-                          label + " speaks the " +
-                          std::string(translate::to_string(*translate_to)) +
-                          " API, which has no stored responses";
-      refusal_code = "previous_response_not_found";
+      translation_error =
+          responses.lookup_failed
+              ? "previous_response_id '" + responses.unknown_id +
+                    "': the state store could not be read (see the gateway's log), and " + label +
+                    " speaks the " + std::string(translate::to_string(*translate_to)) +
+                    " API, which has no stored responses"
+              : "Previous response with id '" + responses.unknown_id +
+                    "' not found: sluice keeps the conversations of turns it served "
+                    "(state.conversations), and " +
+                    label + " speaks the " + std::string(translate::to_string(*translate_to)) +
+                    " API, which has no stored responses";
+      refusal_code = responses.lookup_failed ? "state_unavailable" : "previous_response_not_found";
       next_candidate("unknown previous_response_id");
       continue;
     }
@@ -98,8 +105,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       topt.upstream_model = target.upstream_model;
       topt.created =
           std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
-      topt.response_id = "resp_sluice" + std::to_string(topt.created) + "_" +
-                         std::to_string(static_cast<std::uint64_t>(rng.uniform() * 1e15));
+      topt.response_id = new_response_id();
       topt.default_max_tokens =
           req.default_max_tokens.value_or(providers::default_output_tokens(target.upstream_model));
       topt.previous_response_id = responses.previous_id;
@@ -297,6 +303,11 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     std::string body;
     if (translate_to) {
       body = translated_body;  // a copy: a retry sends it again
+    } else if (responses.continued && p.cfg->base_url != responses.stored_at) {
+      // A Responses provider other than the one that kept the previous turn:
+      // it gets the whole conversation, not an id it does not know.
+      body = providers::splice_model(*responses.continued, responses.continued_facts,
+                                     target.upstream_model);
     } else {
       body = req.facts.model_end > req.facts.model_begin || req.facts.model
                  ? providers::splice_model(req.body, req.facts, target.upstream_model)
@@ -451,7 +462,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
         co_return;
       }
       if (!streaming) {
-        keep_turn(req, responses, translation.has_value(), resp_body);
+        keep_turn(req, responses, translation.has_value(), p, resp_body);
         if (!co_await w.send(*outcome.status, out, std::move(resp_body))) {
           end(Ending::kClientGone, label, "the client left before the answer was written");
           co_return;
@@ -514,8 +525,9 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
         // provider's error event and a cleanly ended stream.
         end(Ending::kStreamDrop, label, "in-band error after first byte");
       } else {
+        if (final_response) final_response->finish();
         if (final_response && final_response->response()) {
-          keep_turn(req, responses, translation.has_value(), *final_response->response());
+          keep_turn(req, responses, translation.has_value(), p, *final_response->response());
         }
         end(Ending::kOk, label,
             (idx > 0 ? "fallback stream: " + join(skipped) : std::string("stream")) +

@@ -222,22 +222,37 @@ TEST(EngineScenario, AStreamCutAfterItsFirstByteEndsWithAnErrorEventNotAFallback
   EXPECT_TRUE(h.provider("kimi").sent.empty());
 }
 
-// A client that hangs up mid-stream is its own doing: the provider's key is
-// not benched for it.
-TEST(EngineScenario, AClientHangingUpMidStreamNeverBenchesTheKey) {
+// A client that hangs up is its own doing: logged as such, and the
+// provider's key is neither benched nor skipped for it afterwards.
+TEST(EngineScenario, AClientHangingUpIsLoggedAsSuchAndNeverBenchesTheKey) {
+  testing::RequestLog log;
   EngineHarness h(kPrimaryAndFallback);
   ASSERT_TRUE(h.ok()) << h.load_errors();
-  h.provider("zai").script = [](const SentRequest&) {
-    return FakeReply::chat_stream({"a", "b", "c", "d"}, milliseconds(100));
+  h.provider("zai").script = [](const SentRequest& s) {
+    if (s.body.find("\"stream\":true") != std::string::npos) {
+      return FakeReply::chat_stream({"a", "b", "c", "d"}, milliseconds(100));
+    }
+    FakeReply r = FakeReply::chat();
+    r.head_after = seconds(2);
+    return r;
   };
-  auto call = std::make_shared<EngineHarness::Call>();
-  call = h.chat("main", R"(,"stream":true)");
-  call->writer.gone_after_chunks = 1;
-  h.advance(seconds(1));
-  ASSERT_TRUE(call->done);
-  EXPECT_FALSE(key_status(h, "zai").contains("cooling_class")) << key_status(h, "zai");
-  EXPECT_TRUE(h.provider("kimi").sent.empty());
+  auto streaming = h.chat("main", R"(,"stream":true)");
+  streaming->writer.gone_after_chunks = 1;  // leaves after the first chunk
+  auto whole = h.chat("main");
+  whole->writer.gone_after_chunks = 0;  // gone by the time the answer is written
+  h.advance(seconds(3));
+  ASSERT_TRUE(streaming->done && whole->done);
+  const auto lines = log.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["outcome"], "CLIENT_DISCONNECT");
+  EXPECT_EQ(lines[1]["outcome"], "CLIENT_DISCONNECT");
   EXPECT_EQ(h.provider("zai").in_flight, 0);  // the upstream answer was dropped, not leaked
+  EXPECT_FALSE(key_status(h, "zai").contains("cooling_class")) << key_status(h, "zai");
+  // The next request still goes to the primary: nothing was held against it.
+  auto next = h.chat("main");
+  h.advance(seconds(3));
+  EXPECT_EQ(next->writer.header("x-sluice-route"), "zai/glm-4.6");
+  EXPECT_TRUE(h.provider("kimi").sent.empty());
 }
 
 // Scenario 10: adaptive concurrency. z.ai's concurrency 429 (code 1302)

@@ -19,9 +19,10 @@ std::optional<std::int64_t> known_context_length(std::string_view model);
 // (Anthropic Messages): the model's published maximum output, at most
 // kDefaultOutputCap, and kDefaultOutputCap for models this table does not
 // know. Capped because Anthropic counts max_tokens against the output-tokens
-// rate limit when a request starts (8,000 per minute at its first tier): the
-// maximum would spend a whole minute's budget on one short answer.
-inline constexpr std::int64_t kDefaultOutputCap = 8192;
+// rate limit when a request starts (8,000 per minute at its first tier): a
+// model's maximum (64,000) could never be admitted there, and 4,096 leaves
+// room for a second request in the same minute.
+inline constexpr std::int64_t kDefaultOutputCap = 4096;
 std::int64_t default_output_tokens(std::string_view model);
 
 }  // namespace sluice::providers

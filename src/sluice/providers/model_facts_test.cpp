@@ -32,10 +32,10 @@ namespace sluice::providers {
 namespace {
 
 TEST(ModelFacts, TheDefaultOutputIsTheModelsMaximumCappedForTheOutputRateLimit) {
+  EXPECT_LT(kDefaultOutputCap, 8000);  // below Anthropic's first-tier OTPM
   EXPECT_EQ(default_output_tokens("claude-3-haiku-20240307"), 4096);  // its maximum
-  EXPECT_EQ(default_output_tokens("claude-3-opus-latest"), 4096);
   EXPECT_EQ(default_output_tokens("claude-sonnet-4-5-20250929"), kDefaultOutputCap);
-  EXPECT_EQ(default_output_tokens("anthropic/claude-3-5-haiku"), 8192);
+  EXPECT_EQ(default_output_tokens("anthropic/claude-3-5-haiku"), kDefaultOutputCap);
   EXPECT_EQ(default_output_tokens("some-new-model"), kDefaultOutputCap);
 }
 

@@ -111,18 +111,23 @@ class Provider {
 };
 
 std::unique_ptr<GatewayStack> gateway(const Provider& p, state::Store* store = nullptr,
-                                      const std::string& state = "state: {backend: memory}\n") {
+                                      const std::string& state = "state: {backend: memory}\n",
+                                      const std::string& server = "") {
   return std::make_unique<GatewayStack>(
       std::vector<sim::ProviderSimConfig>{sim_provider("unused", Dialect::kOpenAI)},
-      [&p, state](const std::vector<std::uint16_t>&) {
-        return state + "providers:\n  chat: {api: openai, dialect: zai, base_url: \"" +
+      [&p, state, server](const std::vector<std::uint16_t>&) {
+        return server + state + "providers:\n  chat: {api: openai, dialect: zai, base_url: \"" +
                url(p.port()) +
                "/chat\", keys: [k1]}\n"
                "  openai: {api: openai, dialect: openai, base_url: \"" +
                url(p.port()) +
                "/openai\", keys: [k2]}\n"
+               "  other: {api: responses, dialect: openai, base_url: \"" +
+               url(p.port()) +
+               "/other\", keys: [k3]}\n"
                "models:\n  to-chat: {route: [chat/glm-4.6]}\n"
-               "  to-openai: {route: [openai/gpt-5]}\n";
+               "  to-openai: {route: [openai/gpt-5]}\n"
+               "  to-other: {route: [other/gpt-5]}\n";
       },
       store);
 }
@@ -258,6 +263,45 @@ TEST(ResponsesState, AnOpenAIIdPassesThroughToOpenAIAndIsHistoryForAChatFallback
   EXPECT_EQ(
       chat_texts(seen[2].body),
       (std::vector<std::string>{"user:My name is Ada.", "assistant:upstream-answer", "user:B"}));
+}
+
+TEST(ResponsesState, AnotherResponsesProviderGetsTheHistoryNotAnIdItNeverIssued) {
+  Provider p;
+  auto s = gateway(p);
+  const HttpResponse t1 = turn(*s, {{"model", "to-openai"}, {"input", "My name is Ada."}});
+  ASSERT_EQ(t1.status, 200) << t1.body;
+  const HttpResponse t2 = turn(*s, {{"model", "to-other"},
+                                    {"previous_response_id", json::parse(t1.body)["id"]},
+                                    {"input", "Name?"}});
+  ASSERT_EQ(t2.status, 200) << t2.body;
+  const auto seen = p.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].path, "/other/responses");
+  EXPECT_FALSE(seen[1].body.contains("previous_response_id")) << seen[1].body;
+  ASSERT_EQ(seen[1].body["input"].size(), 3u) << seen[1].body;
+  EXPECT_EQ(seen[1].body["model"], "gpt-5");
+}
+
+TEST(ResponsesState, AnotherClientCannotContinueAConversationItDidNotStart) {
+  Provider p;
+  auto s = gateway(p, nullptr, "state: {backend: memory}\n",
+                   "server:\n  gateway_keys:\n    - {key: alice-secret, name: alice}\n"
+                   "    - {key: bob-secret, name: bob}\n");
+  const auto as = [&](const std::string& key, const json& body) {
+    return HttpClient(s->port()).request("POST", "/v1/responses",
+                                         {{"authorization", "Bearer " + key}}, body.dump());
+  };
+  const HttpResponse t1 = as("alice-secret", {{"model", "to-chat"}, {"input", "My secret."}});
+  ASSERT_EQ(t1.status, 200) << t1.body;
+  const std::string id = json::parse(t1.body)["id"];
+  EXPECT_GE(id.size(), 5u + 32u);  // 128 bits: not a number to guess
+  const HttpResponse theirs =
+      as("bob-secret", {{"model", "to-chat"}, {"previous_response_id", id}, {"input", "And?"}});
+  EXPECT_EQ(theirs.status, 400) << theirs.body;
+  EXPECT_EQ(json::parse(theirs.body)["error"]["code"], "previous_response_not_found");
+  const HttpResponse mine =
+      as("alice-secret", {{"model", "to-chat"}, {"previous_response_id", id}, {"input", "And?"}});
+  EXPECT_EQ(mine.status, 200) << mine.body;
 }
 
 TEST(ResponsesState, AnotherGatewayOnTheSameStateFileContinuesTheConversation) {

@@ -389,8 +389,8 @@ TEST(Translation, AnthropicGetsTheModelsDefaultMaxTokensOrTheAliasOne) {
       anthropic_bodies_for("", {"claude-3-haiku-20240307", "claude-sonnet-4-5", "claude-new-9"});
   ASSERT_EQ(by_table.size(), 3u);
   EXPECT_EQ(by_table[0]["max_tokens"], 4096);  // the model's maximum
-  EXPECT_EQ(by_table[1]["max_tokens"], 8192);  // capped: Anthropic counts it toward OTPM
-  EXPECT_EQ(by_table[2]["max_tokens"], 8192);
+  EXPECT_EQ(by_table[1]["max_tokens"], 4096);  // capped: Anthropic counts it toward OTPM
+  EXPECT_EQ(by_table[2]["max_tokens"], 4096);
   const auto by_alias = anthropic_bodies_for(", default_max_tokens: 1000", {"claude-sonnet-4-5"});
   ASSERT_EQ(by_alias.size(), 1u);
   EXPECT_EQ(by_alias[0]["max_tokens"], 1000);

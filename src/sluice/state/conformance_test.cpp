@@ -414,9 +414,11 @@ TEST_P(StoreConformance, AConversationIsKeptUntilItExpiresAndNotAfter) {
   // A second put replaces the first, expiry included.
   ASSERT_TRUE(store().put_conversation("resp_1", "[]", kT0, kT0 + hours(2)).ok());
   EXPECT_EQ(conversation(store(), "resp_1", kT0 + minutes(90)), "[]");
-  // Already expired: not kept.
+  // Already expired: not kept, and an earlier record under the id is gone.
   ASSERT_TRUE(store().put_conversation("resp_3", "[]", kT0, kT0).ok());
   EXPECT_EQ(conversation(store(), "resp_3", kT0 - seconds(1)), std::nullopt);
+  ASSERT_TRUE(store().put_conversation("resp_1", "[]", kT0, kT0).ok());
+  EXPECT_EQ(conversation(store(), "resp_1", kT0), std::nullopt);
 }
 
 TEST_P(StoreConformance, ConversationsOfAnySizeAndBytesRoundTrip) {

@@ -23,6 +23,7 @@ TEST(MemoryStore, ConversationsPastTheCapGoSoonestToExpireFirst) {
   ASSERT_TRUE(store.put_conversation("resp_new", quarter, kT0, kT0 + std::chrono::hours(5)).ok());
   EXPECT_FALSE(store.get_conversation("resp_1", kT0).value());  // expired soonest: gone
   EXPECT_TRUE(store.get_conversation("resp_3", kT0).value());
+  EXPECT_TRUE(store.get_conversation("resp_2", kT0).value());  // only as many as needed go
   EXPECT_TRUE(store.get_conversation("resp_0", kT0).value());
   EXPECT_TRUE(store.get_conversation("resp_new", kT0).value());
   // Too big to keep at all: refused quietly, nothing else dropped for it.

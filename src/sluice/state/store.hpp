@@ -157,8 +157,9 @@ class Store {
 
   // Responses API conversations by response id (previous_response_id for
   // turns that a non-Responses upstream served, docs/translation.md): opaque
-  // text the store keeps until `expires` and never returns after it. `now`
-  // lets a backend drop what has expired. A conversation holds what users
+  // text the store keeps until `expires` and never returns after it (a put
+  // that has already expired removes the id). `now` lets a backend drop what
+  // has expired. A conversation holds what users
   // wrote; it lives where the cooldowns live and never reaches a log.
   virtual Status put_conversation(std::string_view response_id, std::string_view conversation,
                                   TimePoint now, TimePoint expires) = 0;

@@ -464,8 +464,8 @@ RequestResult responses_to_chat(const Json& in, const RequestOptions& opt, Conte
   std::vector<std::string> dropped;
   if (has(in, "previous_response_id")) {
     r.error =
-        "previous_response_id: this alias's candidate speaks another API, and sluice does not "
-        "keep Responses state yet; send the whole conversation in input";
+        "previous_response_id: an empty or unresolved id cannot be continued on a provider of "
+        "another API; send the whole conversation in input";
     return r;
   }
   Json out = Json::object();
@@ -676,9 +676,14 @@ RequestResult chat_to_responses(const Json& in, const RequestOptions& opt, Conte
     const Json& v = it.value();
     if (k == "model" || k == "messages") continue;
     if (k == "max_tokens" || k == "max_completion_tokens") {
-      out["max_output_tokens"] = v;
+      // The Responses API refuses fewer than 16 (a health check's 1).
+      out["max_output_tokens"] =
+          v.is_number_integer() ? Json(std::max<std::int64_t>(16, v.get<std::int64_t>())) : v;
+    } else if (k == "n" && v.is_number_integer() && v.get<std::int64_t>() == 1) {
+      continue;  // one answer is all there is
     } else if (k == "temperature" || k == "top_p" || k == "parallel_tool_calls" || k == "user" ||
-               k == "stream" || k == "metadata") {
+               k == "stream" || k == "metadata" || k == "prompt_cache_key" ||
+               k == "safety_identifier" || k == "service_tier") {
       out[k] = v;
     } else if (k == "reasoning_effort" && v.is_string()) {
       out["reasoning"] = {{"effort", v}};
@@ -704,6 +709,8 @@ RequestResult chat_to_responses(const Json& in, const RequestOptions& opt, Conte
       } else if (const Json* fn = member(v, "function")) {
         out["tool_choice"] = {{"type", "function"},
                               {"name", short_tool_name(text_at(*fn, "name"), ctx)}};
+      } else {
+        note(dropped, "tool_choice." + text_at(v, "type"));
       }
     } else if (k == "response_format") {
       const std::string type = text_at(v, "type");

@@ -38,28 +38,42 @@ Json as_input_item(const Json& item) {
 
 }  // namespace
 
-std::optional<Continued> continue_conversation(std::string_view request_body,
-                                               std::string_view conversation) {
+std::optional<KeptTurn> parse_kept(std::string_view record) {
+  const Json j = Json::parse(record, nullptr, false);
+  const Json* items = member(j, "items");
+  if (!j.is_object() || !items || !items->is_array()) return std::nullopt;
+  KeptTurn t;
+  t.origin = text_at(j, "origin") == "upstream" ? Origin::kUpstream : Origin::kSluice;
+  t.endpoint = text_at(j, "endpoint");
+  t.owner = text_at(j, "owner");
+  t.parent = text_at(j, "parent");
+  t.items = dump(*items);
+  return t;
+}
+
+std::optional<std::string> continue_conversation(std::string_view request_body,
+                                                 const std::vector<std::string>& history) {
   Json req = Json::parse(request_body, nullptr, false);
-  const Json kept = Json::parse(conversation, nullptr, false);
-  if (!req.is_object() || !kept.is_object()) return std::nullopt;
-  const Json* items = member(kept, "items");
-  if (!items || !items->is_array()) return std::nullopt;
-  Continued out;
-  out.origin = text_at(kept, "origin") == "upstream" ? Origin::kUpstream : Origin::kSluice;
-  Json input = *items;
+  if (!req.is_object()) return std::nullopt;
+  Json input = Json::array();
+  for (const auto& h : history) {
+    Json items = Json::parse(h, nullptr, false);
+    if (!items.is_array()) return std::nullopt;
+    for (auto& item : items) input.push_back(std::move(item));
+  }
   for (auto& item : input_items(req)) input.push_back(std::move(item));
   req["input"] = std::move(input);
   req.erase("previous_response_id");
-  out.body = dump(req);
-  return out;
+  return dump(req);
 }
 
-std::optional<Kept> conversation_after(std::string_view request_body, std::string_view response,
-                                       Origin origin) {
+std::optional<Kept> record_turn(std::string_view request_body, std::string_view response,
+                                const KeptTurn& about) {
   const Json req = Json::parse(request_body, nullptr, false);
   const Json resp = Json::parse(response, nullptr, false);
   if (!req.is_object() || !resp.is_object()) return std::nullopt;
+  const std::string status = text_at(resp, "status");
+  if (status != "completed" && status != "incomplete") return std::nullopt;
   Kept out;
   out.response_id = text_at(resp, "id");
   if (out.response_id.empty()) return std::nullopt;
@@ -70,9 +84,12 @@ std::optional<Kept> conversation_after(std::string_view request_body, std::strin
       if (!carried.is_null()) items.push_back(std::move(carried));
     }
   }
-  Json kept = {{"origin", origin == Origin::kUpstream ? "upstream" : "sluice"},
-               {"items", std::move(items)}};
-  out.conversation = dump(kept);
+  Json record = {{"origin", about.origin == Origin::kUpstream ? "upstream" : "sluice"},
+                 {"endpoint", about.endpoint},
+                 {"owner", about.owner},
+                 {"parent", about.parent.empty() ? Json(nullptr) : Json(about.parent)},
+                 {"items", std::move(items)}};
+  out.record = dump(record);
   return out;
 }
 
@@ -86,6 +103,11 @@ void FinalResponseCatcher::feed(std::string_view bytes) {
     }
     event_ += c;
   }
+}
+
+void FinalResponseCatcher::finish() {
+  if (!event_.empty()) event_done();
+  event_.clear();
 }
 
 void FinalResponseCatcher::event_done() {

@@ -22,13 +22,17 @@ constexpr std::string_view kAnswer = R"({
     {"id": "ws_1", "type": "web_search_call", "status": "completed"}
   ]})";
 
-TEST(ResponsesState, ATurnKeepsItsInputAndTheOutputALaterTurnCanSend) {
-  const auto kept = conversation_after(R"({"model":"m","instructions":"be terse","input":"Hi"})",
-                                       kAnswer, Origin::kSluice);
+const KeptTurn kAbout{.origin = Origin::kSluice, .owner = "team-a", .parent = ""};
+
+TEST(ResponsesState, ATurnKeepsItsOwnInputAndTheOutputALaterTurnCanSend) {
+  const auto kept =
+      record_turn(R"({"model":"m","instructions":"be terse","input":"Hi"})", kAnswer, kAbout);
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->response_id, "resp_sluice1");
-  const Json c = Json::parse(kept->conversation);
+  const Json c = Json::parse(kept->record);
   EXPECT_EQ(c["origin"], "sluice");
+  EXPECT_EQ(c["owner"], "team-a");
+  EXPECT_TRUE(c["parent"].is_null());
   const Json& items = c["items"];
   ASSERT_EQ(items.size(), 4u) << items.dump();
   EXPECT_EQ(items[0], Json::parse(R"({"type":"message","role":"user","content":"Hi"})"));
@@ -43,45 +47,60 @@ TEST(ResponsesState, ATurnKeepsItsInputAndTheOutputALaterTurnCanSend) {
   EXPECT_EQ(items[3]["call_id"], "call_9");
   EXPECT_FALSE(items[3].contains("id"));
   // Instructions are the request's, not the conversation's (as OpenAI does).
-  EXPECT_EQ(kept->conversation.find("be terse"), std::string::npos);
+  EXPECT_EQ(kept->record.find("be terse"), std::string::npos);
+}
+
+TEST(ResponsesState, ARecordHoldsOnlyItsOwnTurnAndPointsAtTheOneBefore) {
+  KeptTurn about = kAbout;
+  about.origin = Origin::kUpstream;
+  about.endpoint = "https://api.openai.com/v1";
+  about.parent = "resp_0";
+  const auto kept = record_turn(
+      R"({"model":"m","previous_response_id":"resp_0","input":[
+           {"type":"function_call_output","call_id":"call_9","output":"18C"}]})",
+      R"({"id":"resp_2","status":"incomplete","output":[{"type":"message","role":"assistant","content":[]}]})",
+      about);
+  ASSERT_TRUE(kept);
+  const auto back = parse_kept(kept->record);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->origin, Origin::kUpstream);
+  EXPECT_EQ(back->endpoint, "https://api.openai.com/v1");
+  EXPECT_EQ(back->parent, "resp_0");
+  EXPECT_EQ(Json::parse(back->items).size(), 2u);  // the tool output and the answer
 }
 
 TEST(ResponsesState, ContinuingPutsTheHistoryBeforeTheNewInputAndDropsTheId) {
-  const auto kept = conversation_after(R"({"model":"m","input":"Hi"})", kAnswer, Origin::kUpstream);
-  ASSERT_TRUE(kept);
   const auto next = continue_conversation(
-      R"({"model":"m","previous_response_id":"resp_sluice1","stream":true,"input":[
-           {"type":"function_call_output","call_id":"call_9","output":"18C"}]})",
-      kept->conversation);
+      R"({"model":"m","previous_response_id":"resp_2","stream":true,"input":"Sure?"})",
+      {R"([{"type":"message","role":"user","content":"Hi"}])",
+       R"([{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Yo"}]}])"});
   ASSERT_TRUE(next);
-  EXPECT_EQ(next->origin, Origin::kUpstream);
-  const Json body = Json::parse(next->body);
+  const Json body = Json::parse(*next);
   EXPECT_FALSE(body.contains("previous_response_id"));
   EXPECT_EQ(body["stream"], true);
-  EXPECT_EQ(body["model"], "m");
-  ASSERT_EQ(body["input"].size(), 5u);
+  ASSERT_EQ(body["input"].size(), 3u);
   EXPECT_EQ(body["input"][0]["content"], "Hi");
-  EXPECT_EQ(body["input"][4]["type"], "function_call_output");
-
-  // The conversation after that turn holds both turns, in order.
-  const auto after = conversation_after(
-      next->body,
-      R"({"id":"resp_2","output":[{"type":"message","role":"assistant","content":[]}]})",
-      Origin::kSluice);
-  ASSERT_TRUE(after);
-  const Json c = Json::parse(after->conversation);
-  EXPECT_EQ(c["origin"], "sluice");
-  EXPECT_EQ(c["items"].size(), 6u);
+  EXPECT_EQ(body["input"][1]["role"], "assistant");
+  EXPECT_EQ(body["input"][2], Json::parse(R"({"type":"message","role":"user","content":"Sure?"})"));
 }
 
-TEST(ResponsesState, WhatIsNotARequestOrAConversationIsRefusedNotGuessed) {
-  const std::string conv = R"({"origin":"sluice","items":[]})";
-  EXPECT_FALSE(continue_conversation("not json", conv));
-  EXPECT_FALSE(continue_conversation("[1]", conv));
-  EXPECT_FALSE(continue_conversation(R"({"input":"x"})", "garbage"));
-  EXPECT_FALSE(continue_conversation(R"({"input":"x"})", R"({"origin":"sluice"})"));
-  EXPECT_FALSE(conversation_after(R"({"input":"x"})", R"({"output":[]})", Origin::kSluice));
-  EXPECT_FALSE(conversation_after(R"({"input":"x"})", "oops", Origin::kSluice));
+TEST(ResponsesState, OnlyAFinishedAnswerIsATurnToContinue) {
+  for (const char* status : {"queued", "in_progress", "failed", ""}) {
+    const std::string resp =
+        std::string(R"({"id":"resp_1","status":")") + status + R"(","output":[]})";
+    EXPECT_FALSE(record_turn(R"({"input":"x"})", resp, kAbout)) << status;
+  }
+}
+
+TEST(ResponsesState, WhatIsNotARequestOrARecordIsRefusedNotGuessed) {
+  EXPECT_FALSE(continue_conversation("not json", {}));
+  EXPECT_FALSE(continue_conversation("[1]", {}));
+  EXPECT_FALSE(continue_conversation(R"({"input":"x"})", {"garbage"}));
+  EXPECT_FALSE(continue_conversation(R"({"input":"x"})", {R"({"not":"an array"})"}));
+  EXPECT_FALSE(parse_kept("garbage"));
+  EXPECT_FALSE(parse_kept(R"({"origin":"sluice"})"));
+  EXPECT_FALSE(record_turn(R"({"input":"x"})", R"({"status":"completed","output":[]})", kAbout));
+  EXPECT_FALSE(record_turn(R"({"input":"x"})", "oops", kAbout));
 }
 
 TEST(ResponsesState, TheCatcherFindsTheFinalResponseWhateverTheSplitOrLineEnds) {
@@ -100,8 +119,15 @@ TEST(ResponsesState, TheCatcherFindsTheFinalResponseWhateverTheSplitOrLineEnds) 
     EXPECT_EQ(Json::parse(*catcher.response())["output"].size(), 1u);
   }
   FinalResponseCatcher cut;
-  cut.feed(stream.substr(0, stream.size() - 3));  // the final event never ended
+  cut.feed(stream.substr(0, stream.size() / 2));  // the stream stopped half-way
+  cut.finish();
   EXPECT_FALSE(cut.response());
+  // A final event the stream closed without its blank line still counts.
+  FinalResponseCatcher unended;
+  unended.feed(stream.substr(0, stream.size() - 4));
+  EXPECT_FALSE(unended.response());
+  unended.finish();
+  EXPECT_TRUE(unended.response());
   FinalResponseCatcher incomplete;
   incomplete.feed("data: {\"type\":\"response.incomplete\",\"response\":{\"id\":\"resp_2\"}}\n\n");
   ASSERT_TRUE(incomplete.response());

@@ -2,6 +2,7 @@
 // Chat -> Messages, Messages -> Chat, Chat -> Responses, Responses -> Chat,
 // and Messages <-> Responses through Chat.
 #include <map>
+#include <set>
 
 #include "sluice/translate/answers.hpp"
 #include "sluice/translate/json_util.hpp"
@@ -553,15 +554,26 @@ class ResponsesToChat final : public EventTranslator {
     out += data(chunk(Json{{"role", "assistant"}, {"content", ""}}, nullptr));
   }
 
-  // The Chat tool index of a function_call item, by its item id or output index.
+  // The Chat tool index of a function_call item, by its item id or output
+  // index; none when the event names neither.
   const std::int64_t* tool_of(const Json& j) const {
     if (const std::string id = text_at(j, "item_id"); !id.empty()) {
       if (auto it = tool_by_item_.find(id); it != tool_by_item_.end()) return &it->second;
     }
+    if (!has(j, "output_index")) return nullptr;
     if (auto it = tool_by_index_.find(int_at(j, "output_index")); it != tool_by_index_.end()) {
       return &it->second;
     }
     return nullptr;
+  }
+
+  void arguments(std::int64_t n, const std::string& piece, std::string& out) {
+    if (piece.empty()) return;
+    streamed_args_.insert(n);
+    out +=
+        data(chunk(Json{{"tool_calls",
+                         Json::array({Json{{"index", n}, {"function", {{"arguments", piece}}}}})}},
+                   nullptr));
   }
 
   void on_event(const SseReader::Event& ev, std::string& out) override {
@@ -578,6 +590,7 @@ class ResponsesToChat final : public EventTranslator {
       const std::int64_t n = next_tool_++;
       tool_by_item_[text_at(*item, "id")] = n;
       tool_by_index_[int_at(j, "output_index")] = n;
+      if (!text_at(*item, "arguments").empty()) streamed_args_.insert(n);
       out += data(chunk(
           Json{{"tool_calls",
                 Json::array({Json{{"index", n},
@@ -588,13 +601,17 @@ class ResponsesToChat final : public EventTranslator {
                                     {"arguments", text_at(*item, "arguments")}}}}})}},
           nullptr));
     } else if (type == "response.function_call_arguments.delta") {
-      const std::int64_t* n = tool_of(j);
-      if (!n) return;
-      out += data(chunk(
-          Json{{"tool_calls",
-                Json::array(
-                    {Json{{"index", *n}, {"function", {{"arguments", text_at(j, "delta")}}}}})}},
-          nullptr));
+      if (const std::int64_t* n = tool_of(j)) arguments(*n, text_at(j, "delta"), out);
+    } else if (type == "response.function_call_arguments.done" ||
+               type == "response.output_item.done") {
+      // A server that sends a call's arguments only whole, at its end.
+      const Json* item = member(j, "item");
+      const Json where = item ? Json{{"item_id", text_at(*item, "id")},
+                                     {"output_index", int_at(j, "output_index")}}
+                              : j;
+      const std::int64_t* n = tool_of(where);
+      if (!n || streamed_args_.count(*n)) return;
+      arguments(*n, item ? text_at(*item, "arguments") : text_at(j, "arguments"), out);
     } else if (type == "response.output_text.delta") {
       begin(nullptr, out);
       out += data(chunk(Json{{"content", text_at(j, "delta")}}, nullptr));
@@ -636,6 +653,7 @@ class ResponsesToChat final : public EventTranslator {
   Json model_;
   std::map<std::string, std::int64_t> tool_by_item_;
   std::map<std::int64_t, std::int64_t> tool_by_index_;
+  std::set<std::int64_t> streamed_args_;  // tools whose arguments were sent
   std::int64_t next_tool_ = 0;
 };
 

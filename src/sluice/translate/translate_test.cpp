@@ -241,8 +241,25 @@ TEST(TranslateRequest, ChatToResponsesMakesItemsFunctionToolsAndTextFormat) {
     "tool_choice": {"type": "function", "name": "get_weather"},
     "text": {"format": {"name": "w", "schema": {"type": "object"}, "type": "json_schema"}}
   })"));
-  EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"n", "stop"}));
+  EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"stop"}));  // n: 1 is no loss
   EXPECT_EQ(r.context.upstream, Api::kResponses);
+}
+
+TEST(TranslateRequest, ChatToResponsesKeepsCacheHintsAndRaisesATinyMaxTokens) {
+  const RequestResult r = translate_request(
+      Api::kChat, Api::kResponses,
+      R"({"model":"m","max_tokens":1,"prompt_cache_key":"k1","service_tier":"flex",
+          "messages":[{"role":"user","content":"ping"}],
+          "tools":[{"type":"function","function":{"name":"f"}}],
+          "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}})",
+      opts());
+  ASSERT_TRUE(r.ok) << r.error;
+  const Json out = parsed(r.ok->body);
+  EXPECT_EQ(out["max_output_tokens"], 16);  // the Responses API's least
+  EXPECT_EQ(out["prompt_cache_key"], "k1");
+  EXPECT_EQ(out["service_tier"], "flex");
+  EXPECT_FALSE(out.contains("tool_choice"));
+  EXPECT_EQ(r.ok->dropped, (std::vector<std::string>{"tool_choice.allowed_tools"}));
 }
 
 TEST(TranslateRequest, MessagesToResponsesGoesThroughChat) {
@@ -652,6 +669,32 @@ TEST(TranslateStream, AResponsesStreamCutShortOrFailedEndsHonestly) {
   const auto evs = events_of(translate_stream(ctx(Api::kChat, Api::kResponses), cut + failed));
   EXPECT_EQ(evs.back().second["error"]["message"], "boom");
   EXPECT_EQ(evs.back().second["error"]["code"], "server_error");
+}
+
+TEST(TranslateStream, ResponsesCallArgumentsSentOnlyWholeAtTheEndStillArrive) {
+  const std::string in =
+      "event: response.created\ndata: "
+      "{\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n"
+      "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\","
+      "\"output_index\":0,\"item\":{\"id\":\"fc_1\",\"type\":\"function_call\",\"call_id\":\"c1\","
+      "\"name\":\"f\",\"arguments\":\"\"}}\n\n"
+      "event: response.output_item.done\ndata: {\"type\":\"response.output_item.done\","
+      "\"output_index\":0,\"item\":{\"id\":\"fc_1\",\"type\":\"function_call\",\"call_id\":\"c1\","
+      "\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}\n\n"
+      "event: response.function_call_arguments.delta\ndata: {\"type\":"
+      "\"response.function_call_arguments.delta\",\"delta\":\"stray\"}\n\n"
+      "event: response.completed\ndata: "
+      "{\"type\":\"response.completed\",\"response\":{\"id\":\"r\","
+      "\"status\":\"completed\",\"output\":[]}}\n\n";
+  std::string args;
+  for (const auto& [name, e] : events_of(translate_stream(ctx(Api::kChat, Api::kResponses), in))) {
+    if (!e.is_object() || !e.contains("choices") || e["choices"].empty()) continue;
+    const Json& d = e["choices"][0]["delta"];
+    if (d.contains("tool_calls"))
+      args += d["tool_calls"][0]["function"]["arguments"].get<std::string>();
+  }
+  // Once, from the item's end; the delta that names no item is not put on tool 0.
+  EXPECT_EQ(args, "{\"a\":1}");
 }
 
 TEST(TranslateStream, GarbageInNeverThrows) {

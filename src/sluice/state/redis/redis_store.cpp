@@ -272,7 +272,11 @@ Result<UsageCounts> RedisStore::get_usage(const UsageKey& key_) {
 // get_conversation honour the caller's `now` exactly, as the other backends do.
 Status RedisStore::put_conversation(std::string_view response_id, std::string_view conversation,
                                     TimePoint now, TimePoint expires) {
-  if (expires <= now) return Done{};
+  if (expires <= now) {  // gone at once: nothing of it stays
+    auto r = call({"DEL", key("conversation:" + std::string(response_id))});
+    if (!r.ok()) return r.error();
+    return Done{};
+  }
   const auto ttl_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(expires - now).count() + 1000;
   std::string value = std::to_string(expires.time_since_epoch().count());

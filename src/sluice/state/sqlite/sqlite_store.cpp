@@ -272,7 +272,7 @@ struct SqliteStore::Impl {
   StmtHandle put_limit, get_limit;
   StmtHandle put_snapshot, get_snapshot;
   StmtHandle add_usage, get_usage;
-  StmtHandle put_conversation, prune_conversations, get_conversation;
+  StmtHandle put_conversation, prune_conversations, get_conversation, erase_conversation;
 
   std::optional<OpenError> prepare_all() {
     static constexpr std::string_view kCooldownColumns =
@@ -315,6 +315,7 @@ struct SqliteStore::Impl {
          "INSERT OR REPLACE INTO conversations (response_id, expires_ns, conversation) "
          "VALUES (?1, ?2, ?3)"},
         {&prune_conversations, "DELETE FROM conversations WHERE expires_ns <= ?1"},
+        {&erase_conversation, "DELETE FROM conversations WHERE response_id = ?1"},
         {&get_conversation,
          "SELECT conversation FROM conversations WHERE response_id = ?1 AND expires_ns > ?2"},
     };
@@ -687,7 +688,12 @@ Status SqliteStore::put_conversation(std::string_view response_id, std::string_v
     const int rc = prune.integer(1, now.time_since_epoch().count()).step();
     if (rc != SQLITE_DONE) return impl_->fail("put_conversation", rc);
   }
-  if (expires <= now) return Done{};
+  if (expires <= now) {  // gone at once: nothing of it stays
+    Bound erase(impl_->erase_conversation.get());
+    const int rc = erase.text(1, response_id).step();
+    if (rc != SQLITE_DONE) return impl_->fail("put_conversation", rc);
+    return Done{};
+  }
   Bound q(impl_->put_conversation.get());
   const int rc = q.text(1, response_id)
                      .integer(2, expires.time_since_epoch().count())
