@@ -20,6 +20,7 @@ declare -A allowed=(
   [net]="core ports net nlohmann boost openssl"
   [sim]="core policy providers config ports net sim nlohmann yaml-cpp boost"
   [engine]="core policy providers translate config state ports engine nlohmann simdjson boost"
+  [lib]="core policy config lib sluice.h sluice.hpp nlohmann"
   [server]="core policy providers translate config state ports net engine server nlohmann simdjson boost"
 )
 

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libsimdjson-dev libcli11-dev
   libboost1.81-dev libssl-dev libyaml-cpp-dev libsqlite3-dev libhiredis-dev redis-server
+  python3 python3-pytest python3-httpx
 )
 
 missing=()

@@ -31,10 +31,10 @@ TEST(ClassifyCommand, UnknownProviderNamesClassifyWithTheGenericRules) {
   for (const char* name : {"nvidia", "alibaba", "openai-codex", "cloudflare-edge"}) {
     const std::string line =
         std::string(R"({"provider":")") + name + R"(","status":429,)" + body + "}";
-    auto parsed = parse_classify_line(line, TimePoint{});
-    ASSERT_TRUE(std::holds_alternative<ClassifyInput>(parsed))
+    auto parsed = policy::parse_outcome_json(line, TimePoint{});
+    ASSERT_TRUE(std::holds_alternative<policy::OutcomeInput>(parsed))
         << name << ": " << std::get<std::string>(parsed);
-    EXPECT_EQ(std::get<ClassifyInput>(parsed).fields.dialect, Dialect::kGeneric) << name;
+    EXPECT_EQ(std::get<policy::OutcomeInput>(parsed).fields.dialect, Dialect::kGeneric) << name;
 
     const json verdict = classify_one(line);
     EXPECT_FALSE(verdict.contains("error")) << verdict.dump();
@@ -44,12 +44,13 @@ TEST(ClassifyCommand, UnknownProviderNamesClassifyWithTheGenericRules) {
 }
 
 TEST(ClassifyCommand, KnownProvidersAndBaseUrlsKeepTheirDialect) {
-  auto zai = parse_classify_line(R"({"provider":"zhipu","status":429})", TimePoint{});
-  ASSERT_TRUE(std::holds_alternative<ClassifyInput>(zai));
-  EXPECT_EQ(std::get<ClassifyInput>(zai).fields.dialect, Dialect::kZai);
-  auto groq = parse_classify_line(R"({"provider":"https://api.groq.com/openai/v1"})", TimePoint{});
-  ASSERT_TRUE(std::holds_alternative<ClassifyInput>(groq));
-  EXPECT_EQ(std::get<ClassifyInput>(groq).fields.dialect, Dialect::kGroq);
+  auto zai = policy::parse_outcome_json(R"({"provider":"zhipu","status":429})", TimePoint{});
+  ASSERT_TRUE(std::holds_alternative<policy::OutcomeInput>(zai));
+  EXPECT_EQ(std::get<policy::OutcomeInput>(zai).fields.dialect, Dialect::kZai);
+  auto groq =
+      policy::parse_outcome_json(R"({"provider":"https://api.groq.com/openai/v1"})", TimePoint{});
+  ASSERT_TRUE(std::holds_alternative<policy::OutcomeInput>(groq));
+  EXPECT_EQ(std::get<policy::OutcomeInput>(groq).fields.dialect, Dialect::kGroq);
   // A known name is not annotated.
   EXPECT_FALSE(classify_one(R"({"provider":"openai","status":429})").contains("dialect"));
 }

@@ -26,7 +26,7 @@ int classify_main(const std::string& input_path, const std::string& rules_path, 
     }
     std::stringstream ss;
     ss << f.rdbuf();
-    auto parsed = sluice::cli::parse_rules_json(ss.str());
+    auto parsed = sluice::policy::parse_rules_json(ss.str());
     if (auto* err = std::get_if<std::string>(&parsed)) {
       std::cerr << "sluice classify: " << rules_path << ": " << *err << "\n";
       return 2;

@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "apps/sluice/classify_command.hpp"
+#include "sluice/policy/errors/outcome_json.hpp"
 #include "sluice/policy/ratelimit/reset_value.hpp"
 
 namespace sluice::policy {
@@ -45,11 +45,11 @@ class ClassifierTable : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ClassifierTable, MatchesTheExpectedVerdict) {
   const Case& c = GetParam();
-  auto parsed = cli::parse_classify_line(c.line, kNow);
-  ASSERT_TRUE(std::holds_alternative<cli::ClassifyInput>(parsed))
+  auto parsed = parse_outcome_json(c.line, kNow);
+  ASSERT_TRUE(std::holds_alternative<OutcomeInput>(parsed))
       << c.label << ": " << std::get<std::string>(parsed);
-  const Classification result = classify(std::get<cli::ClassifyInput>(parsed).view());
-  const json got = cli::classification_to_json(result);
+  const Classification result = classify(std::get<OutcomeInput>(parsed).view());
+  const json got = classification_to_json(result);
   for (auto& [key, want] : c.expect.items()) {
     ASSERT_TRUE(got.contains(key) || want.is_null())
         << c.label << ": no field " << key << " in " << got.dump();

@@ -1,0 +1,102 @@
+"""sluice in-process: the policy core of the sluice LLM gateway for Python agents.
+
+    >>> import sluice
+    >>> v = sluice.classify(status=429, provider="zai",
+    ...                     body='{"error":{"code":"1302","message":"High concurrency"}}')
+    >>> v["class"], v["lower_limit"]
+    ('CONCURRENCY_LIMIT', True)
+
+The same verdicts as `sluice classify` and a running gateway, from the same
+code (libsluice). Thread-safe: no call keeps state. docs/library.md has the
+whole story, including what is still to come (slots, learn, an httpx
+transport).
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
+
+from . import _native
+
+__all__ = ["classify", "check_config", "version", "SluiceError"]
+
+Headers = Union[Mapping[str, Any], Sequence[Sequence[Any]], None]
+
+
+class SluiceError(ValueError):
+    """A bad argument, named the way sluice names it ("headers: expected ...")."""
+
+
+def version() -> str:
+    """sluice's version, e.g. "0.1.0"."""
+    return _native.lib.sluice_version().decode("ascii")
+
+
+def _headers(headers: Headers) -> Any:
+    if headers is None:
+        return None
+    if isinstance(headers, Mapping):
+        return {str(k): v for k, v in headers.items()}
+    # httpx.Headers, a list of pairs: order and repeated names are kept.
+    items = headers.multi_items() if hasattr(headers, "multi_items") else headers
+    return [[str(k), v] for k, v in items]
+
+
+def classify(
+    status: Optional[int] = None,
+    headers: Headers = None,
+    body: Union[str, bytes, Mapping[str, Any], None] = None,
+    provider: Optional[str] = None,
+    transport: Optional[str] = None,
+    **fields: Any,
+) -> dict:
+    """The verdict for one upstream outcome: its class, traits and wait hint.
+
+    status     the HTTP status, or None for a transport failure
+    headers    a mapping, a list of (name, value) pairs, or httpx.Headers
+    body       the response body (str, bytes, or an already parsed JSON object)
+    provider   "zai", "kimi", "anthropic", "openai", ... or a base URL
+    transport  "connect", "timeout", "reset", "eof", "tls", or an exception's text
+    fields     anything else `sluice classify` reads: error, message, stream,
+               request, now, label
+
+    Returns a dict: {"class", "retryable", "rotate_key", "cool_key",
+    "cooldown_s", "disable_key", "lower_limit", "fallback", "client_status",
+    "wait_s", "rule", "ratelimit": {...}}; {"class": None, "ok": True} for a
+    success. Raises SluiceError for a bad argument.
+    """
+    outcome: dict[str, Any] = dict(fields)
+    if status is not None:
+        outcome["status"] = status
+    if headers is not None:
+        outcome["headers"] = _headers(headers)
+    if body is not None:
+        outcome["body"] = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if provider is not None:
+        outcome["provider"] = provider
+    if transport is not None:
+        outcome["transport"] = transport
+    text = _json.dumps(outcome, default=str).encode("utf-8")
+    verdict = _native.call_json(_native.lib.sluice_classify, text)
+    if "error" in verdict:
+        raise SluiceError(verdict["error"])
+    return verdict
+
+
+def check_config(source: str, *, text: bool = False) -> dict:
+    """Checks a gateway config, as `sluice check-config` does.
+
+    `source` is a file path (or, with text=True, the YAML itself). Returns
+    {"ok", "errors": [{"path", "line", "column", "message"}], "warnings",
+    "description"}; never raises for a bad config, only for a missing file.
+    """
+    if text:
+        yaml, name = source, "sluice.yaml"
+    else:
+        with open(source, encoding="utf-8") as f:
+            yaml, name = f.read(), source
+    return _native.call_json(
+        _native.lib.sluice_check_config, yaml.encode("utf-8"), name.encode("utf-8")
+    )
