@@ -383,7 +383,11 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     }
 
     if (c.ok) {
+      const bool had_streak = p.pool.keys[key_index].consecutive_failures > 0;
       p.pool = policy::record_success(std::move(p.pool), key_index);
+      // A streak the store still holds would double the next cooldown after a
+      // restart: written once, when it ends (not on every success).
+      if (had_streak) save_cooldown(p, p.pool.keys[key_index].fingerprint);
       const std::string bucket = p.cfg->limiter_bucket(target.upstream_model);
       auto& adaptive = key_state.adaptive.at(bucket);
       if (adaptive.on_success(in_flight_at_send, clock.now())) {

@@ -416,6 +416,28 @@ TEST(EngineScenario, ARateLimitedKeyCoolsForItsRetryAfterWhileTheOtherKeyServes)
       << ::testing::PrintToString(used);
 }
 
+// A success ends a key's failure streak in the store too, so a restart does
+// not double the next cooldown as if the failures had gone on.
+TEST(EngineScenario, ASuccessEndsTheStoredFailureStreak) {
+  EngineHarness h(kPoolAndNeighbour);
+  ASSERT_TRUE(h.ok()) << h.load_errors();
+  int n = 0;
+  h.provider("openai").script = [&n](const SentRequest&) {
+    if (n++ == 0) {
+      return FakeReply::json(429, R"({"error":{"message":"Rate limit reached for requests"}})",
+                             {{"retry-after", "1"}});
+    }
+    return FakeReply::chat();
+  };
+  (void)h.chat("gpt");  // key 1 fails, key 2 serves
+  const std::string scope = key_scope(h, "openai", 0);
+  ASSERT_EQ(h.store().get_cooldown(scope).value()->consecutive_failures, 1);
+  h.advance(seconds(1));
+  (void)h.chat("gpt");  // round robin: key 1 again, and it succeeds
+  (void)h.chat("gpt");
+  EXPECT_EQ(h.store().get_cooldown(scope).value()->consecutive_failures, 0);
+}
+
 // Scenario 9: retry storms. A provider failing with 500s is retried with the
 // configured backoff and a cap on attempts, then the caller gets one error —
 // not a hammering loop.
