@@ -639,10 +639,14 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
   }
   if (!translation_error.empty() && attempts_total == 0 && !earliest_free) {
     // Nothing was tried because the request cannot be put in a candidate's
-    // API: the caller's to fix, so not retryable.
+    // API: the caller's to fix, so not retryable — unless sluice's own state
+    // store could not be read, which is sluice's trouble, not the caller's.
     end(Ending::kRefused, "-", why);
-    co_await reply_error(w, req, 400, std::move(refusal_code), translation_error, std::nullopt,
-                         false, std::move(extra));
+    const bool ours = responses.lookup_failed;
+    const std::optional<Duration> come_back =
+        ours ? std::optional<Duration>(std::chrono::seconds(1)) : std::nullopt;
+    co_await reply_error(w, req, ours ? 503 : 400, std::move(refusal_code), translation_error,
+                         come_back, ours, std::move(extra));
     co_return;
   }
   const std::string msg = "no route candidate for \"" + req.alias + "\" can take a request now" +

@@ -511,5 +511,70 @@ TEST(EngineScenario, EveryEndingWritesExactlyOneLogLineThatNamesIt) {
   EXPECT_EQ(counters["requests_error"], 3);
 }
 
+// A memory store whose conversation reads fail, as a Redis that went away would.
+class UnreadableConversations final : public state::Store {
+ public:
+  state::MemoryStore inner;
+  state::Status put_cooldown(const state::KeyCooldown& c) override { return inner.put_cooldown(c); }
+  state::Result<std::optional<state::KeyCooldown>> get_cooldown(std::string_view s) override {
+    return inner.get_cooldown(s);
+  }
+  state::Status erase_cooldown(std::string_view s) override { return inner.erase_cooldown(s); }
+  state::Result<std::vector<state::KeyCooldown>> list_cooldowns() override {
+    return inner.list_cooldowns();
+  }
+  state::Status put_cursor(std::string_view p, std::size_t c) override {
+    return inner.put_cursor(p, c);
+  }
+  state::Result<std::optional<std::size_t>> get_cursor(std::string_view p) override {
+    return inner.get_cursor(p);
+  }
+  state::Status put_adaptive_limit(std::string_view k, std::string_view b, int l) override {
+    return inner.put_adaptive_limit(k, b, l);
+  }
+  state::Result<std::optional<int>> get_adaptive_limit(std::string_view k,
+                                                       std::string_view b) override {
+    return inner.get_adaptive_limit(k, b);
+  }
+  state::Status put_snapshot(std::string_view k, std::string_view m,
+                             const RateLimitSnapshot& s) override {
+    return inner.put_snapshot(k, m, s);
+  }
+  state::Result<std::optional<RateLimitSnapshot>> get_snapshot(std::string_view k,
+                                                               std::string_view m) override {
+    return inner.get_snapshot(k, m);
+  }
+  state::Result<state::UsageCounts> add_usage(const state::UsageKey& k,
+                                              state::UsageCounts d) override {
+    return inner.add_usage(k, d);
+  }
+  state::Result<state::UsageCounts> get_usage(const state::UsageKey& k) override {
+    return inner.get_usage(k);
+  }
+  state::Status put_conversation(std::string_view id, std::string_view c, TimePoint now,
+                                 TimePoint expires) override {
+    return inner.put_conversation(id, c, now, expires);
+  }
+  state::Result<std::optional<std::string>> get_conversation(std::string_view, TimePoint) override {
+    return state::StoreError{"redis 10.0.0.5:6379: connection refused"};
+  }
+  state::StoreInfo info() const override { return inner.info(); }
+};
+
+// A conversation sluice cannot read is sluice's trouble: a retryable 503,
+// not a 400 that tells the client its request was wrong.
+TEST(EngineScenario, AStoreThatCannotBeReadIsA503NotTheCallersFault) {
+  UnreadableConversations store;
+  EngineHarness h(kPrimaryAndFallback, {0.5}, &store);
+  ASSERT_TRUE(h.ok()) << h.load_errors();
+  auto call =
+      h.start(R"({"model":"main","previous_response_id":"resp_x","input":"hi"})", "/v1/responses");
+  ASSERT_TRUE(call->done);
+  EXPECT_EQ(call->writer.status, 503) << call->writer.body;
+  EXPECT_NE(call->writer.body.find("state_unavailable"), std::string::npos);
+  EXPECT_EQ(call->writer.header("x-should-retry"), "true");
+  EXPECT_TRUE(h.provider("zai").sent.empty());
+}
+
 }  // namespace
 }  // namespace sluice::engine
