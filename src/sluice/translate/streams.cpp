@@ -87,6 +87,18 @@ std::string error_message(const Json& j) {
   return "the provider reported an error mid-stream";
 }
 
+// One Chat Completions stream chunk of a translated stream.
+Json chat_chunk(const std::string& id, std::int64_t created, const Json& model, Json delta,
+                Json finish) {
+  return Json{{"id", id},
+              {"object", "chat.completion.chunk"},
+              {"created", created},
+              {"model", model},
+              {"choices", Json::array({Json{{"index", 0},
+                                            {"delta", std::move(delta)},
+                                            {"finish_reason", std::move(finish)}}})}};
+}
+
 // A translator that reads the upstream's SSE events one at a time.
 class EventTranslator : public StreamTranslator {
  public:
@@ -276,13 +288,7 @@ class MessagesToChat final : public EventTranslator {
 
  private:
   Json chunk(Json delta, Json finish) const {
-    return Json{{"id", id_},
-                {"object", "chat.completion.chunk"},
-                {"created", ctx_.created},
-                {"model", model_},
-                {"choices", Json::array({Json{{"index", 0},
-                                              {"delta", std::move(delta)},
-                                              {"finish_reason", std::move(finish)}}})}};
+    return chat_chunk(id_, ctx_.created, model_, std::move(delta), std::move(finish));
   }
 
   void on_event(const SseReader::Event& ev, std::string& out) override {
@@ -537,13 +543,7 @@ class ResponsesToChat final : public EventTranslator {
 
  private:
   Json chunk(Json delta, Json finish) const {
-    return Json{{"id", id_},
-                {"object", "chat.completion.chunk"},
-                {"created", ctx_.created},
-                {"model", model_},
-                {"choices", Json::array({Json{{"index", 0},
-                                              {"delta", std::move(delta)},
-                                              {"finish_reason", std::move(finish)}}})}};
+    return chat_chunk(id_, ctx_.created, model_, std::move(delta), std::move(finish));
   }
 
   void begin(const Json* response, std::string& out) {
