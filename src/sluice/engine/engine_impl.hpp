@@ -321,6 +321,23 @@ struct RequestEngine::Impl {
   policy::PriorityLimiter& limiter_for(UpstreamKeyState& key, const ProviderRuntime& p,
                                        const std::string& model);
 
+  // One attempt's key, for what its outcome teaches.
+  struct Attempt {
+    ProviderRuntime& p;
+    std::size_t key_index;
+    UpstreamKeyState& key;
+    policy::PriorityLimiter& limiter;
+    const std::string& model;
+    int in_flight_at_send;
+  };
+  // A success ends the key's failure streak and may raise its adaptive limit.
+  void learn_success(const Attempt& a);
+  // A failure benches or disables the key as its class says (a concurrency
+  // 429 lowers the limit instead: the key is fine, we sent too many at once).
+  void learn_failure(const FrontRequest& req, const Attempt& a, const policy::Classification& c);
+  // The key's adaptive limit moved: its limiter and the store follow.
+  void limit_moved(const Attempt& a, const std::string& bucket);
+
   // --- one request (handle.cpp) ------------------------------------------
   // Waits for a slot until `timeout`; nullopt when skipped.
   awaitable<std::optional<policy::Permit>> acquire(policy::PriorityLimiter& limiter,

@@ -382,18 +382,10 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       metrics.upstream_attempt(p.cfg->name, cls_name, to_seconds(clock.now() - sent_at));
     }
 
+    const Attempt attempt{
+        p, key_index, key_state, limiter, target.upstream_model, in_flight_at_send};
     if (c.ok) {
-      const bool had_streak = p.pool.keys[key_index].consecutive_failures > 0;
-      p.pool = policy::record_success(std::move(p.pool), key_index);
-      // A streak the store still holds would double the next cooldown after a
-      // restart: written once, when it ends (not on every success).
-      if (had_streak) save_cooldown(p, p.pool.keys[key_index].fingerprint);
-      const std::string bucket = p.cfg->limiter_bucket(target.upstream_model);
-      auto& adaptive = key_state.adaptive.at(bucket);
-      if (adaptive.on_success(in_flight_at_send, clock.now())) {
-        limiter.set_limit(adaptive.current());
-        save_adaptive(p, key_state, bucket, adaptive.current());
-      }
+      learn_success(attempt);
 
       HeaderList out;
       out.reserve(256, resp_headers.fields().size() + 4);  // + sluice's own, below
@@ -543,32 +535,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
 
     // 6. A failure: bench or slow the key as the class says, then decide.
     const policy::ClassTraits& traits = c.traits;
-    // A concurrency 429 lowers the key's limit (below) instead of benching
-    // it: the key is fine, we sent too many at once (DESIGN capability 3).
-    if ((traits.cool_key && !traits.lower_limit) || traits.disable_key) {
-      policy::KeyFailure kf;
-      kf.cls = c.cls;
-      kf.cooldown = c.cooldown.value_or(traits.default_cooldown);
-      kf.from_provider_hint = c.wait.has_value() && c.cooldown && *c.cooldown == *c.wait;
-      kf.disable = traits.disable_key;
-      kf.reason = std::string(to_string(c.cls)) + " via " + c.rule;
-      p.pool = policy::record_failure(std::move(p.pool), key_index, kf, clock.now(), {});
-      save_cooldown(p, p.pool.keys[key_index].fingerprint);
-      metrics.event({.at = clock.now(),
-                     .kind = "cooldown",
-                     .alias = req.alias,
-                     .where = p.cfg->name + " " + p.pool.keys[key_index].fingerprint,
-                     .cls = std::string(to_string(c.cls)),
-                     .detail = p.pool.keys[key_index].cooling_reason});
-    }
-    if (traits.lower_limit) {
-      const std::string bucket = p.cfg->limiter_bucket(target.upstream_model);
-      auto& adaptive = key_state.adaptive.at(bucket);
-      if (adaptive.on_concurrency_limit(clock.now(), in_flight_at_send)) {
-        limiter.set_limit(adaptive.current());
-        save_adaptive(p, key_state, bucket, adaptive.current());
-      }
-    }
+    learn_failure(req, attempt, c);
     LogLine("warn", "upstream_failure")
         .kv("route", label)
         .kv("key", p.pool.keys[key_index].fingerprint)

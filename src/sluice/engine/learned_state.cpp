@@ -158,4 +158,52 @@ auto RequestEngine::Impl::capture_budget(ModelBudget& b, const RateLimitSnapshot
   b.unaccounted_tokens = std::max<std::int64_t>(0, b.in_flight_tokens - own_tokens);
 }
 
+auto RequestEngine::Impl::learn_success(const Attempt& a) -> void {
+  ProviderRuntime& p = a.p;
+  const bool had_streak = p.pool.keys[a.key_index].consecutive_failures > 0;
+  p.pool = policy::record_success(std::move(p.pool), a.key_index);
+  // A streak the store still holds would double the next cooldown after a
+  // restart: written once, when it ends (not on every success).
+  if (had_streak) save_cooldown(p, p.pool.keys[a.key_index].fingerprint);
+  const std::string bucket = p.cfg->limiter_bucket(a.model);
+  if (a.key.adaptive.at(bucket).on_success(a.in_flight_at_send, clock.now())) {
+    limit_moved(a, bucket);
+  }
+}
+
+auto RequestEngine::Impl::learn_failure(const FrontRequest& req, const Attempt& a,
+                                        const policy::Classification& c) -> void {
+  ProviderRuntime& p = a.p;
+  const policy::ClassTraits& traits = c.traits;
+  if ((traits.cool_key && !traits.lower_limit) || traits.disable_key) {
+    policy::KeyFailure kf;
+    kf.cls = c.cls;
+    kf.cooldown = c.cooldown.value_or(traits.default_cooldown);
+    kf.from_provider_hint = c.wait.has_value() && c.cooldown && *c.cooldown == *c.wait;
+    kf.disable = traits.disable_key;
+    kf.reason = std::string(to_string(c.cls)) + " via " + c.rule;
+    p.pool = policy::record_failure(std::move(p.pool), a.key_index, kf, clock.now(), {});
+    const policy::KeyState& k = p.pool.keys[a.key_index];
+    save_cooldown(p, k.fingerprint);
+    metrics.event({.at = clock.now(),
+                   .kind = "cooldown",
+                   .alias = req.alias,
+                   .where = p.cfg->name + " " + k.fingerprint,
+                   .cls = std::string(to_string(c.cls)),
+                   .detail = k.cooling_reason});
+  }
+  if (traits.lower_limit) {
+    const std::string bucket = p.cfg->limiter_bucket(a.model);
+    if (a.key.adaptive.at(bucket).on_concurrency_limit(clock.now(), a.in_flight_at_send)) {
+      limit_moved(a, bucket);
+    }
+  }
+}
+
+auto RequestEngine::Impl::limit_moved(const Attempt& a, const std::string& bucket) -> void {
+  const int limit = a.key.adaptive.at(bucket).current();
+  a.limiter.set_limit(limit);
+  save_adaptive(a.p, a.key, bucket, limit);
+}
+
 }  // namespace sluice::engine

@@ -292,6 +292,14 @@ constexpr const char* kPoolAndNeighbour =
     "  gpt: {route: [openai/gpt-4o]}\n"
     "  claude: {route: [anthropic/claude-sonnet-4-5]}\n";
 
+// One OpenAI provider with one key.
+constexpr const char* kOneOpenAIKey =
+    "state: {backend: memory}\n"
+    "providers:\n"
+    "  openai: {api: openai, dialect: openai, base_url: \"http://openai.test/v1\", keys: "
+    "[env:OA1], max_concurrent: 8, max_wait: 30s}\n"
+    "models:\n  gpt: {route: [openai/gpt-4o]}\n";
+
 std::vector<std::string> keys_used(const testing::FakeProvider& p) {
   std::vector<std::string> out;
   for (const auto& s : p.sent) out.push_back(s.authorization);
@@ -302,12 +310,7 @@ std::vector<std::string> keys_used(const testing::FakeProvider& p) {
 // window spent, the next request waits for its reset (within max_wait) and
 // is sent then, not 429'd by the provider first.
 TEST(EngineScenario, ASpentRequestWindowHoldsTheNextRequestUntilItsReset) {
-  EngineHarness h(
-      "state: {backend: memory}\n"
-      "providers:\n"
-      "  openai: {api: openai, dialect: openai, base_url: \"http://openai.test/v1\", keys: "
-      "[env:OA1], max_concurrent: 8, max_wait: 30s}\n"
-      "models:\n  gpt: {route: [openai/gpt-4o]}\n");
+  EngineHarness h(kOneOpenAIKey);
   ASSERT_TRUE(h.ok()) << h.load_errors();
   h.provider("openai").script = [](const SentRequest&) {
     return FakeReply::chat("ok", {{"x-ratelimit-limit-requests", "60"},
@@ -331,12 +334,7 @@ TEST(EngineScenario, ASpentRequestWindowHoldsTheNextRequestUntilItsReset) {
 // Scenario 3: token budgets. A request whose estimated tokens exceed what is
 // left of the provider's token window waits for the window's reset.
 TEST(EngineScenario, ARequestLargerThanTheTokensLeftWaitsForTheTokenWindow) {
-  EngineHarness h(
-      "state: {backend: memory}\n"
-      "providers:\n"
-      "  openai: {api: openai, dialect: openai, base_url: \"http://openai.test/v1\", keys: "
-      "[env:OA1], max_concurrent: 8, max_wait: 30s}\n"
-      "models:\n  gpt: {route: [openai/gpt-4o]}\n");
+  EngineHarness h(kOneOpenAIKey);
   ASSERT_TRUE(h.ok()) << h.load_errors();
   h.provider("openai").script = [](const SentRequest&) {
     return FakeReply::chat("ok", {{"x-ratelimit-limit-tokens", "30000"},
