@@ -263,6 +263,14 @@ Json anthropic_image(const std::string& url) {
   return Json{{"type", "image"}, {"source", {{"type", "url"}, {"url", url}}}};
 }
 
+// The URL of a Chat image_url part: {"image_url": {"url": ...}}, or the
+// string form some clients send.
+std::string chat_image_url(const Json& part) {
+  const Json* iu = member(part, "image_url");
+  if (!iu) return "";
+  return iu->is_string() ? iu->get<std::string>() : text_at(*iu, "url");
+}
+
 // Blocks of Chat content (a string or parts), for Anthropic.
 Json anthropic_blocks(const Json& content, std::vector<std::string>& dropped) {
   Json blocks = Json::array();
@@ -279,9 +287,7 @@ Json anthropic_blocks(const Json& content, std::vector<std::string>& dropped) {
       std::string text = text_at(part, type == "refusal" ? "refusal" : "text");
       if (!text.empty()) blocks.push_back(Json{{"type", "text"}, {"text", std::move(text)}});
     } else if (type == "image_url") {
-      const Json* iu = member(part, "image_url");
-      std::string url = iu ? (iu->is_string() ? iu->get<std::string>() : text_at(*iu, "url")) : "";
-      Json img = anthropic_image(url);
+      Json img = anthropic_image(chat_image_url(part));
       if (img.is_null()) {
         note(dropped, "messages[].content[].image_url");
       } else {
@@ -606,7 +612,7 @@ Json responses_content(const Json& content, bool assistant, std::vector<std::str
       parts.push_back(Json{{"type", "refusal"}, {"refusal", text_at(p, "refusal")}});
     } else if (type == "image_url" && !assistant) {
       const Json* iu = member(p, "image_url");
-      Json img = {{"type", "input_image"}, {"image_url", iu ? text_at(*iu, "url") : ""}};
+      Json img = {{"type", "input_image"}, {"image_url", chat_image_url(p)}};
       if (iu && has(*iu, "detail")) img["detail"] = (*iu)["detail"];
       parts.push_back(std::move(img));
     } else if (type == "file" && !assistant && has(p, "file")) {
