@@ -311,6 +311,27 @@ class EngineHarness {
                  extra + "}");
   }
 
+  // The policy mode: a slot being taken (or taken, or refused).
+  struct SlotCall {
+    std::shared_ptr<engine::SlotCancel> cancel = std::make_shared<engine::SlotCancel>();
+    std::optional<engine::Slot> slot;
+    TimePoint decided_at{};
+  };
+  std::shared_ptr<SlotCall> slot(engine::SlotRequest request) {
+    auto call = std::make_shared<SlotCall>();
+    boost::asio::co_spawn(
+        *io_,
+        [](engine::RequestEngine& e, engine::SlotRequest r, std::shared_ptr<SlotCall> c,
+           const FakeClock& clock) -> boost::asio::awaitable<void> {
+          engine::Slot s = co_await e.acquire_slot(std::move(r), c->cancel);
+          c->decided_at = clock.now();
+          c->slot = std::move(s);
+        }(*engine_, std::move(request), call, clock_),
+        boost::asio::detached);
+    run();
+    return call;
+  }
+
   // Runs everything ready now (no time passes).
   void run() {
     io_->restart();

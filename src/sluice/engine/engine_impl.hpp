@@ -334,14 +334,42 @@ struct RequestEngine::Impl {
   void learn_success(const Attempt& a);
   // A failure benches or disables the key as its class says (a concurrency
   // 429 lowers the limit instead: the key is fine, we sent too many at once).
-  void learn_failure(const FrontRequest& req, const Attempt& a, const policy::Classification& c);
+  void learn_failure(std::string_view alias, const Attempt& a, const policy::Classification& c);
   // The key's adaptive limit moved: its limiter and the store follow.
   void limit_moved(const Attempt& a, const std::string& bucket);
 
-  // --- one request (handle.cpp) ------------------------------------------
-  // Waits for a slot until `timeout`; nullopt when skipped.
+  // --- admission, shared by requests and the policy mode's slots ---------
+  // Waits for a slot until `timeout`; nullopt when skipped (or cancelled).
   awaitable<std::optional<policy::Permit>> acquire(policy::PriorityLimiter& limiter,
-                                                   Priority priority, Duration timeout);
+                                                   Priority priority, Duration timeout,
+                                                   SlotCancel* cancel = nullptr);
+  // A pause that a slot's cancellation ends early.
+  awaitable<void> cancellable_sleep(TimePoint until, SlotCancel* cancel);
+  // What the throttle is asked about one key's budget for one model.
+  policy::ThrottleInput throttle_input(const ProviderRuntime& p, const ModelBudget& mb,
+                                       TimePoint now, std::int64_t est_in,
+                                       std::int64_t est_out) const {
+    policy::ThrottleInput ti;
+    ti.snapshot = mb.snapshot ? &*mb.snapshot : nullptr;
+    ti.now = now;
+    ti.unaccounted_requests = mb.unaccounted_requests;
+    ti.unaccounted_tokens = mb.unaccounted_tokens;
+    ti.in_flight_requests = mb.in_flight;
+    ti.threshold = p.cfg->rpm_throttle_threshold;
+    ti.estimated_input_tokens = est_in;
+    ti.estimated_output_tokens = est_out;
+    return ti;
+  }
+  // Redis mode: asks for a lease until one is free across the instances or
+  // `give_up` passes (kBusy then).
+  awaitable<state::Admission> admit_shared(const SharedLease& lease, TimePoint give_up,
+                                           SlotCancel* cancel = nullptr);
+
+  // --- the policy mode (slots.cpp) ----------------------------------------
+  awaitable<Slot> acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel> cancel);
+  std::string learn(const Learning& l);
+
+  // --- one request (handle.cpp) ------------------------------------------
 
   // `translated`: the body is in the provider's API, not the caller's, so
   // headers that describe the caller's API (anthropic-beta, openai-beta) stay.

@@ -164,15 +164,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     ModelBudget& mb = key_state.budgets[target.upstream_model];
 
     // 2. The provider's own budget, as its headers last said.
-    policy::ThrottleInput ti;
-    ti.snapshot = mb.snapshot ? &*mb.snapshot : nullptr;
-    ti.now = now;
-    ti.unaccounted_requests = mb.unaccounted_requests;
-    ti.unaccounted_tokens = mb.unaccounted_tokens;
-    ti.in_flight_requests = mb.in_flight;
-    ti.threshold = p.cfg->rpm_throttle_threshold;
-    ti.estimated_input_tokens = est_in;
-    ti.estimated_output_tokens = est_out;
+    policy::ThrottleInput ti = throttle_input(p, mb, now, est_in, est_out);
     ti.max_wait = std::max(Duration::zero(), p.cfg->max_wait - throttled_on_candidate);
     ti.deadline = req.deadline;
     const policy::ThrottleDecision td = policy::decide_throttle(ti);
@@ -238,15 +230,8 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       lease.request.limit = limiter.limit();
       lease.request.tokens = est_in + est_out;
       const TimePoint give_up = before_queue + queue_timeout;
-      state::Admission admission;
       const TimePoint lease_wait_from = clock.now();
-      while (true) {
-        admission = coordinator->admit(lease.request);
-        if (admission.kind != state::Admission::Kind::kBusy) break;
-        if (clock.now() >= give_up) break;
-        const TimePoint poll_at = clock.now() + kLeasePoll;
-        co_await timers.sleep_until(poll_at);
-      }
+      const state::Admission admission = co_await admit_shared(lease, give_up);
       queued += clock.now() - lease_wait_from;
       if (admission.kind == state::Admission::Kind::kBusy) {
         permit.reset();
@@ -535,7 +520,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
 
     // 6. A failure: bench or slow the key as the class says, then decide.
     const policy::ClassTraits& traits = c.traits;
-    learn_failure(req, attempt, c);
+    learn_failure(req.alias, attempt, c);
     LogLine("warn", "upstream_failure")
         .kv("route", label)
         .kv("key", p.pool.keys[key_index].fingerprint)
@@ -646,9 +631,10 @@ auto RequestEngine::Impl::relay_large_body(ports::ResponseWriter& w,
 
 // Waits for a slot until `timeout`; nullopt when skipped.
 auto RequestEngine::Impl::acquire(policy::PriorityLimiter& limiter, Priority priority,
-                                  Duration timeout) -> awaitable<std::optional<policy::Permit>> {
+                                  Duration timeout, SlotCancel* cancel)
+    -> awaitable<std::optional<policy::Permit>> {
   if (auto permit = limiter.try_acquire(priority)) co_return std::move(permit);
-  if (timeout <= Duration::zero()) co_return std::nullopt;
+  if (timeout <= Duration::zero() || (cancel && cancel->cancelled)) co_return std::nullopt;
   const std::unique_ptr<ports::Timer> timer = timers.at(clock.now() + timeout);
   std::optional<policy::Permit> got;
   bool done = false;
@@ -667,9 +653,24 @@ auto RequestEngine::Impl::acquire(policy::PriorityLimiter& limiter, Priority pri
       if (!done) limiter.cancel(ticket);
     }
   } guard{limiter, ticket, done};
-  if (!done) co_await timer->wait();
+  if (!done) {
+    if (cancel) cancel->waiting = timer.get();
+    co_await timer->wait();
+    if (cancel) cancel->waiting = nullptr;
+  }
   if (!done) limiter.cancel(ticket);
   co_return std::move(got);
+}
+
+auto RequestEngine::Impl::admit_shared(const SharedLease& lease, TimePoint give_up,
+                                       SlotCancel* cancel) -> awaitable<state::Admission> {
+  while (true) {
+    state::Admission admission = coordinator->admit(lease.request);
+    if (admission.kind != state::Admission::Kind::kBusy) co_return admission;
+    if (clock.now() >= give_up || (cancel && cancel->cancelled)) co_return admission;
+    const TimePoint poll_at = clock.now() + kLeasePoll;
+    co_await cancellable_sleep(poll_at, cancel);
+  }
 }
 
 auto RequestEngine::Impl::reply_error(ports::ResponseWriter& w, const FrontRequest& req, int status,

@@ -171,7 +171,7 @@ auto RequestEngine::Impl::learn_success(const Attempt& a) -> void {
   }
 }
 
-auto RequestEngine::Impl::learn_failure(const FrontRequest& req, const Attempt& a,
+auto RequestEngine::Impl::learn_failure(std::string_view alias, const Attempt& a,
                                         const policy::Classification& c) -> void {
   ProviderRuntime& p = a.p;
   const policy::ClassTraits& traits = c.traits;
@@ -187,7 +187,7 @@ auto RequestEngine::Impl::learn_failure(const FrontRequest& req, const Attempt& 
     save_cooldown(p, k.fingerprint);
     metrics.event({.at = clock.now(),
                    .kind = "cooldown",
-                   .alias = req.alias,
+                   .alias = std::string(alias),
                    .where = p.cfg->name + " " + k.fingerprint,
                    .cls = std::string(to_string(c.cls)),
                    .detail = k.cooling_reason});

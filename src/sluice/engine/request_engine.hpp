@@ -15,6 +15,7 @@
 #include "sluice/core/headers.hpp"
 #include "sluice/core/priority.hpp"
 #include "sluice/core/rng.hpp"
+#include "sluice/policy/errors/classifier.hpp"
 #include "sluice/ports/response_writer.hpp"
 #include "sluice/ports/timers.hpp"
 #include "sluice/ports/upstream.hpp"
@@ -58,6 +59,61 @@ struct EnginePorts {
   ports::UpstreamFactory upstreams;
 };
 
+// --- the policy mode (libsluice): a caller that sends its own requests
+// asks the engine for a slot and tells it what came back, so it shares the
+// gateway's limits, budgets and cooldowns without sending through it.
+
+struct SlotRequest {
+  std::string provider;         // a provider's name in the config
+  std::string key_fingerprint;  // empty: the provider's pool picks a key
+  std::string model;            // the upstream model (z.ai limits each model)
+  Priority priority = Priority::kInteractive;
+  std::optional<TimePoint> deadline;  // nullopt: wait for as long as it takes
+  std::int64_t estimated_tokens = 0;  // toward a token budget
+};
+
+// Ends a slot's wait at once (an asyncio task cancelled, a thread giving
+// up), leaving nothing queued. Touched on the engine's executor only.
+struct SlotCancel {
+  bool cancelled = false;
+  ports::Timer* waiting = nullptr;  // the wait in progress, if any
+  void cancel() {
+    cancelled = true;
+    if (waiting) waiting->wake();
+  }
+};
+
+// What a slot holds (the concurrency permit, a Redis lease, its place in the
+// in-flight counts); released when the last reference goes, which must be
+// on the engine's executor.
+struct SlotGrant;
+
+struct Slot {
+  bool granted = false;
+  // Refused: why ("unknown_provider", "unknown_key", "keys_cooling",
+  // "budget_spent", "no_slot", "deadline", "cancelled") and when to ask again.
+  std::string code;
+  std::string message;
+  std::optional<Duration> retry_after;
+  // Granted: the key to send with (index into the provider's keys).
+  std::string provider;
+  std::string model;
+  std::string key_fingerprint;
+  std::size_t key_index = 0;
+  std::shared_ptr<SlotGrant> grant;
+};
+
+// What came back from a request the caller sent itself.
+struct Learning {
+  std::string provider;
+  std::string key_fingerprint;  // empty: the provider's first key
+  std::string model;
+  // status/headers/body/transport as the classifier reads them (its dialect
+  // is the provider's, set by the engine).
+  policy::UpstreamOutcome outcome;
+  const Slot* slot = nullptr;  // the slot the request was sent in, if any
+};
+
 class RequestEngine {
  public:
   // `store` (optional) keeps cooldowns, rotation cursors and adaptive limits
@@ -83,6 +139,18 @@ class RequestEngine {
   // GET /metrics: Prometheus text exposition (version 0.0.4) of the counters,
   // histograms and per-key gauges. Never contains a secret.
   std::string metrics_text() const;
+
+  // The policy mode. A slot for (provider, key, model): waits, within the
+  // deadline, for a key that is not cooling, for the provider's budget (as
+  // its headers said) and for a concurrency slot (shared across instances in
+  // Redis mode), by priority. On the engine's executor.
+  boost::asio::awaitable<Slot> acquire_slot(SlotRequest request,
+                                            std::shared_ptr<SlotCancel> cancel);
+  // Classifies an outcome and learns from it as from one of its own attempts
+  // (cooldowns, budgets, adaptive limits, shared with other instances).
+  // Returns the verdict as JSON (sluice_classify's shape) with what changed,
+  // or {"error": ...}. On the engine's executor.
+  std::string learn(const Learning& learning);
 
   // Another instance changed a key's cooldown (Redis pub/sub): read it from
   // the store and apply it, so a key benched there is skipped here too.
