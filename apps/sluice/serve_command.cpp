@@ -14,11 +14,8 @@
 #include "sluice/core/log.hpp"
 #include "sluice/core/rng.hpp"
 #include "sluice/server/gateway_server.hpp"
+#include "sluice/server/state_backends.hpp"
 #include "sluice/sim/sim_server.hpp"
-#include "sluice/state/memory_store.hpp"
-#include "sluice/state/redis/redis_coordinator.hpp"
-#include "sluice/state/redis/redis_store.hpp"
-#include "sluice/state/sqlite/sqlite_store.hpp"
 
 namespace sluice::cli {
 
@@ -104,66 +101,6 @@ std::string sim_gateway_yaml(const std::vector<sim::SimServer::Listener>& l,
          "  claude: {route: [sim-anthropic/claude-sonnet-4-5]}\n";
 }
 
-// Redis mode's parts: the shared store, the lease coordinator and the
-// cooldown listener. Redis being down at start is not fatal (the gateway
-// serves on local limits and joins when Redis answers); a bad URL is.
-struct SharedState {
-  std::unique_ptr<state::Store> store;
-  std::unique_ptr<state::Coordinator> coordinator;
-  std::unique_ptr<state::RedisEvents> events;
-};
-
-// Said once when Redis goes away and once when it is back.
-void log_redis_state(bool up, const std::string& why) {
-  if (up) {
-    LogLine("info", "redis_rejoined").kv("note", "shared limits are back");
-  } else {
-    LogLine("warn", "redis_unavailable")
-        .kv("error", why)
-        .kv("note", "serving on local limits until Redis answers");
-  }
-}
-
-// The store `state:` asks for. A damaged SQLite file is moved aside and sluice
-// starts empty, saying so: a gateway that refuses to start over a cache of
-// cooldowns would be worse than one that re-learns them.
-std::unique_ptr<state::Store> open_store(const config::StateConfig& sc) {
-  if (sc.backend == config::StateBackend::kSqlite) {
-    auto opened =
-        state::SqliteStore::open({.path = sc.path, .on_bad_file = state::OnBadFile::kStartEmpty});
-    if (opened.ok()) {
-      for (const auto& w : opened.value().warnings) LogLine("warn", "state").kv("warning", w);
-      LogLine("info", "state").kv("backend", "sqlite").kv("path", sc.path);
-      return std::move(opened.value().store);
-    }
-    LogLine("error", "state")
-        .kv("backend", "sqlite")
-        .kv("path", sc.path)
-        .kv("error", opened.error().message)
-        .kv("fallback", "memory");
-  }
-  return std::make_unique<state::MemoryStore>();
-}
-
-// Empty on success; else why Redis mode cannot be used at all.
-std::string open_redis(const config::StateConfig& sc, SharedState& out) {
-  auto store = state::RedisStore::open({.url = sc.url, .prefix = sc.key_prefix});
-  if (!store.ok()) return store.error().message;
-  for (const auto& w : store.value()->info().warnings) LogLine("warn", "state").kv("warning", w);
-  LogLine("info", "state")
-      .kv("backend", "redis")
-      .kv("url", store.value()->info().location)
-      .kv("lease_ttl_s", to_seconds(sc.lease_ttl));
-  auto coordinator = state::RedisCoordinator::open({.url = sc.url,
-                                                    .prefix = sc.key_prefix,
-                                                    .lease_ttl = sc.lease_ttl,
-                                                    .on_state_change = log_redis_state});
-  if (!coordinator.ok()) return coordinator.error().message;
-  out.store = std::move(store.value());
-  out.coordinator = std::move(coordinator.value());
-  return {};
-}
-
 }  // namespace
 
 std::string default_config_from_env() {
@@ -203,7 +140,7 @@ int run_serve(const ServeFlags& flags) {
   LogFlusher log_flusher;
   // Declared before the io_context so it outlives it: coroutine frames still
   // pending when the loop is destroyed give their Redis leases back on the way.
-  SharedState shared;
+  server::StateBackends shared;
   // One thread runs the loop and every socket and timer lives on it: the
   // reactor's per-descriptor locks are needed by nothing (the scheduler keeps
   // its lock, since the Redis event thread posts into the loop).
@@ -249,13 +186,9 @@ int run_serve(const ServeFlags& flags) {
   config::GatewayConfig cfg = std::move(*loaded.config);
   set_log_style(cfg.server.log_format == config::LogFormat::kJson ? LogStyle::kJson
                                                                   : LogStyle::kLogfmt);
-  if (cfg.state.backend == config::StateBackend::kRedis) {
-    if (auto err = open_redis(cfg.state, shared); !err.empty()) {
-      std::cerr << "sluice serve: state: " << err << "\n";
-      return 1;
-    }
-  } else {
-    shared.store = open_store(cfg.state);
+  if (auto err = server::open_state(cfg.state, shared); !err.empty()) {
+    std::cerr << "sluice serve: state: " << err << "\n";
+    return 1;
   }
   const config::StateConfig state_cfg = cfg.state;
   const Duration drain_timeout = cfg.server.drain_timeout;
@@ -265,19 +198,11 @@ int run_serve(const ServeFlags& flags) {
     std::cerr << "sluice serve: " << err << "\n";
     return 1;
   }
-  if (shared.coordinator) {
-    // Cooldowns other instances set reach this one within milliseconds.
-    auto target = state::parse_redis_url(state_cfg.url);
-    const std::string own = state::redis_events_channel(state_cfg.key_prefix);
-    shared.events = std::make_unique<state::RedisEvents>(
-        target.value(), own, [&io, &gateway](std::string message) {
-          constexpr std::string_view kCooldown = "cooldown\n";
-          if (!message.starts_with(kCooldown)) return;
-          boost::asio::post(io, [&gateway, scope = message.substr(kCooldown.size())] {
-            gateway.apply_shared_cooldown(scope);
-          });
-        });
-  }
+  // Cooldowns other instances set reach this one within milliseconds.
+  server::listen_for_cooldowns(state_cfg, shared, [&io, &gateway](std::string scope) {
+    boost::asio::post(
+        io, [&gateway, scope = std::move(scope)] { gateway.apply_shared_cooldown(scope); });
+  });
   const std::string base = "http://127.0.0.1:" + std::to_string(gateway.port());
   std::cout << "sluice: serving on " << base << " " << source << "\n";
   if (sim) {

@@ -10,10 +10,13 @@
  *    bad field.
  *  - Nothing throws across this boundary and nothing here calls exit().
  *  - Thread safety: every function in this header may be called from any
- *    thread at any time; none keeps state between calls.
+ *    thread at any time. The classify/check functions keep no state; an
+ *    engine's state is its own, guarded inside the library.
  */
 #ifndef SLUICE_SLUICE_H
 #define SLUICE_SLUICE_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +53,82 @@ SLUICE_API char* sluice_classify(const char* outcome_json);
  * "column", "message"}], "warnings": [...], "description": "..."}; the
  * description is what `sluice check-config` prints and never holds a secret. */
 SLUICE_API char* sluice_check_config(const char* yaml_text, const char* file_name);
+
+/* ---- The in-process engine ------------------------------------------------
+ * The gateway's engine inside the calling process: the same config, limits,
+ * cooldowns, budgets, fallback and translation as `sluice serve`, and, with
+ * the SQLite or Redis backend, the same state as running gateways. The
+ * library runs it on one thread of its own; no function below blocks that
+ * thread, and every one may be called from any thread. A callback
+ * (sluice_notify) is called on the library's thread, must return quickly
+ * and must not call back into the library except sluice_*_result/next.
+ */
+typedef struct sluice_engine sluice_engine;
+typedef struct sluice_slot sluice_slot;
+typedef struct sluice_call sluice_call;
+typedef void (*sluice_notify)(void* user);
+
+/* Opens an engine from a config file (the YAML `sluice serve` reads). NULL
+ * on failure, with *error (if error is not NULL) set to why (every bad field
+ * with its path and line); free it with sluice_free. */
+SLUICE_API sluice_engine* sluice_engine_open(const char* config_path, char** error);
+/* Lets go of the engine. Slots and calls still open keep it running until
+ * they are released or closed. */
+SLUICE_API void sluice_engine_close(sluice_engine* engine);
+/* What GET /status shows: providers, keys by fingerprint, limits, queues,
+ * budgets, cooldowns, counters. Never a secret. */
+SLUICE_API char* sluice_engine_status(sluice_engine* engine);
+/* Learns from a response the caller got by itself: {"provider", "model",
+ * "key" (the secret, fingerprinted and dropped) or "key_fingerprint" (either
+ * may be left out when the provider has one key), "status", "headers",
+ * "body", "transport"} as for sluice_classify. Returns the verdict with
+ * "key_fingerprint", "key_cooling_s", "key_disabled" and "limit", or
+ * {"error"}. */
+SLUICE_API char* sluice_engine_learn(sluice_engine* engine, const char* learning_json);
+
+/* The policy mode: a slot for one request the caller sends itself. Begins
+ * waiting at once and never blocks: `request_json` is {"provider", "model",
+ * "key" or "key_fingerprint" (optional: else the provider's pool picks),
+ * "priority" ("interactive" or "background"), "timeout_s" (null: no
+ * deadline), "tokens" (estimated, toward a token budget)}. `notify` (may be
+ * NULL) is called once the slot is granted or refused, never after
+ * sluice_slot_release returned. */
+SLUICE_API sluice_slot* sluice_slot_begin(sluice_engine* engine, const char* request_json,
+                                          sluice_notify notify, void* user);
+/* Waits up to timeout_s (negative: without end) for the decision: 1 when
+ * decided, 0 when not yet. */
+SLUICE_API int sluice_slot_wait(sluice_slot* slot, double timeout_s);
+/* {"state": "waiting"}, {"state": "granted", "provider", "model",
+ * "key_fingerprint", "key" (the secret to send with)} or {"state":
+ * "refused", "code", "message", "retry_after_s"}. */
+SLUICE_API char* sluice_slot_result(sluice_slot* slot);
+/* Learns from the response sent in this slot (the outcome as for
+ * sluice_classify); see sluice_engine_learn for the answer. */
+SLUICE_API char* sluice_slot_learn(sluice_slot* slot, const char* outcome_json);
+/* Gives the slot back (or stops waiting for it: nothing is left queued) and
+ * frees the handle. Always call it, once. */
+SLUICE_API void sluice_slot_release(sluice_slot* slot);
+
+/* The transport mode: one HTTP request through the engine's front door
+ * (aliases, pools, throttling, fallback, retries, translation, streaming),
+ * answered as events. `headers_json` is [[name, value], ...] or NULL.
+ * `notify` (may be NULL) is called whenever an event is ready. */
+SLUICE_API sluice_call* sluice_call_start(sluice_engine* engine, const char* method,
+                                          const char* path, const char* headers_json,
+                                          const char* body, size_t body_len, sluice_notify notify,
+                                          void* user);
+#define SLUICE_CALL_NONE 0    /* nothing within the timeout */
+#define SLUICE_CALL_HEAD 1    /* data: {"status", "headers": [[n, v]...], "stream"} */
+#define SLUICE_CALL_BODY 2    /* data/len: the next bytes of the body */
+#define SLUICE_CALL_END 3     /* the answer is complete */
+#define SLUICE_CALL_ABORTED 4 /* the answer was cut short (data: why) */
+/* The next event, waiting up to timeout_s (negative: without end; 0: poll).
+ * *data (freed with sluice_free) and *len are set for HEAD, BODY, ABORTED.
+ * After END or ABORTED every call returns the same. */
+SLUICE_API int sluice_call_next(sluice_call* call, double timeout_s, char** data, size_t* len);
+/* Frees the call. An answer still coming is abandoned: the engine sees its
+ * client gone (never blamed on the provider) and gives back its slot. */
+SLUICE_API void sluice_call_close(sluice_call* call);
 
 /* Frees what a function above returned. NULL is fine. */
 SLUICE_API void sluice_free(void* p);

@@ -7,9 +7,9 @@
     ('CONCURRENCY_LIMIT', True)
 
 The same verdicts as `sluice classify` and a running gateway, from the same
-code (libsluice). Thread-safe: no call keeps state. docs/library.md has the
-whole story, including what is still to come (slots, learn, an httpx
-transport).
+code (libsluice). In-process, sluice.Engine gives slots, learning and the
+status page, and sluice.HTTPTransport sends httpx requests (and so the
+OpenAI and Anthropic SDKs) through the whole engine. docs/library.md.
 """
 
 from __future__ import annotations
@@ -20,13 +20,25 @@ from typing import Any, Optional, Union
 
 from . import _native
 
-__all__ = ["classify", "check_config", "version", "SluiceError"]
+from ._engine import Engine, Slot, SlotRefused, SlotTimeout
+
+__all__ = [
+    "classify", "check_config", "version", "SluiceError",
+    "Engine", "Slot", "SlotRefused", "SlotTimeout", "HTTPTransport", "AsyncHTTPTransport",
+]
+
+
+def __getattr__(name: str):
+    # httpx is needed only by the transports: import it when they are used.
+    if name in ("HTTPTransport", "AsyncHTTPTransport"):
+        from . import _httpx
+        return getattr(_httpx, name)
+    raise AttributeError(f"module 'sluice' has no attribute {name!r}")
 
 Headers = Union[Mapping[str, Any], Sequence[Sequence[Any]], None]
 
 
-class SluiceError(ValueError):
-    """A bad argument, named the way sluice names it ("headers: expected ...")."""
+from ._errors import SluiceError
 
 
 def version() -> str:

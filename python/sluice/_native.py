@@ -76,3 +76,50 @@ def call_json(fn, *args: bytes) -> dict:
         return json.loads(ctypes.string_at(ptr).decode("utf-8"))
     finally:
         lib.sluice_free(ptr)
+
+
+# The in-process engine (sluice.h, "The in-process engine").
+NOTIFY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_P = ctypes.c_void_p
+lib.sluice_engine_open.restype = _P
+lib.sluice_engine_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.sluice_engine_close.restype = None
+lib.sluice_engine_close.argtypes = [_P]
+lib.sluice_engine_status.restype = _P
+lib.sluice_engine_status.argtypes = [_P]
+lib.sluice_engine_learn.restype = _P
+lib.sluice_engine_learn.argtypes = [_P, ctypes.c_char_p]
+lib.sluice_slot_begin.restype = _P
+lib.sluice_slot_begin.argtypes = [_P, ctypes.c_char_p, NOTIFY, _P]
+lib.sluice_slot_wait.restype = ctypes.c_int
+lib.sluice_slot_wait.argtypes = [_P, ctypes.c_double]
+lib.sluice_slot_result.restype = _P
+lib.sluice_slot_result.argtypes = [_P]
+lib.sluice_slot_learn.restype = _P
+lib.sluice_slot_learn.argtypes = [_P, ctypes.c_char_p]
+lib.sluice_slot_release.restype = None
+lib.sluice_slot_release.argtypes = [_P]
+lib.sluice_call_start.restype = _P
+lib.sluice_call_start.argtypes = [
+    _P, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+    ctypes.c_char_p, ctypes.c_size_t, NOTIFY, _P,
+]
+lib.sluice_call_next.restype = ctypes.c_int
+lib.sluice_call_next.argtypes = [
+    _P, ctypes.c_double, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t),
+]
+lib.sluice_call_close.restype = None
+lib.sluice_call_close.argtypes = [_P]
+
+CALL_NONE, CALL_HEAD, CALL_BODY, CALL_END, CALL_ABORTED = 0, 1, 2, 3, 4
+NO_NOTIFY = ctypes.cast(None, NOTIFY)
+
+
+def take_bytes(ptr: ctypes.c_void_p, size: int) -> bytes:
+    """Copies `size` bytes the library allocated, then frees them."""
+    if not ptr.value:
+        return b""
+    try:
+        return ctypes.string_at(ptr.value, size)
+    finally:
+        lib.sluice_free(ptr.value)

@@ -41,5 +41,6 @@ echo "-- Python"
 # Debian's python3 (where setup.sh installs pytest), not whatever else is on PATH.
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-PYTHONPATH="$prefix/lib/python3/dist-packages" "$python" -m pytest -q -p no:cacheprovider \
+SLUICE_BIN="$build/apps/sluice/sluice" PYTHONPATH="$prefix/lib/python3/dist-packages" \
+  "$python" -m pytest -q -p no:cacheprovider \
   "$src/tests/lib"

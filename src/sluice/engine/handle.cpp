@@ -654,9 +654,18 @@ auto RequestEngine::Impl::acquire(policy::PriorityLimiter& limiter, Priority pri
     }
   } guard{limiter, ticket, done};
   if (!done) {
-    if (cancel) cancel->waiting = timer.get();
+    if (cancel) {
+      cancel->waiting = timer.get();
+      cancel->withdraw = [&] {
+        if (!done) limiter.cancel(ticket);
+        done = true;
+      };
+    }
     co_await timer->wait();
-    if (cancel) cancel->waiting = nullptr;
+    if (cancel) {
+      cancel->waiting = nullptr;
+      cancel->withdraw = nullptr;
+    }
   }
   if (!done) limiter.cancel(ticket);
   co_return std::move(got);

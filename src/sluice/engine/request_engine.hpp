@@ -5,6 +5,7 @@
 // back as the policy core decides — and relay the answer, streaming SSE as it
 // arrives. Every decision is delegated to policy/; this file performs effects.
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,8 +78,12 @@ struct SlotRequest {
 struct SlotCancel {
   bool cancelled = false;
   ports::Timer* waiting = nullptr;  // the wait in progress, if any
+  // Leaves a limiter's queue now, not when the waiting coroutine next runs,
+  // so whoever cancelled sees the queue without it at once.
+  std::function<void()> withdraw;
   void cancel() {
     cancelled = true;
+    if (withdraw) withdraw();
     if (waiting) waiting->wake();
   }
 };

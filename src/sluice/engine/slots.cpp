@@ -84,13 +84,14 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
     }
   }
   const std::string where = r.provider + "/" + r.model;
-  while (true) {
+  // A deadline already due still gets one look (timeout 0: "only if free now").
+  for (bool first = true;; first = false) {
     if (cancel->cancelled) co_return refuse("cancelled", "the wait for a slot was cancelled");
     const TimePoint now = clock.now();
-    if (r.deadline && now >= *r.deadline) {
+    if (!first && r.deadline && now >= *r.deadline) {
       co_return refuse("deadline", "no slot on " + where + " before the deadline");
     }
-    const Duration left = r.deadline ? *r.deadline - now : kForever;
+    const Duration left = r.deadline ? std::max(Duration::zero(), *r.deadline - now) : kForever;
 
     // 1. A key that is not cooling: the one asked for, or the pool's pick.
     std::optional<std::size_t> key_index = wanted;

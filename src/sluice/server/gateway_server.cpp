@@ -535,6 +535,12 @@ void GatewayServer::drain(Duration grace, std::function<void(std::size_t cut)> d
                               }),
                  asio::detached);
 }
+asio::awaitable<void> GatewayServer::serve(net::HttpRequest& req, ports::ResponseWriter& w) {
+  return impl_->handle(req, w);
+}
+
+engine::RequestEngine& GatewayServer::engine() { return impl_->gen->engine; }
+
 std::uint16_t GatewayServer::port() const { return impl_->http->port(); }
 
 void GatewayServer::apply_shared_cooldown(std::string_view key_scope) {

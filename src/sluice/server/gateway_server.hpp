@@ -12,6 +12,8 @@
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/core/clock.hpp"
 #include "sluice/core/rng.hpp"
+#include "sluice/engine/request_engine.hpp"
+#include "sluice/net/http_server.hpp"
 #include "sluice/state/coordinator.hpp"
 #include "sluice/state/store.hpp"
 
@@ -40,6 +42,12 @@ class GatewayServer {
   // on parts that only a restart applies (listen address, state backend).
   std::vector<std::string> reload(config::GatewayConfig next);
   std::uint16_t port() const;
+  // The front door without a socket (libsluice's transport mode): one
+  // request answered through `w` exactly as over HTTP. On the io thread;
+  // `req` must live until the returned awaitable is done.
+  boost::asio::awaitable<void> serve(net::HttpRequest& req, ports::ResponseWriter& w);
+  // The engine serving now (libsluice's policy mode). On the io thread.
+  engine::RequestEngine& engine();
   // On the io thread: another instance changed this key scope's cooldown.
   void apply_shared_cooldown(std::string_view key_scope);
 
