@@ -1,5 +1,7 @@
 // libsluice from C++: check a config and classify an outcome given on the
-// command line (JSON), printing both verdicts.
+// command line (JSON), printing both verdicts; with a config file as the
+// second argument, also take a slot from an in-process engine and report a
+// success in it.
 #include <iostream>
 #include <sluice/sluice.hpp>
 
@@ -8,4 +10,15 @@ int main(int argc, char** argv) {
   std::cout << "sluice " << sluice::api::version() << "\n";
   std::cout << sluice::api::classify(outcome) << "\n";
   std::cout << sluice::api::check_config("providers: {}\n", "example.yaml") << "\n";
+  if (argc > 2) {
+    std::string error;
+    auto engine = sluice::api::Engine::open(argv[2], &error);
+    if (!engine) {
+      std::cerr << error << "\n";
+      return 1;
+    }
+    sluice::api::Slot slot = engine->slot(R"({"provider":"zai","model":"glm-5.1"})");
+    std::cout << slot.result() << "\n";
+    std::cout << slot.learn(R"({"status":200,"body":"{}"})") << "\n";
+  }
 }

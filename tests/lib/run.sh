@@ -22,14 +22,30 @@ echo "$out"
 grep -q '"class":"RATE_LIMIT"' <<<"$out"
 grep -q '"wait_s":20' <<<"$out"
 
+echo "-- C, the in-process engine's slots"
+# A slot needs no network: the provider is never called by the engine here.
+cat > "$prefix/slots.yaml" <<'YAML'
+state: {backend: memory}
+providers:
+  zai: {api: openai, dialect: zai, base_url: "http://127.0.0.1:9/api/paas/v4", keys: [env:SLUICE_EXAMPLE_KEY]}
+YAML
+cc -std=c11 -Wall -Wextra -Werror "$src/examples/c/slots.c" \
+  $(pkg-config --cflags --libs sluice) -o "$prefix/slots_c"
+out=$(SLUICE_EXAMPLE_KEY=sk-example "$prefix/slots_c" "$prefix/slots.yaml" zai glm-5.1)
+echo "$out"
+grep -q '^first: .*"state":"granted"' <<<"$out"
+grep -q '^learned: .*"class":"RATE_LIMIT"' <<<"$out"
+grep -q '^second: .*"code":"keys_cooling"' <<<"$out"
+
 echo "-- C++, find_package(sluice)"
 cmake -S "$src/examples/cpp" -B "$prefix/cpp-build" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_CXX_COMPILER=g++ >/dev/null
 cmake --build "$prefix/cpp-build" >/dev/null
-out=$("$prefix/cpp-build/sluice_example" '{"provider":"zai","status":429,"body":"{\"error\":{\"code\":\"1302\",\"message\":\"High concurrency\"}}"}')
+out=$(SLUICE_EXAMPLE_KEY=sk-example "$prefix/cpp-build/sluice_example" '{"provider":"zai","status":429,"body":"{\"error\":{\"code\":\"1302\",\"message\":\"High concurrency\"}}"}' "$prefix/slots.yaml")
 echo "$out"
 grep -q '"class":"CONCURRENCY_LIMIT"' <<<"$out"
 grep -q '"ok":true' <<<"$out"
+grep -q '"state":"granted"' <<<"$out"
 # Only the API is exported: none of sluice's internals leak into a user's link.
 if nm -D --defined-only "$lib" | grep -v ' sluice_\| _ZN6sluice3api' | grep -q ' T '; then
   echo "lib: libsluice exports more than its API:" >&2

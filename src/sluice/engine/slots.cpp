@@ -118,7 +118,10 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
         co_return refuse("keys_disabled", "every key of " + r.provider + " is disabled");
       }
       if (*free_at - now > left) {
-        co_return refuse("keys_cooling", "every key of " + r.provider + " that fits is cooling",
+        co_return refuse("keys_cooling",
+                         wanted ? "key " + r.key_fingerprint + " of " + r.provider +
+                                      " is cooling: " + p.pool.keys[*wanted].cooling_reason
+                                : "every key of " + r.provider + " is cooling",
                          *free_at - now);
       }
       const TimePoint wake_at = *free_at + wake_delay(r.priority);
