@@ -362,9 +362,13 @@ class Call:
 
         if timeout is None:
             return await wait()
+        # Not asyncio.wait_for: on 3.11 it swallows a cancellation that
+        # arrives as the awaited result does, and a cancelled reader would
+        # read on.
         try:
-            return await asyncio.wait_for(wait(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):
+                return await wait()
+        except TimeoutError:
             return _native.CALL_NONE, b""
 
     def close(self) -> None:

@@ -66,11 +66,13 @@ def sluice_bin():
 
 @pytest.fixture(scope="session")
 def sim(sluice_bin, tmp_path_factory):
-    """Simulated providers: {"zai": url, "openai": url}."""
+    """Simulated providers: {"zai": url, "openai": url, "slow": url}; `slow`
+    streams one token per 100 ms, so a stream stays open for seconds."""
     d = tmp_path_factory.mktemp("sim")
-    (d / "sim.yaml").write_text("providers:\n  zai: {dialect: zai}\n  openai: {dialect: openai}\n")
+    (d / "sim.yaml").write_text("providers:\n  zai: {dialect: zai}\n  openai: {dialect: openai}\n"
+                                "  slow: {dialect: zai, per_token: 100ms}\n")
     daemon = Daemon([sluice_bin, "sim", "--config", str(d / "sim.yaml")])
-    found = daemon.wait_for(r"^sim: (\S+) \(\w+\) listening on (http://127\.0\.0\.1:\d+)", count=2)
+    found = daemon.wait_for(r"^sim: (\S+) \(\w+\) listening on (http://127\.0\.0\.1:\d+)", count=3)
     yield {m.group(1): m.group(2) for m in found}
     daemon.stop()
 

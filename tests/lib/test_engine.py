@@ -23,8 +23,11 @@ def one_slot_config(sim, state="state: {backend: memory}\n", limit=1):
         f"  openai: {{api: openai, base_url: \"{sim['openai']}/v1\", "
         "keys: [env:SLUICE_TEST_KEY, env:SLUICE_TEST_KEY2]}\n"
         "  dead: {api: openai, base_url: \"http://127.0.0.1:9/v1\", keys: [env:SLUICE_TEST_KEY]}\n"
+        f"  slow: {{api: openai, dialect: zai, base_url: \"{sim['slow']}/api/paas/v4\", "
+        "keys: [env:SLUICE_TEST_KEY], max_concurrent: 1}\n"
         "models:\n"
         "  main: {route: [zai/glm-4.6]}\n"
+        "  slow: {route: [slow/glm-4.6]}\n"
         "  fallback: {route: [dead/gpt-4o, openai/gpt-4o-mini]}\n"
     )
 
@@ -236,6 +239,58 @@ def test_a_slot_is_held_until_released_or_collected(engine):
     assert limiter(engine)["in_flight"] == 0
 
 
+def test_a_stream_closed_early_gives_its_permit_back_and_blames_no_key(engine):
+    with httpx.Client(transport=sluice.HTTPTransport(engine=engine)) as client:
+        with client.stream("POST", "http://sluice/v1/chat/completions",
+                           json=dict(CHAT, model="slow", stream=True)) as r:
+            assert r.status_code == 200
+            next(r.iter_raw())  # the provider's stream is open, and holds the key's slot
+            assert limiter(engine, "slow")["in_flight"] == 1
+        # Closed before its end: the engine sees its client gone at its next write.
+        engine.acquire("slow", model="glm-4.6", timeout=10).release()
+    slow = next(p for p in engine.status()["providers"] if p["name"] == "slow")
+    assert "cooling_s" not in slow["keys"][0]
+
+
+def test_the_sdks_way_of_streaming_send_with_stream_true(engine):
+    # What the OpenAI and Anthropic Python SDKs do with their http_client.
+    client = httpx.Client(transport=sluice.HTTPTransport(engine=engine))
+    request = client.build_request("POST", "http://sluice/v1/chat/completions",
+                                   json=dict(CHAT, stream=True),
+                                   headers={"Authorization": "Bearer sk-unused"})
+    response = client.send(request, stream=True)
+    try:
+        body = b"".join(response.iter_bytes())
+    finally:
+        response.close()
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert body.rstrip().endswith(b"data: [DONE]")
+    client.close()
+
+
+def test_a_cancelled_async_stream_gives_its_permit_back(engine):
+    async def main():
+        async with httpx.AsyncClient(transport=sluice.AsyncHTTPTransport(engine=engine)) as client:
+            first = asyncio.Event()
+
+            async def read():
+                async with client.stream("POST", "http://sluice/v1/chat/completions",
+                                         json=dict(CHAT, model="slow", stream=True)) as s:
+                    async for _ in s.aiter_raw():
+                        first.set()
+
+            task = asyncio.ensure_future(read())
+            await first.wait()
+            assert limiter(engine, "slow")["in_flight"] == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            slot = await engine.aacquire("slow", model="glm-4.6", timeout=10)
+            slot.release()
+
+    asyncio.run(main())
+
+
 def test_the_async_transport_streams_without_blocking_the_loop(engine):
     async def main():
         ticks = 0
@@ -251,12 +306,12 @@ def test_the_async_transport_streams_without_blocking_the_loop(engine):
             r = await client.post("http://sluice/v1/chat/completions", json=CHAT)
             assert r.status_code == 200
             async with client.stream("POST", "http://sluice/v1/chat/completions",
-                                     json=dict(CHAT, stream=True)) as s:
+                                     json=dict(CHAT, model="slow", stream=True)) as s:
                 lines = [line.strip() async for line in s.aiter_lines()
                          if line.startswith("data: ")]
         t.cancel()
         assert lines[-1] == "data: [DONE]"
-        assert ticks > 0
+        assert ticks > 0  # the loop ran other tasks while the slow stream came in
 
     asyncio.run(main())
 
