@@ -237,8 +237,9 @@ class EngineHarness {
   // `yaml` is a gateway config; providers get fakes by name.
   // `store`: the engine's state store instead of the harness's memory one
   // (a test's failing store); it must outlive the harness.
+  // `coordinator`: Redis mode's port (a test's fake); it must outlive the harness.
   explicit EngineHarness(const std::string& yaml, std::vector<double> rng = {0.5},
-                         state::Store* store = nullptr)
+                         state::Store* store = nullptr, state::Coordinator* coordinator = nullptr)
       : io_(std::in_place), timers_(io_->get_executor(), clock_), rng_(std::move(rng)) {
     NamedSecrets secrets;
     auto loaded = config::load_gateway_config(yaml, "test.yaml", secrets);
@@ -258,7 +259,7 @@ class EngineHarness {
                               providers_[by_url_.at(base_url)] = p.get();
                               return ports::MadeUpstream{std::move(p), {}};
                             }},
-        store ? store : &store_);
+        store ? store : &store_, coordinator);
   }
   ~EngineHarness() {
     if (engine_) engine_->stop();

@@ -352,4 +352,15 @@ def test_a_gateway_and_an_engine_hold_one_redis_limit_of_one_together(
         assert r.status_code in (429, 503), r.text
     r = httpx.post(base + "/v1/chat/completions", json=request, timeout=10)
     assert r.status_code == 200, r.text
+    # A key benched here is benched there as soon as Redis carries the word
+    # (pub/sub): watched on the gateway's /status, no fixed wait.
+    engine.learn("zai", model="glm-4.6", status=429, headers={"retry-after": "600"},
+                 body=RATE_LIMITED)
+    give_up = time.monotonic() + 10
+    while True:
+        status = httpx.get(base + "/status").json()
+        zai = next(p for p in status["providers"] if p["name"] == "zai")
+        if zai["keys"][0].get("cooling_s", 0) > 500:
+            break
+        assert time.monotonic() < give_up, zai
     engine.close()

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -163,6 +164,9 @@ struct SharedLease {
   ~SharedLease() { release(false); }
 };
 
+// The longest a request waits for the coordinator's answer before going on
+// with local limits (its own timeouts are far shorter: this bounds a stuck queue).
+inline constexpr Duration kAdmissionWait = std::chrono::seconds(2);
 // How often a request waiting for a lease held by another instance asks
 // again. Short: a freed slot should not idle; each ask is one Redis call.
 inline constexpr Duration kLeasePoll = std::chrono::milliseconds(10);
@@ -226,6 +230,14 @@ struct RequestEngine::Impl {
   state::Coordinator* coordinator;
   std::shared_ptr<asio::steady_timer> renew_timer;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  // Where the coordinator's answers (on its own thread) are posted back to
+  // this engine's executor, while the engine lives.
+  struct Mailbox {
+    std::mutex m;
+    bool open = true;
+    asio::any_io_executor executor;
+  };
+  std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
   UpstreamRegistry registry;
   std::map<std::string, ProviderRuntime> providers;
   policy::RetryBudget budget;
@@ -247,6 +259,7 @@ struct RequestEngine::Impl {
         coordinator(coord),
         budget(cfg.retry.budget),
         rules(policy::builtin_rules()) {
+    mailbox->executor = ex;
     rules.prepend(cfg.error_rules);
     if (coordinator) {
       renew_timer = std::make_shared<asio::steady_timer>(ex);
@@ -272,7 +285,11 @@ struct RequestEngine::Impl {
     }
   }
 
-  ~Impl() { stop(); }
+  ~Impl() {
+    stop();
+    std::lock_guard lock(mailbox->m);
+    mailbox->open = false;  // the coordinator's late answers go nowhere from now on
+  }
 
   void adopt(Impl& old);
   void stop() {
@@ -360,6 +377,9 @@ struct RequestEngine::Impl {
     ti.estimated_output_tokens = est_out;
     return ti;
   }
+  // Redis mode: one admission, asked without blocking the loop (the
+  // coordinator answers on its own thread; the answer is posted back).
+  awaitable<state::Admission> ask_admission(const state::AdmissionRequest& request);
   // Redis mode: asks for a lease until one is free across the instances or
   // `give_up` passes (kBusy then).
   awaitable<state::Admission> admit_shared(const SharedLease& lease, TimePoint give_up,

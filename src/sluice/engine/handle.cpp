@@ -671,10 +671,42 @@ auto RequestEngine::Impl::acquire(policy::PriorityLimiter& limiter, Priority pri
   co_return std::move(got);
 }
 
+auto RequestEngine::Impl::ask_admission(const state::AdmissionRequest& request)
+    -> awaitable<state::Admission> {
+  struct Pending {
+    std::optional<state::Admission> answer;
+    ports::Timer* timer = nullptr;  // null once this frame stopped waiting
+  };
+  auto pending = std::make_shared<Pending>();
+  const std::unique_ptr<ports::Timer> timer = timers.at(clock.now() + kAdmissionWait);
+  pending->timer = timer.get();
+  struct StopWaiting {
+    Pending& p;
+    ~StopWaiting() { p.timer = nullptr; }
+  } stop_waiting{*pending};
+  coordinator->admit_async(
+      request, [pending, request, mb = mailbox, c = coordinator](state::Admission a) {
+        std::lock_guard lock(mb->m);
+        if (!mb->open) return;
+        asio::post(mb->executor, [pending, request, c, a = std::move(a)]() mutable {
+          if (!pending->timer) {
+            // Granted after the request stopped waiting: give it straight back.
+            if (a.kind == state::Admission::Kind::kGranted) c->release(request, a.lease_id, true);
+            return;
+          }
+          pending->answer = std::move(a);
+          pending->timer->wake();
+        });
+      });
+  if (!pending->answer) co_await timer->wait();
+  // No answer in time: as if Redis were away (local limits only).
+  co_return pending->answer.value_or(state::Admission{});
+}
+
 auto RequestEngine::Impl::admit_shared(const SharedLease& lease, TimePoint give_up,
                                        SlotCancel* cancel) -> awaitable<state::Admission> {
   while (true) {
-    state::Admission admission = coordinator->admit(lease.request);
+    state::Admission admission = co_await ask_admission(lease.request);
     if (admission.kind != state::Admission::Kind::kBusy) co_return admission;
     if (clock.now() >= give_up || (cancel && cancel->cancelled)) co_return admission;
     const TimePoint poll_at = clock.now() + kLeasePoll;

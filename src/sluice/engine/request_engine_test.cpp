@@ -574,5 +574,78 @@ TEST(EngineScenario, AStoreThatCannotBeReadIsA503NotTheCallersFault) {
   EXPECT_TRUE(h.provider("zai").sent.empty());
 }
 
+// Redis mode's port, answering only when the test says (as a distant Redis
+// would, a round trip later).
+class SlowCoordinator final : public state::Coordinator {
+ public:
+  struct Asked {
+    state::AdmissionRequest request;
+    std::function<void(state::Admission)> done;
+  };
+  std::vector<Asked> asked;
+  std::vector<std::string> released;
+
+  state::Admission admit(const state::AdmissionRequest&) override { return {}; }
+  void admit_async(const state::AdmissionRequest& r,
+                   std::function<void(state::Admission)> done) override {
+    asked.push_back({r, std::move(done)});
+  }
+  void release(const state::AdmissionRequest&, const std::string& id, bool) override {
+    released.push_back(id);
+  }
+  void share_snapshot(const state::AdmissionRequest&, const RateLimitSnapshot&) override {}
+  void renew() override {}
+  Duration lease_ttl() const override { return seconds(10); }
+
+  void grant(std::size_t i, std::string id) {
+    state::Admission a;
+    a.kind = state::Admission::Kind::kGranted;
+    a.lease_id = std::move(id);
+    asked[i].done(std::move(a));
+  }
+};
+
+TEST(EngineScenario, NoRequestWaitsForAnotherRequestsRedisRoundTrip) {
+  SlowCoordinator redis;
+  EngineHarness h(
+      "state: {backend: memory}\n"
+      "providers:\n"
+      "  a: {api: openai, base_url: \"http://a.test/v1\", keys: [env:A1]}\n"
+      "  b: {api: openai, base_url: \"http://b.test/v1\", keys: [env:B1]}\n"
+      "models:\n"
+      "  first: {route: [a/m]}\n"
+      "  second: {route: [b/m]}\n",
+      {0.5}, nullptr, &redis);
+  ASSERT_TRUE(h.ok()) << h.load_errors();
+  auto first = h.chat("first");
+  auto second = h.chat("second");
+  // Both asked at once: the second did not wait for the first's answer.
+  ASSERT_EQ(redis.asked.size(), 2u);
+  EXPECT_FALSE(first->done);
+  redis.grant(1, "lease-2");
+  h.run();
+  EXPECT_TRUE(second->done);
+  EXPECT_EQ(second->writer.status, 200);
+  EXPECT_FALSE(first->done);  // still waiting for its own answer only
+  redis.grant(0, "lease-1");
+  h.run();
+  EXPECT_TRUE(first->done);
+  EXPECT_EQ(redis.released, (std::vector<std::string>{"lease-2", "lease-1"}));
+}
+
+TEST(EngineScenario, AnAdmissionAnsweredAfterItsRequestGaveUpIsGivenBack) {
+  SlowCoordinator redis;
+  EngineHarness h(kOneProvider, {0.5}, nullptr, &redis);
+  ASSERT_TRUE(h.ok());
+  auto call = h.chat("main");
+  ASSERT_EQ(redis.asked.size(), 1u);
+  h.advance(seconds(3));  // no answer within the admission wait: local limits only
+  EXPECT_TRUE(call->done);
+  EXPECT_EQ(call->writer.status, 200);
+  redis.grant(0, "late");
+  h.run();
+  EXPECT_EQ(redis.released, (std::vector<std::string>{"late"}));
+}
+
 }  // namespace
 }  // namespace sluice::engine

@@ -35,6 +35,10 @@ std::string names_of(const std::map<std::string, ProviderRuntime>& providers) {
   return s;
 }
 
+// z.ai caps each model on its own; elsewhere one limit covers the key, and a
+// slot or a report needs no model.
+bool per_model_limits(const ProviderRuntime& p) { return !p.cfg->limiter_bucket("m").empty(); }
+
 std::optional<std::size_t> key_index_of(const policy::PoolState& pool, std::string_view fp) {
   for (std::size_t i = 0; i < pool.keys.size(); ++i) {
     if (pool.keys[i].fingerprint == fp) return i;
@@ -71,8 +75,10 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
                                              "\" in the config; providers: " + names_of(providers));
   }
   ProviderRuntime& p = pit->second;
-  if (r.model.empty()) {
-    co_return refuse("missing_model", "a slot is taken for a model (the upstream model's name)");
+  if (r.model.empty() && per_model_limits(p)) {
+    co_return refuse("missing_model", r.provider +
+                                          " limits each model separately: name the upstream "
+                                          "model the request is for");
   }
   std::optional<std::size_t> wanted;
   if (!r.key_fingerprint.empty()) {
@@ -241,7 +247,9 @@ auto RequestEngine::Impl::learn(const Learning& l) -> std::string {
                  "\" in the config; providers: " + names_of(providers));
   }
   ProviderRuntime& p = pit->second;
-  if (l.model.empty()) return error("model: the upstream model the request was sent to");
+  if (l.model.empty() && per_model_limits(p)) {
+    return error("model: " + l.provider + " limits each model separately: name the model");
+  }
   std::optional<std::size_t> key_index;
   if (l.slot && l.slot->granted) {
     key_index = l.slot->key_index;

@@ -235,8 +235,10 @@ TEST(EngineSlots, BadRequestsAreRefusedWithTheirReason) {
   EXPECT_NE(unknown->slot->message.find("pool, zai"), std::string::npos);
   auto key = h.slot(SlotRequest{.provider = "zai", .key_fingerprint = "sk-...beef", .model = "m"});
   EXPECT_EQ(key->slot->code, "unknown_key");
-  auto model = h.slot(SlotRequest{.provider = "zai"});
+  auto model = h.slot(SlotRequest{.provider = "zai"});  // z.ai: limits per model
   EXPECT_EQ(model->slot->code, "missing_model");
+  auto any_model = h.slot(SlotRequest{.provider = "pool"});  // one limit per key
+  EXPECT_TRUE(any_model->slot->granted);
   HeaderList none;
   const json v = json::parse(h.engine().learn(outcome("nope", "m", 200, none, "")));
   EXPECT_TRUE(v.contains("error"));

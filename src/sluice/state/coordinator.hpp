@@ -14,6 +14,7 @@
 // Nothing here may fail a request: when the backend is unreachable the
 // answer is kUnavailable and the caller goes on with its local limits.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -54,6 +55,12 @@ class Coordinator {
  public:
   virtual ~Coordinator() = default;
   virtual Admission admit(const AdmissionRequest& request) = 0;
+  // admit() without blocking the caller: `done` is called once with the
+  // answer, possibly on another thread (post it to your executor). The
+  // default answers at once with admit().
+  virtual void admit_async(const AdmissionRequest& request, std::function<void(Admission)> done) {
+    done(admit(request));
+  }
   // Gives the lease back. `refund` undoes the send's budget count when the
   // request was not sent after all (the shared throttle said wait).
   virtual void release(const AdmissionRequest& request, const std::string& lease_id,

@@ -71,6 +71,15 @@ class RedisClient {
   // EVALSHA, loading the script on NOSCRIPT (a restarted or flushed Redis).
   Result<RedisReply> eval(std::string_view script, const std::vector<std::string>& keys,
                           const std::vector<std::string>& args);
+  // Several scripts in one round trip (EVALSHA pipelined; scripts not yet
+  // known are loaded first): one result per call, in order. `script` views
+  // must outlive the call (they are the coordinator's constants).
+  struct EvalCall {
+    std::string_view script;
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  std::vector<Result<RedisReply>> eval_all(const std::vector<EvalCall>& calls);
 
   bool connected() const;
   const std::string& display() const { return options_.target.display; }

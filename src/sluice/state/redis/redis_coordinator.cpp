@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
 #include <random>
 #include <utility>
 
@@ -12,6 +16,9 @@
 
 namespace sluice::state {
 namespace {
+
+// Nothing: flush() waits for its answer, which comes after everything before it.
+constexpr std::string_view kPing = "return 1";
 
 // KEYS: lease set, budget hash. ARGV: limit, lease id, ttl ms, tokens.
 // Expired leases are dropped first, so a dead instance's slots come back.
@@ -104,6 +111,78 @@ std::string random_instance_id() {
 
 }  // namespace
 
+// The coordinator's connection and the thread that owns it.
+class RedisCoordinator::Worker {
+ public:
+  using Done = std::function<void(Result<RedisReply>)>;
+
+  explicit Worker(RedisOptions options) : client_(std::move(options)), thread_([this] { run(); }) {}
+  ~Worker() {
+    {
+      std::lock_guard lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();  // what is queued is sent first: releases are not lost on the way out
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void eval(std::string_view script, std::vector<std::string> keys, std::vector<std::string> args,
+            Done done) {
+    {
+      std::lock_guard lock(m_);
+      queue_.push_back(
+          Job{RedisClient::EvalCall{script, std::move(keys), std::move(args)}, std::move(done)});
+    }
+    cv_.notify_one();
+  }
+
+  void flush() {
+    std::promise<void> done;
+    auto future = done.get_future();
+    eval(kPing, {}, {}, [&done](Result<RedisReply>) { done.set_value(); });
+    future.wait();
+  }
+
+ private:
+  struct Job {
+    RedisClient::EvalCall call;
+    Done done;
+  };
+  // A batch's size bound: one pipeline stays a few hundred KiB at most.
+  static constexpr std::size_t kMaxBatch = 512;
+
+  void run() {
+    std::unique_lock lock(m_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to send
+      std::vector<Job> batch;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      std::vector<RedisClient::EvalCall> calls;
+      calls.reserve(batch.size());
+      for (auto& j : batch) calls.push_back(std::move(j.call));
+      std::vector<Result<RedisReply>> results = client_.eval_all(calls);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].done) batch[i].done(std::move(results[i]));
+      }
+      lock.lock();
+    }
+  }
+
+  RedisClient client_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the rest exists
+};
+
 RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget target)
     : options_(std::move(options)), instance_(random_instance_id()) {
   RedisOptions ro;
@@ -111,8 +190,10 @@ RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget 
   ro.on_state_change = options_.on_state_change;
   // Admission is on the request path: fail fast rather than hold it up.
   ro.command_timeout = std::chrono::milliseconds(250);
-  client_ = std::make_unique<RedisClient>(std::move(ro));
+  worker_ = std::make_unique<Worker>(std::move(ro));
 }
+
+RedisCoordinator::~RedisCoordinator() = default;
 
 Result<std::unique_ptr<RedisCoordinator>> RedisCoordinator::open(RedisCoordinatorOptions options) {
   auto target = parse_redis_url(options.url);
@@ -132,59 +213,94 @@ std::string RedisCoordinator::budget_key(const std::string& scope, const std::st
   return options_.prefix + "budget:" + composite(scope, model);
 }
 
-Admission RedisCoordinator::admit(const AdmissionRequest& req) {
-  Admission a;
-  const std::string id = instance_ + ":" + std::to_string(++next_lease_);
-  const std::string leases = lease_key(req.key_scope, req.bucket);
+void RedisCoordinator::admit_async(const AdmissionRequest& req,
+                                   std::function<void(Admission)> done) {
+  std::string id = instance_ + ":" + std::to_string(++next_lease_);
+  std::string leases = lease_key(req.key_scope, req.bucket);
   const auto ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl);
-  auto r = client_->eval(
-      kAdmit, {leases, budget_key(req.key_scope, req.model)},
-      {std::to_string(req.limit), id, std::to_string(ttl_ms.count()), std::to_string(req.tokens)});
-  if (!r.ok() || r.value().is_error() || r.value().elements.empty()) return a;  // unavailable
-  const auto& e = r.value().elements;
-  if (to_int(e[0]) == 0) {
-    a.kind = Admission::Kind::kBusy;
-    return a;
-  }
-  a.kind = Admission::Kind::kGranted;
-  a.lease_id = id;
-  held_.emplace(id, leases);
-  if (e.size() >= 4) {
-    if (e[1].type == RedisReply::Type::kString) a.budget.snapshot = decode_snapshot(e[1].str);
-    a.budget.sent_requests = to_int(e[2]);
-    a.budget.sent_tokens = to_int(e[3]);
-  }
-  return a;
+  std::vector<std::string> keys{leases, budget_key(req.key_scope, req.model)};
+  std::vector<std::string> args{std::to_string(req.limit), id, std::to_string(ttl_ms.count()),
+                                std::to_string(req.tokens)};
+  worker_->eval(kAdmit, std::move(keys), std::move(args),
+                [this, id = std::move(id), leases = std::move(leases),
+                 done = std::move(done)](Result<RedisReply> r) {
+                  Admission a;
+                  if (!r.ok() || r.value().is_error() || r.value().elements.empty()) {
+                    done(std::move(a));  // unavailable: local limits only
+                    return;
+                  }
+                  const auto& e = r.value().elements;
+                  if (to_int(e[0]) == 0) {
+                    a.kind = Admission::Kind::kBusy;
+                    done(std::move(a));
+                    return;
+                  }
+                  a.kind = Admission::Kind::kGranted;
+                  a.lease_id = id;
+                  {
+                    std::lock_guard lock(held_mutex_);
+                    held_.emplace(id, leases);
+                  }
+                  if (e.size() >= 4) {
+                    if (e[1].type == RedisReply::Type::kString) {
+                      a.budget.snapshot = decode_snapshot(e[1].str);
+                    }
+                    a.budget.sent_requests = to_int(e[2]);
+                    a.budget.sent_tokens = to_int(e[3]);
+                  }
+                  done(std::move(a));
+                });
+}
+
+Admission RedisCoordinator::admit(const AdmissionRequest& req) {
+  std::promise<Admission> answer;
+  auto future = answer.get_future();
+  admit_async(req, [&answer](Admission a) { answer.set_value(std::move(a)); });
+  return future.get();
 }
 
 void RedisCoordinator::release(const AdmissionRequest& req, const std::string& lease_id,
                                bool refund) {
-  held_.erase(lease_id);
+  {
+    std::lock_guard lock(held_mutex_);
+    held_.erase(lease_id);
+  }
   // A failure here is harmless: the lease expires within its TTL.
-  (void)client_->eval(kRelease,
-                      {lease_key(req.key_scope, req.bucket), budget_key(req.key_scope, req.model)},
-                      {lease_id, refund ? "1" : "0", std::to_string(req.tokens)});
+  worker_->eval(kRelease,
+                {lease_key(req.key_scope, req.bucket), budget_key(req.key_scope, req.model)},
+                {lease_id, refund ? "1" : "0", std::to_string(req.tokens)}, nullptr);
 }
 
 void RedisCoordinator::share_snapshot(const AdmissionRequest& req,
                                       const RateLimitSnapshot& snapshot) {
-  (void)client_->eval(
+  worker_->eval(
       kShare, {budget_key(req.key_scope, req.model), lease_key(req.key_scope, req.bucket)},
-      {encode_snapshot(snapshot), std::to_string(snapshot.taken_at.time_since_epoch().count())});
+      {encode_snapshot(snapshot), std::to_string(snapshot.taken_at.time_since_epoch().count())},
+      nullptr);
 }
 
 void RedisCoordinator::renew() {
-  if (held_.empty()) return;
   std::vector<std::string> keys;
   std::vector<std::string> args;
   args.push_back(std::to_string(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl).count()));
-  for (const auto& [id, set] : held_) {
-    keys.push_back(set);
-    args.push_back(id);
+  {
+    std::lock_guard lock(held_mutex_);
+    if (held_.empty()) return;
+    for (const auto& [id, set] : held_) {
+      keys.push_back(set);
+      args.push_back(id);
+    }
   }
-  (void)client_->eval(kRenew, keys, args);
+  worker_->eval(kRenew, std::move(keys), std::move(args), nullptr);
 }
+
+std::size_t RedisCoordinator::leases_held() const {
+  std::lock_guard lock(held_mutex_);
+  return held_.size();
+}
+
+void RedisCoordinator::flush() { worker_->flush(); }
 
 RedisEvents::RedisEvents(RedisTarget target, std::string channel,
                          std::function<void(std::string)> on_message)

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -64,6 +65,7 @@ TEST_F(RedisCoordinatorTest, ACapOfOneHoldsAcrossInstancesUntilTheLeaseIsRelease
 
   a->release(req_, first.lease_id, false);
   EXPECT_EQ(a->leases_held(), 0u);
+  a->flush();  // a release returns at once; it reaches Redis in order, soon after
   EXPECT_EQ(b->admit(req_).kind, Kind::kGranted);
 }
 
@@ -121,6 +123,7 @@ TEST_F(RedisCoordinatorTest, SendsAreCountedAgainstOneSharedBudgetAndASnapshotRe
   snap.find_or_add("requests", BudgetAxis::kRequests).remaining = 17;
   a->share_snapshot(req_, snap);
   a->release(req_, a1.lease_id, false);
+  a->flush();
 
   const Admission b2 = b->admit(req_);
   ASSERT_EQ(b2.kind, Kind::kGranted);
@@ -134,7 +137,31 @@ TEST_F(RedisCoordinatorTest, SendsAreCountedAgainstOneSharedBudgetAndASnapshotRe
   old.taken_at -= std::chrono::seconds(5);
   old.find_or_add("requests", BudgetAxis::kRequests).remaining = 99;
   b->share_snapshot(req_, old);
+  b->flush();
   EXPECT_EQ(a->admit(req_).budget.snapshot->find("requests")->remaining, 17);
+}
+
+TEST_F(RedisCoordinatorTest, AdmissionsAskedAllAtOnceGrantExactlyTheLimitInOrder) {
+  auto a = open();
+  req_.limit = 10;
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<Kind> answers;
+  constexpr int kAsked = 300;  // more than one pipeline batch
+  for (int i = 0; i < kAsked; ++i) {
+    a->admit_async(req_, [&](Admission ad) {
+      std::lock_guard lock(m);
+      answers.push_back(ad.kind);
+      cv.notify_all();
+    });
+  }
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return answers.size() == kAsked; }));
+  // Answered in the order asked: the first ten got the slots.
+  for (int i = 0; i < kAsked; ++i) {
+    EXPECT_EQ(answers[i], i < 10 ? Kind::kGranted : Kind::kBusy) << i;
+  }
+  EXPECT_EQ(a->leases_held(), 10u);
 }
 
 TEST_F(RedisCoordinatorTest, ARefundedReleaseUncountsTheSend) {
