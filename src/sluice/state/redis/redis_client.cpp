@@ -142,6 +142,7 @@ StoreError RedisClient::error(const std::string& op, const std::string& why) con
 
 void RedisClient::fail(const std::string& why) {
   ctx_.reset();
+  shas_.clear();  // the next connection may reach a Redis that never saw the scripts
   retry_at_ = std::chrono::steady_clock::now() + options_.retry_interval;
   last_failure_ = why;
   if (was_up_) {
@@ -301,6 +302,76 @@ std::vector<Result<RedisReply>> RedisClient::eval_all(const std::vector<EvalCall
     }
   }
   return out;
+}
+
+bool RedisClient::prepare(const std::vector<std::string_view>& scripts) {
+  if (!ensure_connected()) return false;
+  std::vector<std::vector<std::string>> loads;
+  std::vector<std::string_view> wanted;
+  for (auto script : scripts) {
+    if (shas_.find(script) != shas_.end()) continue;
+    loads.push_back({"SCRIPT", "LOAD", std::string(script)});
+    wanted.push_back(script);
+  }
+  if (loads.empty()) return true;
+  auto loaded = pipeline(loads);
+  if (!loaded.ok()) return false;
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (loaded.value()[i].type != RedisReply::Type::kString) {
+      fail("SCRIPT LOAD: " + loaded.value()[i].str);
+      return false;
+    }
+    shas_.emplace(std::string(wanted[i]), loaded.value()[i].str);
+  }
+  return true;
+}
+
+const std::string& RedisClient::sha_of(std::string_view script) const {
+  return shas_.find(script)->second;
+}
+
+int RedisClient::fd() const { return ctx_ ? ctx_->c->fd : -1; }
+
+bool RedisClient::send(const std::vector<std::vector<std::string>>& commands) {
+  if (!ctx_) return false;
+  for (const auto& argv : commands) {
+    std::vector<const char*> ptrs;
+    std::vector<size_t> lens;
+    ptrs.reserve(argv.size());
+    lens.reserve(argv.size());
+    for (const auto& a : argv) ptrs.push_back(a.data()), lens.push_back(a.size());
+    if (redisAppendCommandArgv(ctx_->c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) !=
+        REDIS_OK) {
+      fail(ctx_->c->errstr);
+      return false;
+    }
+  }
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(ctx_->c, &done) != REDIS_OK) {
+      fail(ctx_->c->err != 0 ? ctx_->c->errstr : "write failed");
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RedisClient::receive(std::vector<RedisReply>& replies) {
+  if (!ctx_) return false;
+  if (redisBufferRead(ctx_->c) != REDIS_OK) {
+    fail(ctx_->c->err != 0 ? ctx_->c->errstr : "connection lost");
+    return false;
+  }
+  while (true) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(ctx_->c, &raw) != REDIS_OK) {
+      fail(ctx_->c->err != 0 ? ctx_->c->errstr : "protocol error");
+      return false;
+    }
+    if (raw == nullptr) return true;  // no complete reply left
+    ReplyPtr r(static_cast<redisReply*>(raw));
+    replies.push_back(copy_reply(r.get()));
+  }
 }
 
 }  // namespace sluice::state

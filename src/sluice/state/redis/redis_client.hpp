@@ -81,6 +81,24 @@ class RedisClient {
   };
   std::vector<Result<RedisReply>> eval_all(const std::vector<EvalCall>& calls);
 
+  // --- for a caller that keeps commands in flight (the coordinator's
+  // worker: it writes new commands while earlier replies are still on their
+  // way, and reads replies as they come, on one thread) ---
+  // Connects if need be and loads `scripts`; false when Redis cannot be used
+  // now (last_failure() says why). Only with nothing in flight.
+  bool prepare(const std::vector<std::string_view>& scripts);
+  // The loaded script's SHA1 (after prepare()).
+  const std::string& sha_of(std::string_view script) const;
+  int fd() const;
+  // Writes every command; false (and disconnected) on failure.
+  bool send(const std::vector<std::vector<std::string>>& commands);
+  // Reads what has arrived (call when fd() is readable) and appends every
+  // complete reply; false (and disconnected) when the connection is lost.
+  bool receive(std::vector<RedisReply>& replies);
+  // Drops the connection (a reply overdue, scripts flushed): reconnects later.
+  void drop(const std::string& why) { fail(why); }
+  const std::string& last_failure() const { return last_failure_; }
+
   bool connected() const;
   const std::string& display() const { return options_.target.display; }
 

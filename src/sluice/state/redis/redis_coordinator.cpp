@@ -2,8 +2,10 @@
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -111,19 +113,29 @@ std::string random_instance_id() {
 
 }  // namespace
 
-// The coordinator's connection and the thread that owns it.
+// The coordinator's connection and the thread that owns it. Commands are
+// written as soon as they are queued, while earlier replies are still on
+// their way (the thread waits on the socket and on a wake-up descriptor at
+// once), and replies are matched to their commands in order. So an
+// admission costs one round trip however many others are in flight, and a
+// caller never waits: it queues and is called back.
 class RedisCoordinator::Worker {
  public:
   using Done = std::function<void(Result<RedisReply>)>;
 
-  explicit Worker(RedisOptions options) : client_(std::move(options)), thread_([this] { run(); }) {}
+  Worker(RedisOptions options, Duration reply_timeout)
+      : client_(std::move(options)),
+        reply_timeout_(reply_timeout),
+        wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+        thread_([this] { run(); }) {}
   ~Worker() {
     {
       std::lock_guard lock(m_);
       stop_ = true;
     }
-    cv_.notify_all();
+    wake();
     thread_.join();  // what is queued is sent first: releases are not lost on the way out
+    if (wake_fd_ >= 0) ::close(wake_fd_);
   }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -135,7 +147,7 @@ class RedisCoordinator::Worker {
       queue_.push_back(
           Job{RedisClient::EvalCall{script, std::move(keys), std::move(args)}, std::move(done)});
     }
-    cv_.notify_one();
+    wake();
   }
 
   void flush() {
@@ -150,37 +162,108 @@ class RedisCoordinator::Worker {
     RedisClient::EvalCall call;
     Done done;
   };
-  // A batch's size bound: one pipeline stays a few hundred KiB at most.
-  static constexpr std::size_t kMaxBatch = 512;
+  struct InFlight {
+    Done done;
+    std::chrono::steady_clock::time_point sent;
+  };
+
+  void wake() {
+    const std::uint64_t one = 1;
+    if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+  }
+
+  // Every reply still owed fails with `why` (the connection is gone).
+  void fail_in_flight(const std::string& why) {
+    while (!in_flight_.empty()) {
+      if (in_flight_.front().done) in_flight_.front().done(StoreError{"redis: " + why});
+      in_flight_.pop_front();
+    }
+  }
 
   void run() {
-    std::unique_lock lock(m_);
+    const std::vector<std::string_view> scripts = {kPing, kAdmit, kRelease, kShare, kRenew};
+    bool reload = false;  // Redis lost its scripts: reconnect once nothing is in flight
     while (true) {
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left to send
-      std::vector<Job> batch;
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      // Wait for new work, or (with replies owed) for the socket too.
+      int timeout_ms = -1;
+      if (!in_flight_.empty()) {
+        const auto due = in_flight_.front().sent + reply_timeout_;
+        timeout_ms = static_cast<int>(
+            std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          due - std::chrono::steady_clock::now())
+                                              .count() +
+                                          1));
       }
-      lock.unlock();
-      std::vector<RedisClient::EvalCall> calls;
-      calls.reserve(batch.size());
-      for (auto& j : batch) calls.push_back(std::move(j.call));
-      std::vector<Result<RedisReply>> results = client_.eval_all(calls);
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].done) batch[i].done(std::move(results[i]));
+      pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {in_flight_.empty() ? -1 : client_.fd(), POLLIN, 0}};
+      {
+        std::unique_lock lock(m_);
+        if (stop_ && queue_.empty() && in_flight_.empty()) return;
+        if (!queue_.empty()) timeout_ms = 0;  // work already waiting: look, do not sleep
       }
-      lock.lock();
+      if (::poll(fds, 2, timeout_ms) < 0 && errno != EINTR) fail_in_flight("poll failed");
+      if (fds[0].revents & POLLIN) {
+        std::uint64_t n = 0;
+        (void)!::read(wake_fd_, &n, sizeof n);
+      }
+
+      // Replies, in the order their commands were written.
+      if (!in_flight_.empty()) {
+        if (fds[1].revents & (POLLIN | POLLERR | POLLHUP)) {
+          std::vector<RedisReply> replies;
+          const bool ok = client_.receive(replies);
+          for (auto& r : replies) {
+            if (in_flight_.empty()) break;
+            if (r.is_error() && r.str.starts_with("NOSCRIPT")) reload = true;
+            if (in_flight_.front().done) in_flight_.front().done(std::move(r));
+            in_flight_.pop_front();
+          }
+          if (!ok) fail_in_flight(client_.last_failure());
+        } else if (std::chrono::steady_clock::now() >= in_flight_.front().sent + reply_timeout_) {
+          client_.drop("no reply within " + std::to_string(to_seconds(reply_timeout_)) + " s");
+          fail_in_flight(client_.last_failure());
+        }
+      }
+      if (reload && in_flight_.empty()) {
+        client_.drop("the scripts were flushed; loading them again");
+        reload = false;
+      }
+
+      // New commands, written at once.
+      std::deque<Job> batch;
+      {
+        std::lock_guard lock(m_);
+        batch.swap(queue_);
+      }
+      if (batch.empty()) continue;
+      if (in_flight_.empty() && !client_.prepare(scripts)) {
+        for (auto& j : batch) {
+          if (j.done) j.done(StoreError{"redis: " + client_.last_failure()});
+        }
+        continue;
+      }
+      std::vector<std::vector<std::string>> commands;
+      commands.reserve(batch.size());
+      for (const auto& j : batch) {
+        std::vector<std::string> argv{"EVALSHA", client_.sha_of(j.call.script),
+                                      std::to_string(j.call.keys.size())};
+        argv.insert(argv.end(), j.call.keys.begin(), j.call.keys.end());
+        argv.insert(argv.end(), j.call.args.begin(), j.call.args.end());
+        commands.push_back(std::move(argv));
+      }
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& j : batch) in_flight_.push_back(InFlight{std::move(j.done), now});
+      if (!client_.send(commands)) fail_in_flight(client_.last_failure());
     }
   }
 
   RedisClient client_;
+  const Duration reply_timeout_;
+  const int wake_fd_;
   std::mutex m_;
-  std::condition_variable cv_;
   std::deque<Job> queue_;
   bool stop_ = false;
-  std::thread thread_;  // last: started once the rest exists
+  std::deque<InFlight> in_flight_;  // the worker thread's own
+  std::thread thread_;              // last: started once the rest exists
 };
 
 RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget target)
@@ -190,7 +273,7 @@ RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget 
   ro.on_state_change = options_.on_state_change;
   // Admission is on the request path: fail fast rather than hold it up.
   ro.command_timeout = std::chrono::milliseconds(250);
-  worker_ = std::make_unique<Worker>(std::move(ro));
+  worker_ = std::make_unique<Worker>(std::move(ro), std::chrono::milliseconds(250));
 }
 
 RedisCoordinator::~RedisCoordinator() = default;
