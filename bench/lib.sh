@@ -61,3 +61,12 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench-key"
 LUA
 }
+
+# utime+stime of a process and its children (nginx's worker does the work), in ticks.
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$(( total + $(awk '{print $14+$15}' "/proc/$p/stat") ))
+  done
+  echo "$total"
+}

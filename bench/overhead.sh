@@ -59,14 +59,6 @@ sl2_pid=$!
 sleep 1
 
 wrk_post_script >"$work/post.lua"
-# utime+stime of a process and its children (nginx's worker does the work).
-cpu_ticks() {
-  local total=0 p
-  for p in "$1" $(pgrep -P "$1" || true); do
-    total=$(( total + $(awk '{print $14+$15}' "/proc/$p/stat") ))
-  done
-  echo "$total"
-}
 hz=$(getconf CLK_TCK)
 # wrk prints latencies as 249.00us / 1.84ms / 1.02s: in ms.
 to_ms() { awk '{v=$1; if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.2f", v*1000; else print "-"}' <<<"$1"; }
