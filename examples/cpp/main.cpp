@@ -20,5 +20,13 @@ int main(int argc, char** argv) {
     sluice::api::Slot slot = engine->slot(R"({"provider":"zai","model":"glm-5.1"})");
     std::cout << slot.result() << "\n";
     std::cout << slot.learn(R"({"status":200,"body":"{}"})") << "\n";
+    // The transport mode: a request through the front door, read as events.
+    sluice::api::Call call =
+        engine->call("POST", "/v1/chat/completions", R"({"model":"no-such-alias","messages":[]})",
+                     R"([["content-type","application/json"]])");
+    for (auto e = call.next(); e.kind != SLUICE_CALL_END && e.kind != SLUICE_CALL_ABORTED;
+         e = call.next()) {
+      std::cout << (e.kind == SLUICE_CALL_HEAD ? "head: " : "body: ") << e.data << "\n";
+    }
   }
 }

@@ -61,6 +61,39 @@ class Slot {
   std::unique_ptr<sluice_slot, Release> handle_;
 };
 
+// One request through the engine's front door (the transport mode; see
+// sluice_call_start), read as events. Closed when destroyed: an answer
+// still coming is abandoned (the engine sees its client gone).
+class Call {
+ public:
+  struct Event {
+    int kind = SLUICE_CALL_NONE;  // SLUICE_CALL_HEAD, _BODY, _END, _ABORTED
+    std::string data;             // HEAD: {"status", "headers", "stream"}; BODY: bytes
+  };
+  Call(Call&&) noexcept = default;
+  Call& operator=(Call&&) noexcept = default;
+  // Waits up to `timeout_s` (negative: without end) for the next event.
+  Event next(double timeout_s = -1) const {
+    char* data = nullptr;
+    size_t len = 0;
+    Event e;
+    e.kind = sluice_call_next(handle_.get(), timeout_s, &data, &len);
+    if (data) {
+      e.data.assign(data, len);
+      sluice_free(data);
+    }
+    return e;
+  }
+
+ private:
+  friend class Engine;
+  struct Close {
+    void operator()(sluice_call* c) const { sluice_call_close(c); }
+  };
+  explicit Call(sluice_call* c) : handle_(c) {}
+  std::unique_ptr<sluice_call, Close> handle_;
+};
+
 // sluice's engine in this process, from a gateway config file (the same YAML
 // as `sluice serve`; with the SQLite or Redis backend it shares state with
 // running gateways). Thread-safe.
@@ -89,6 +122,13 @@ class Engine {
         sluice_slot_begin(handle_.get(), std::string(request_json).c_str(), nullptr, nullptr);
     sluice_slot_wait(s, -1);
     return Slot(s);
+  }
+  // Sends one request through the front door; `headers_json` is
+  // [[name, value], ...]. Read the answer with Call::next().
+  Call call(const std::string& method, const std::string& path, std::string_view body,
+            const std::string& headers_json = "[]") const {
+    return Call(sluice_call_start(handle_.get(), method.c_str(), path.c_str(), headers_json.c_str(),
+                                  body.data(), body.size(), nullptr, nullptr));
   }
 
  private:

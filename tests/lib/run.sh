@@ -46,6 +46,8 @@ echo "$out"
 grep -q '"class":"CONCURRENCY_LIMIT"' <<<"$out"
 grep -q '"ok":true' <<<"$out"
 grep -q '"state":"granted"' <<<"$out"
+grep -q '^head: {"headers":.*"status":404' <<<"$out"
+grep -q '^body: .*model_not_found' <<<"$out"
 # Only the API is exported: none of sluice's internals leak into a user's link.
 if nm -D --defined-only "$lib" | grep -v ' sluice_\| _ZN6sluice3api' | grep -q ' T '; then
   echo "lib: libsluice exports more than its API:" >&2
