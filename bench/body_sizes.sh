@@ -46,27 +46,12 @@ median() {
     awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print a[int((NR+1)/2)]}'
 }
 
-# A wrk script posting a chat body of about $1 KiB (a conversation of 1 KiB turns).
-body_script() {
-  python3 - "$1" <<'PY'
-import json, sys
-kib = int(sys.argv[1])
-turn = "x" * 1000
-msgs = [{"role": "user" if i % 2 == 0 else "assistant", "content": turn} for i in range(kib)]
-body = json.dumps({"model": "main", "max_tokens": 8, "messages": msgs})
-print('wrk.method = "POST"')
-print('wrk.headers["Content-Type"] = "application/json"')
-print('wrk.headers["Authorization"] = "Bearer bench-key"')
-print("wrk.body = " + json.dumps(body))
-PY
-}
-
 echo "CPU per request by body size: 32 connections, ${secs}s x $rounds rounds (medians)"
 echo
 echo "| body | nginx µs/req | sluice µs/req | ratio | sluice default limit µs/req | ratio | sluice req/s |"
 echo "|---|---|---|---|---|---|---|"
 for kib in 1 16 64 256; do
-  body_script "$kib" >"$work/body.lua"
+  wrk_body_script "$kib" >"$work/body.lua"
   declare -A samples=()
   for round in $(seq 1 "$rounds"); do
     for target in nginx sluice default; do

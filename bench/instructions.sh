@@ -5,12 +5,14 @@
 # Each proxy runs under valgrind in front of the same `sluice sim`; wrk warms
 # it up, the counters are zeroed, wrk runs again, the counters are dumped.
 # The kernel's share (the same sends and receives for both) is not counted.
-#   bench/instructions.sh [connections] [seconds]      (default 64 and 5)
+#   bench/instructions.sh [connections] [seconds] [body-KiB]   (default 64, 5, the small body)
+#   SLUICE_BENCH_ANNOTATE=N   also list sluice's N costliest functions
 # A benchmark, not a test: it asserts nothing and prints figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-64}
 secs=${2:-5}
+kib=${3:-}
 ./scripts/setup.sh
 source bench/lib.sh
 need_packages wrk nginx-light valgrind
@@ -29,7 +31,7 @@ http { access_log off;
                  proxy_buffering off; } } }
 NGINX
 sluice_bench_config "$sl" "$up" >"$work/sluice.yaml"
-wrk_post_script >"$work/post.lua"
+if [ -n "$kib" ]; then wrk_body_script "$kib" >"$work/post.lua"; else wrk_post_script >"$work/post.lua"; fi
 
 # name port command...: prints "name: N requests, M instructions per request".
 count() {
@@ -48,7 +50,12 @@ count() {
   sleep 1
   ir=$(awk '/^summary:/ {print $2; exit}' "$(ls -t "$out".* | head -1)")
   kill "$vpid" 2>/dev/null || true
-  echo "$name: $n requests, $((ir / n)) instructions per request ($conns connections)"
+  echo "$name: $n requests, $((ir / n)) instructions per request ($conns connections${kib:+, ${kib} KiB bodies})"
+  if [ "$name" = sluice ] && [ -n "${SLUICE_BENCH_ANNOTATE:-}" ]; then
+    cp "$(ls -t "$out".* | head -1)" /tmp/sluice.callgrind
+    callgrind_annotate /tmp/sluice.callgrind 2>/dev/null |
+      awk '/^ *[0-9,]+ +\(/ && !/PROGRAM TOTALS/' | head -"$SLUICE_BENCH_ANNOTATE"
+  fi
 }
 count nginx "$ng" nginx -c "$work/nginx.conf" -p "$work"
 count sluice "$sl" $bin serve -c "$work/sluice.yaml"

@@ -70,3 +70,19 @@ cpu_ticks() {
   done
   echo "$total"
 }
+
+# A wrk script posting a chat body of about $1 KiB: a conversation of 1 KiB
+# turns, as coding agents send.
+wrk_body_script() {
+  python3 - "$1" <<'PY'
+import json, sys
+kib = int(sys.argv[1])
+turn = "x" * 1000
+msgs = [{"role": "user" if i % 2 == 0 else "assistant", "content": turn} for i in range(kib)]
+body = json.dumps({"model": "main", "max_tokens": 8, "messages": msgs})
+print('wrk.method = "POST"')
+print('wrk.headers["Content-Type"] = "application/json"')
+print('wrk.headers["Authorization"] = "Bearer bench-key"')
+print("wrk.body = " + json.dumps(body))
+PY
+}

@@ -152,8 +152,9 @@ class FakeProvider final : public ports::Upstream {
   int max_in_flight = 0;  // the most at once
 
   boost::asio::awaitable<ports::SendResult> send(std::string method, std::string path,
-                                                 HeaderList headers, std::string body) override {
-    SentRequest s{name_, std::move(method), std::move(path), std::move(body), "", clock_.now()};
+                                                 HeaderList headers,
+                                                 ports::OutgoingBody body) override {
+    SentRequest s{name_, std::move(method), std::move(path), body.joined(), "", clock_.now()};
     const HeaderView h = headers.view();
     if (auto a = h.get("authorization")) s.authorization = std::string(*a);
     if (auto a = h.get("x-api-key")) s.authorization = std::string(*a);

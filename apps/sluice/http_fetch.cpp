@@ -20,9 +20,10 @@ boost::asio::awaitable<FetchReply> fetch(net::UpstreamClient& client, net::Endpo
                                          std::string method, std::string target,
                                          net::HeaderFields headers, std::string body) {
   FetchReply out;
+  ports::OutgoingBody whole{.before = {}, .middle = std::move(body), .after = {}};
   net::SendResult sent =
       co_await client.send(std::move(endpoint), std::move(method), std::move(target),
-                           std::move(headers), std::move(body));
+                           std::move(headers), std::move(whole));
   if (!sent.response) {
     out.error = std::string(net::to_string(sent.failure)) + ": " + sent.message;
     co_return out;

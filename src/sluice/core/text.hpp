@@ -8,6 +8,11 @@
 
 namespace sluice {
 
+// Spare bytes allocated past the end of a request body as it is read, so the
+// JSON parser (simdjson reads up to 64 bytes ahead) parses the body where it
+// lies instead of copying it into a padded buffer first.
+inline constexpr std::size_t kBodyPadding = 64;
+
 std::string ascii_lower(std::string_view s);
 // JSON string literal for `s`, with quotes; control bytes as \u00XX.
 std::string json_quote(std::string_view s);

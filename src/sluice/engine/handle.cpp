@@ -285,18 +285,25 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       }
     } in_flight_guard{mb, own_tokens};
 
-    std::string body;
+    // Views of bytes this frame keeps (a retry sends them again), with the
+    // upstream model spliced in between: the body itself is never copied.
+    ports::OutgoingBody body;
+    const auto spliced = [&](const providers::SplicedBody& s) {
+      body.before = s.before;
+      body.middle = s.middle;
+      body.after = s.after;
+    };
     if (translate_to) {
-      body = translated_body;  // a copy: a retry sends it again
+      body.before = translated_body;
     } else if (responses.continued && p.cfg->base_url != responses.stored_at) {
       // A Responses provider other than the one that kept the previous turn:
       // it gets the whole conversation, not an id it does not know.
-      body = providers::splice_model(*responses.continued, responses.continued_facts,
-                                     target.upstream_model);
+      spliced(providers::splice_model_pieces(*responses.continued, responses.continued_facts,
+                                             target.upstream_model));
+    } else if (req.facts.model_end > req.facts.model_begin || req.facts.model) {
+      spliced(providers::splice_model_pieces(req.body, req.facts, target.upstream_model));
     } else {
-      body = req.facts.model_end > req.facts.model_begin || req.facts.model
-                 ? providers::splice_model(req.body, req.facts, target.upstream_model)
-                 : req.body;
+      body.before = req.body;
     }
     // Named, not temporaries inside co_await (g++ 12, docs/decisions/0005).
     const std::string upstream_path =

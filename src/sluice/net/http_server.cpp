@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "sluice/core/text.hpp"
 #include "sluice/net/http_head.hpp"
 #include "sluice/net/watchdog.hpp"
 #include "sluice/net/write_now.hpp"
@@ -191,7 +192,7 @@ class RequestParser final : public http::basic_parser<true> {
   // The length is within body_limit here (checked with the head).
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
                          beast::error_code&) override {
-    if (length) request.body.reserve(static_cast<std::size_t>(*length));
+    if (length) request.body.reserve(static_cast<std::size_t>(*length) + kBodyPadding);
   }
   std::size_t on_body_impl(beast::string_view piece, beast::error_code&) override {
     request.body.append(piece.data(), piece.size());

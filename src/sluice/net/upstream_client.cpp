@@ -383,7 +383,7 @@ std::size_t UpstreamClient::idle_connections() const {
 }
 
 awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std::string target,
-                                           HeaderFields headers, std::string body) {
+                                           HeaderFields headers, ports::OutgoingBody body) {
   auto impl = impl_;
   const bool default_port = ep.port == (ep.tls ? 443 : 80);
   const std::string head = request_head(
@@ -405,7 +405,9 @@ awaitable<SendResult> UpstreamClient::send(Endpoint ep, std::string method, std:
     // stream type: each helper was a frame allocated and resumed per request.
     // if/else, not ?: (see Response::next).
     beast::error_code ec;
-    const std::array<asio::const_buffer, 2> whole{asio::buffer(head), asio::buffer(body)};
+    const std::array<asio::const_buffer, 4> whole{asio::buffer(head), asio::buffer(body.before),
+                                                  asio::buffer(body.middle),
+                                                  asio::buffer(body.after)};
     if (conn->tls) {
       auto [wec, n] = co_await asio::async_write(*conn->secure, whole, kTuple);
       ec = wec;
@@ -474,7 +476,7 @@ class EndpointUpstream final : public ports::Upstream {
       : client_(executor, options), endpoint_(std::move(endpoint)) {}
 
   boost::asio::awaitable<SendResult> send(std::string method, std::string path, HeaderList headers,
-                                          std::string body) override {
+                                          ports::OutgoingBody body) override {
     // A base URL with a path ("https://api.z.ai/api/paas/v4", ".../v1")
     // stands for the API's version prefix: "/v1/chat/completions" goes to
     // "<base path>/chat/completions".

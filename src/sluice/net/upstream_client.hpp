@@ -58,7 +58,7 @@ class UpstreamClient {
   // `target` is the path (and query) after the endpoint's base path. All
   // parameters are taken by value: a coroutine outlives its caller's temporaries.
   boost::asio::awaitable<SendResult> send(Endpoint endpoint, std::string method, std::string target,
-                                          HeaderFields headers, std::string body);
+                                          HeaderFields headers, ports::OutgoingBody body);
   std::size_t idle_connections() const;
 
   struct Impl;  // public only so the response type in the .cpp can name it

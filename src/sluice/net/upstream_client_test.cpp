@@ -105,7 +105,9 @@ struct Outcome {
 // By value: this coroutine outlives the lambdas that start it.
 awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target) {
   Outcome o;
-  SendResult r = co_await c.send(ep, "POST", target, kJson, "{}");
+  // Named, not a temporary inside co_await (g++ 12, docs/decisions/0005).
+  ports::OutgoingBody body{.before = "{}", .middle = {}, .after = {}};
+  SendResult r = co_await c.send(ep, "POST", target, kJson, std::move(body));
   if (!r.response) {
     o.failure = r.failure;
     co_return o;

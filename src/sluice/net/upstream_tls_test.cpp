@@ -84,7 +84,8 @@ struct Result {
 
 awaitable<Result> fetch(UpstreamClient& client, Endpoint ep) {
   Result r;
-  SendResult sent = co_await client.send(ep, "GET", "/v1/models", {}, "");
+  ports::OutgoingBody none;  // named: no temporary inside co_await (g++ 12)
+  SendResult sent = co_await client.send(ep, "GET", "/v1/models", {}, std::move(none));
   if (!sent.response) {
     r.failure = sent.failure;
     r.message = sent.message;

@@ -55,6 +55,23 @@ struct SendResult {
   std::string message;  // never contains request headers (they carry keys)
 };
 
+// A request body on its way out: `before`, `middle`, `after`, written back
+// to back. The caller's own bytes go as views, valid until send() completes
+// (they live in the request's frame), so splicing the upstream model into a
+// 200 KiB conversation costs the model's bytes, not a copy of the body.
+struct OutgoingBody {
+  std::string_view before;
+  std::string middle;
+  std::string_view after;
+  std::size_t size() const { return before.size() + middle.size() + after.size(); }
+  std::string joined() const {
+    std::string s;
+    s.reserve(size());
+    s.append(before).append(middle).append(after);
+    return s;
+  }
+};
+
 // One provider's endpoint.
 class Upstream {
  public:
@@ -63,7 +80,7 @@ class Upstream {
   // the endpoint places it under its base URL. By value: a coroutine
   // outlives its caller's temporaries.
   virtual boost::asio::awaitable<SendResult> send(std::string method, std::string path,
-                                                  HeaderList headers, std::string body) = 0;
+                                                  HeaderList headers, OutgoingBody body) = 0;
 };
 
 struct UpstreamOptions {

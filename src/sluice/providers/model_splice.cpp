@@ -145,11 +145,14 @@ std::int64_t estimate_prompt_tokens(std::size_t text_bytes) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>((text_bytes + 3) / 4));
 }
 
-BodyFacts inspect_body(std::string_view body) {
+static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
+
+BodyFacts inspect_body(std::string_view body, std::size_t allocated) {
   BodyFacts f;
   thread_local dom::parser parser;
   dom::element doc;
-  if (auto err = parser.parse(body.data(), body.size()).get(doc)) {
+  const bool padded = allocated >= body.size() + simdjson::SIMDJSON_PADDING;
+  if (auto err = parser.parse(body.data(), body.size(), !padded).get(doc)) {
     f.error = std::string("request body is not valid JSON: ") + simdjson::error_message(err);
     return f;
   }
@@ -234,27 +237,27 @@ BodyFacts inspect_body(std::string_view body) {
   return f;
 }
 
-std::string splice_model(std::string_view body, const BodyFacts& facts, std::string_view model) {
-  const std::string quoted = json_quote(model);
-  std::string out;
+SplicedBody splice_model_pieces(std::string_view body, const BodyFacts& facts,
+                                std::string_view model) {
+  std::string quoted = json_quote(model);
   if (facts.model_end > facts.model_begin && facts.model_end <= body.size()) {
-    out.reserve(body.size() + quoted.size());
-    out.append(body.substr(0, facts.model_begin));
-    out.append(quoted);
-    out.append(body.substr(facts.model_end));
-    return out;
+    return {body.substr(0, facts.model_begin), std::move(quoted), body.substr(facts.model_end)};
   }
   // No model member: add one right after the opening brace.
   const std::size_t brace = body.find('{');
-  if (brace == std::string_view::npos) return std::string(body);
+  if (brace == std::string_view::npos) return {body, {}, {}};
   std::size_t after = brace + 1;
   while (after < body.size() && is_ws(body[after])) ++after;
   const bool empty_object = after < body.size() && body[after] == '}';
-  out.append(body.substr(0, brace + 1));
-  out.append("\"model\":");
-  out.append(quoted);
-  if (!empty_object) out.append(",");
-  out.append(body.substr(brace + 1));
+  return {body.substr(0, brace + 1), "\"model\":" + quoted + (empty_object ? "" : ","),
+          body.substr(brace + 1)};
+}
+
+std::string splice_model(std::string_view body, const BodyFacts& facts, std::string_view model) {
+  const SplicedBody pieces = splice_model_pieces(body, facts, model);
+  std::string out;
+  out.reserve(pieces.before.size() + pieces.middle.size() + pieces.after.size());
+  out.append(pieces.before).append(pieces.middle).append(pieces.after);
   return out;
 }
 

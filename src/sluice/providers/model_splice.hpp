@@ -28,11 +28,24 @@ struct BodyFacts {
 };
 
 // Inspects a front-door request body (OpenAI or Anthropic JSON).
-BodyFacts inspect_body(std::string_view body);
+// `allocated`: the bytes readable from body.data() (a string's capacity);
+// with kBodyPadding to spare past the body, it is parsed where it lies,
+// else copied into a padded buffer first.
+BodyFacts inspect_body(std::string_view body, std::size_t allocated = 0);
 
 // The body with its top-level model value replaced by `model` (JSON-escaped).
 // When the body has no model field, it is added as the first member.
 std::string splice_model(std::string_view body, const BodyFacts& facts, std::string_view model);
+
+// The same splice as three pieces to write back to back — views of `body`
+// around the new bytes — so a large body is sent without being copied.
+struct SplicedBody {
+  std::string_view before;
+  std::string middle;
+  std::string_view after;
+};
+SplicedBody splice_model_pieces(std::string_view body, const BodyFacts& facts,
+                                std::string_view model);
 
 // Prompt tokens estimated from text bytes: ceil(bytes / 4), at least 1.
 std::int64_t estimate_prompt_tokens(std::size_t text_bytes);

@@ -378,7 +378,7 @@ struct GatewayServer::Impl {
     const config::WireApi api = route->api;
     engine::FrontRequest fr;
     fr.api = api;
-    fr.facts = providers::inspect_body(req.body);
+    fr.facts = providers::inspect_body(req.body, req.body.capacity());
     const std::string client = admission.key ? admission.key->name : std::string();
     if (!fr.facts.valid) return fail(w, req, api, 400, "invalid_json", fr.facts.error, {}, client);
     if (!fr.facts.model) {
