@@ -294,7 +294,10 @@ struct RequestEngine::Impl {
   void adopt(Impl& old);
   void stop() {
     *alive = false;
+    // Once: the renewal's frame keeps its own reference to the timer, and the
+    // loop may be gone by the time the engine is (engine tests destroy it first).
     if (renew_timer) renew_timer->cancel();
+    renew_timer.reset();
   }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;

@@ -162,6 +162,7 @@ BodyFacts inspect_body(std::string_view body, std::size_t allocated) {
     return f;
   }
   f.valid = true;
+  int model_members = 0;  // as the parser sees keys: "\u006dodel" is "model" too
   for (auto [key, value] : obj) {
     if (key == "stream") {
       bool b = false;
@@ -196,14 +197,23 @@ BodyFacts inspect_body(std::string_view body, std::size_t allocated) {
       bool b = true;
       f.store = !(value.is_bool() && !value.get_bool().get(b) && !b);
     } else if (key == "model") {
+      ++model_members;
       std::string_view sv;
       if (value.is_string() && !value.get_string().get(sv)) f.model = std::string(sv);
     }
   }
 
-  // Byte offsets of the model value, found by walking the top-level members.
+  // Parsers disagree on duplicate members (first or last wins), so with two
+  // the provider might read a model the client chose instead of the route's.
+  if (model_members > 1) {
+    f = BodyFacts{};
+    f.error = "request body has more than one top-level \"model\" member";
+    return f;
+  }
+  if (model_members == 0) return f;
+  // Byte offsets of the model value, found by walking the top-level members
+  // up to it (agents put it first: the rest of a long body is not walked).
   Scanner sc{body};
-  int model_members = 0;
   sc.ws();
   if (sc.i < body.size() && body[sc.i] == '{') {
     ++sc.i;
@@ -222,17 +232,11 @@ BodyFacts inspect_body(std::string_view body, std::size_t allocated) {
       if (names_model(raw_key)) {
         f.model_begin = value_begin;
         f.model_end = sc.i;
-        ++model_members;
+        break;
       }
       sc.ws();
       if (sc.i < body.size() && body[sc.i] == ',') ++sc.i;
     }
-  }
-  // Parsers disagree on duplicate members (first or last wins), so with two
-  // the provider might read a model the client chose instead of the route's.
-  if (model_members > 1) {
-    f = BodyFacts{};
-    f.error = "request body has more than one top-level \"model\" member";
   }
   return f;
 }
