@@ -18,7 +18,7 @@ import json as _json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
-from . import _native
+from . import _native, _outcome
 
 from ._engine import Engine, Slot, SlotRefused, SlotTimeout
 
@@ -46,16 +46,6 @@ def version() -> str:
     return _native.lib.sluice_version().decode("ascii")
 
 
-def _headers(headers: Headers) -> Any:
-    if headers is None:
-        return None
-    if isinstance(headers, Mapping):
-        return {str(k): v for k, v in headers.items()}
-    # httpx.Headers, a list of pairs: order and repeated names are kept.
-    items = headers.multi_items() if hasattr(headers, "multi_items") else headers
-    return [[str(k), v] for k, v in items]
-
-
 def classify(
     status: Optional[int] = None,
     headers: Headers = None,
@@ -79,17 +69,7 @@ def classify(
     "wait_s", "rule", "ratelimit": {...}}; {"class": None, "ok": True} for a
     success. Raises SluiceError for a bad argument.
     """
-    outcome: dict[str, Any] = dict(fields)
-    if status is not None:
-        outcome["status"] = status
-    if headers is not None:
-        outcome["headers"] = _headers(headers)
-    if body is not None:
-        outcome["body"] = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if provider is not None:
-        outcome["provider"] = provider
-    if transport is not None:
-        outcome["transport"] = transport
+    outcome = _outcome.outcome(status, headers, body, transport, provider, fields)
     text = _json.dumps(outcome, default=str).encode("utf-8")
     verdict = _native.call_json(_native.lib.sluice_classify, text)
     if "error" in verdict:

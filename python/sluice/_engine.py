@@ -20,6 +20,7 @@ import time
 from typing import Any, Optional
 
 from . import _native
+from ._outcome import outcome
 from ._errors import SluiceError
 
 _lib = _native.lib
@@ -45,27 +46,8 @@ def _refusal(result: dict) -> SlotRefused:
     return cls(result.get("code", "refused"), result.get("message", ""), result.get("retry_after_s"))
 
 
-def _jsonable_headers(headers: Any) -> Any:
-    if headers is None:
-        return None
-    if hasattr(headers, "multi_items"):
-        return [[str(k), str(v)] for k, v in headers.multi_items()]
-    if hasattr(headers, "items"):
-        return {str(k): str(v) for k, v in headers.items()}
-    return [[str(k), str(v)] for k, v in headers]
-
-
 def _outcome(status, headers, body, transport, fields) -> dict:
-    out: dict[str, Any] = dict(fields)
-    if status is not None:
-        out["status"] = status
-    if headers is not None:
-        out["headers"] = _jsonable_headers(headers)
-    if body is not None:
-        out["body"] = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if transport is not None:
-        out["transport"] = transport
-    return out
+    return outcome(status, headers, body, transport, None, fields)
 
 
 def _loop_waker(loop: asyncio.AbstractEventLoop, event: asyncio.Event):

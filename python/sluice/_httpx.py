@@ -46,6 +46,17 @@ def _response(request: httpx.Request, call: Call, kind: int, data: bytes, stream
     return httpx.Response(head["status"], headers=headers, stream=stream, request=request)
 
 
+def _body_piece(request: httpx.Request, kind: int, data: bytes) -> Optional[bytes]:
+    """The next bytes of a body, None at its end; a cut or a timeout raises."""
+    if kind == _native.CALL_BODY:
+        return data
+    if kind == _native.CALL_END:
+        return None
+    if kind == _native.CALL_NONE:
+        raise httpx.ReadTimeout("sluice: no data within the read timeout", request=request)
+    raise httpx.RemoteProtocolError("sluice: " + data.decode("utf-8", "replace"), request=request)
+
+
 class _SyncBody(httpx.SyncByteStream):
     def __init__(self, call: Call, request: httpx.Request):
         self._call = call
@@ -54,17 +65,10 @@ class _SyncBody(httpx.SyncByteStream):
     def __iter__(self):
         timeout = _read_timeout(self._request)
         while True:
-            kind, data = self._call.next(timeout)
-            if kind == _native.CALL_BODY:
-                yield data
-            elif kind == _native.CALL_END:
+            piece = _body_piece(self._request, *self._call.next(timeout))
+            if piece is None:
                 return
-            elif kind == _native.CALL_NONE:
-                raise httpx.ReadTimeout("sluice: no data within the read timeout",
-                                        request=self._request)
-            else:
-                raise httpx.RemoteProtocolError(
-                    "sluice: " + data.decode("utf-8", "replace"), request=self._request)
+            yield piece
 
     def close(self) -> None:
         # A stream closed early: the engine sees its client gone and gives
@@ -80,17 +84,10 @@ class _AsyncBody(httpx.AsyncByteStream):
     async def __aiter__(self):
         timeout = _read_timeout(self._request)
         while True:
-            kind, data = await self._call.anext(timeout)
-            if kind == _native.CALL_BODY:
-                yield data
-            elif kind == _native.CALL_END:
+            piece = _body_piece(self._request, *await self._call.anext(timeout))
+            if piece is None:
                 return
-            elif kind == _native.CALL_NONE:
-                raise httpx.ReadTimeout("sluice: no data within the read timeout",
-                                        request=self._request)
-            else:
-                raise httpx.RemoteProtocolError(
-                    "sluice: " + data.decode("utf-8", "replace"), request=self._request)
+            yield piece
 
     async def aclose(self) -> None:
         self._call.close()
