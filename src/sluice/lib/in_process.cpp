@@ -119,8 +119,8 @@ class Host {
       if (gateway_) gateway_->stop();
     });
     work_.reset();
-    if (thread_.joinable()) thread_.join();
-    // Frames still pending reference the engine: destroy them first.
+    if (thread_.joinable()) thread_.join();  // returns once nothing is in progress
+    // Before the loop it was built on (its timers and connections belong to it).
     gateway_.reset();
   }
 
