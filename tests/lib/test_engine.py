@@ -72,7 +72,7 @@ def test_state_is_keyed_by_fingerprint_and_the_raw_key_never_shows(engine):
     with engine.slot("zai", model="glm-4.6"):
         text = json.dumps(engine.status())
     assert KEY not in text
-    assert sluice.Slot is not None and "key:" in text
+    assert "key:" in text  # keys appear by fingerprint only
 
 
 def test_a_sync_wait_releases_the_gil_and_gets_the_permit_when_it_is_freed(engine):
