@@ -200,21 +200,25 @@ bool RedisClient::ensure_connected() {
   return true;
 }
 
+bool RedisClient::append(const std::vector<std::string>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) ptrs.push_back(a.data()), lens.push_back(a.size());
+  if (redisAppendCommandArgv(ctx_->c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) !=
+      REDIS_OK) {
+    fail(ctx_->c->errstr);
+    return false;
+  }
+  return true;
+}
+
 Result<std::vector<RedisReply>> RedisClient::pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   if (!ensure_connected()) return error("unavailable", last_failure_);
   for (const auto& argv : commands) {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (const auto& a : argv) ptrs.push_back(a.data()), lens.push_back(a.size());
-    if (redisAppendCommandArgv(ctx_->c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) !=
-        REDIS_OK) {
-      const std::string why = ctx_->c->errstr;
-      fail(why);
-      return error(commands.front().front(), why);
-    }
+    if (!append(argv)) return error(commands.front().front(), last_failure_);
   }
   std::vector<RedisReply> out;
   out.reserve(commands.size());
@@ -263,47 +267,6 @@ Result<RedisReply> RedisClient::eval(std::string_view script, const std::vector<
   return error("EVALSHA", "script cache keeps losing the script");
 }
 
-std::vector<Result<RedisReply>> RedisClient::eval_all(const std::vector<EvalCall>& calls) {
-  std::vector<Result<RedisReply>> out;
-  out.reserve(calls.size());
-  const auto fail_all = [&](const StoreError& e) {
-    out.clear();
-    for (std::size_t i = 0; i < calls.size(); ++i) out.emplace_back(e);
-    return out;
-  };
-  for (const auto& c : calls) {
-    if (shas_.find(c.script) != shas_.end()) continue;
-    auto loaded = command({"SCRIPT", "LOAD", std::string(c.script)});
-    if (!loaded.ok()) return fail_all(loaded.error());
-    if (loaded.value().type != RedisReply::Type::kString) {
-      return fail_all(error("SCRIPT LOAD", loaded.value().str));
-    }
-    shas_.emplace(std::string(c.script), loaded.value().str);
-  }
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(calls.size());
-  for (const auto& c : calls) {
-    std::vector<std::string> argv{"EVALSHA", shas_.find(c.script)->second,
-                                  std::to_string(c.keys.size())};
-    argv.insert(argv.end(), c.keys.begin(), c.keys.end());
-    argv.insert(argv.end(), c.args.begin(), c.args.end());
-    commands.push_back(std::move(argv));
-  }
-  auto replies = pipeline(commands);
-  if (!replies.ok()) return fail_all(replies.error());
-  for (std::size_t i = 0; i < calls.size(); ++i) {
-    RedisReply& r = replies.value()[i];
-    if (r.is_error() && r.str.starts_with("NOSCRIPT")) {
-      // Redis restarted or was flushed between the load and the call.
-      if (auto it = shas_.find(calls[i].script); it != shas_.end()) shas_.erase(it);
-      out.push_back(eval(calls[i].script, calls[i].keys, calls[i].args));
-    } else {
-      out.emplace_back(std::move(r));
-    }
-  }
-  return out;
-}
-
 bool RedisClient::prepare(const std::vector<std::string_view>& scripts) {
   if (!ensure_connected()) return false;
   std::vector<std::vector<std::string>> loads;
@@ -335,16 +298,7 @@ int RedisClient::fd() const { return ctx_ ? ctx_->c->fd : -1; }
 bool RedisClient::send(const std::vector<std::vector<std::string>>& commands) {
   if (!ctx_) return false;
   for (const auto& argv : commands) {
-    std::vector<const char*> ptrs;
-    std::vector<size_t> lens;
-    ptrs.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (const auto& a : argv) ptrs.push_back(a.data()), lens.push_back(a.size());
-    if (redisAppendCommandArgv(ctx_->c, static_cast<int>(argv.size()), ptrs.data(), lens.data()) !=
-        REDIS_OK) {
-      fail(ctx_->c->errstr);
-      return false;
-    }
+    if (!append(argv)) return false;
   }
   int done = 0;
   while (!done) {

@@ -71,15 +71,13 @@ class RedisClient {
   // EVALSHA, loading the script on NOSCRIPT (a restarted or flushed Redis).
   Result<RedisReply> eval(std::string_view script, const std::vector<std::string>& keys,
                           const std::vector<std::string>& args);
-  // Several scripts in one round trip (EVALSHA pipelined; scripts not yet
-  // known are loaded first): one result per call, in order. `script` views
+  // One script call, as the coordinator's worker queues it. `script` views
   // must outlive the call (they are the coordinator's constants).
   struct EvalCall {
     std::string_view script;
     std::vector<std::string> keys;
     std::vector<std::string> args;
   };
-  std::vector<Result<RedisReply>> eval_all(const std::vector<EvalCall>& calls);
 
   // --- for a caller that keeps commands in flight (the coordinator's
   // worker: it writes new commands while earlier replies are still on their
@@ -105,6 +103,9 @@ class RedisClient {
  private:
   struct Context;
   bool ensure_connected();
+  // Queues one command in the connection's output buffer; false (and
+  // disconnected) on failure.
+  bool append(const std::vector<std::string>& argv);
   void fail(const std::string& why);
   StoreError error(const std::string& op, const std::string& why) const;
 
