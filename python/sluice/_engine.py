@@ -199,9 +199,13 @@ class Engine:
             req["key"] = key
         return json.dumps(req).encode()
 
-    @staticmethod
-    def _result(handle: int) -> dict:
-        return _native.call_json(_lib.sluice_slot_result, handle)
+    def _granted(self, handle: int, keep: Any) -> Slot:
+        """The decided slot, or its refusal raised (the handle released)."""
+        result = _native.call_json(_lib.sluice_slot_result, handle)
+        if result.get("state") != "granted":
+            _lib.sluice_slot_release(handle)
+            raise _refusal(result)
+        return Slot(self, handle, keep, result)
 
     def acquire(self, provider: str, key: Optional[str] = None, model: Optional[str] = None,
                 priority: str = "interactive", timeout: Optional[float] = None,
@@ -214,14 +218,10 @@ class Engine:
         try:
             while not _lib.sluice_slot_wait(handle, _SLICE):
                 pass
-            result = self._result(handle)
         except BaseException:
             _lib.sluice_slot_release(handle)  # interrupted: nothing is left queued
             raise
-        if result.get("state") != "granted":
-            _lib.sluice_slot_release(handle)
-            raise _refusal(result)
-        return Slot(self, handle, None, result)
+        return self._granted(handle, None)
 
     async def aacquire(self, provider: str, key: Optional[str] = None,
                        model: Optional[str] = None, priority: str = "interactive",
@@ -238,14 +238,20 @@ class Engine:
             while not _lib.sluice_slot_wait(handle, 0):
                 await event.wait()
                 event.clear()
-            result = self._result(handle)
         except BaseException:
             _lib.sluice_slot_release(handle)
             raise
-        if result.get("state") != "granted":
-            _lib.sluice_slot_release(handle)
-            raise _refusal(result)
-        return Slot(self, handle, waker, result)
+        return self._granted(handle, waker)
+
+    @contextlib.contextmanager
+    def _holding(self, provider, key, model, s: Slot):
+        """`s` held by this thread or task for the block, then released."""
+        token = _held.set(_held.get() + ((self, provider, key, model, _owner(), s),))
+        try:
+            yield s
+        finally:
+            _held.reset(token)
+            s.release()
 
     def _nested(self, provider, key, model) -> Optional[Slot]:
         owner = _owner()
@@ -266,12 +272,8 @@ class Engine:
             yield outer
             return
         s = self.acquire(provider, key, model, priority, timeout, tokens)
-        token = _held.set(_held.get() + ((self, provider, key, model, _owner(), s),))
-        try:
+        with self._holding(provider, key, model, s):
             yield s
-        finally:
-            _held.reset(token)
-            s.release()
 
     @contextlib.asynccontextmanager
     async def aslot(self, provider: str, key: Optional[str] = None, model: Optional[str] = None,
@@ -283,12 +285,8 @@ class Engine:
             yield outer
             return
         s = await self.aacquire(provider, key, model, priority, timeout, tokens)
-        token = _held.set(_held.get() + ((self, provider, key, model, _owner(), s),))
-        try:
+        with self._holding(provider, key, model, s):
             yield s
-        finally:
-            _held.reset(token)
-            s.release()
 
     # --- the transport mode -----------------------------------------------
 
