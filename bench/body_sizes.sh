@@ -38,7 +38,7 @@ sl_pid=$!
 taskset -c 0 $bin serve -c "$work/default.yaml" >"$work/default.log" 2>&1 & pids+=($!)
 sd_pid=$!
 for f in sim sluice default; do
-  for _ in $(seq 100); do grep -q "listening\|serving on" "$work/$f.log" 2>/dev/null && break; sleep 0.1; done
+  wait_for_line "$work/$f.log" "listening\|serving on"
 done
 hz=$(getconf CLK_TCK)
 median() {

@@ -86,3 +86,12 @@ print('wrk.headers["Authorization"] = "Bearer bench-key"')
 print("wrk.body = " + json.dumps(body))
 PY
 }
+
+# Waits (up to 10 s) until file $1 has a line matching the grep pattern $2:
+# a server started in the background saying it is ready.
+wait_for_line() {
+  local _
+  for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "bench: $1 never said '$2'" >&2
+  return 1
+}

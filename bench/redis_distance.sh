@@ -23,9 +23,9 @@ taskset -c 1 redis-server --port "$rd" --bind 127.0.0.1 --save '' --appendonly n
 python3 bench/delay_proxy.py "$p1" "127.0.0.1:$rd" 1 >"$work/p1.log" 2>&1 & pids+=($!)
 python3 bench/delay_proxy.py "$p5" "127.0.0.1:$rd" 5 >"$work/p5.log" 2>&1 & pids+=($!)
 for f in sim p1 p5; do
-  for _ in $(seq 100); do grep -q "listening" "$work/$f.log" 2>/dev/null && break; sleep 0.1; done
+  wait_for_line "$work/$f.log" "listening"
 done
-for _ in $(seq 100); do grep -q "Ready to accept" "$work/redis.log" && break; sleep 0.1; done
+wait_for_line "$work/redis.log" "Ready to accept"
 wrk_post_script >"$work/post.lua"
 
 run_lane() {  # name state-yaml
@@ -39,7 +39,7 @@ models:
 YAML
   taskset -c "${SLUICE_BENCH_CORES:-0}" $bin serve -c "$work/gw.yaml" >"$work/gw.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 100); do grep -q "serving on" "$work/gw.log" && break; sleep 0.1; done
+  wait_for_line "$work/gw.log" "serving on"
   local out
   out=$(taskset -c 1 wrk -t"$([ "$conns" -ge 2 ] && echo 2 || echo 1)" -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" "http://127.0.0.1:$gw/v1/chat/completions")
   kill "$pid"; wait "$pid" 2>/dev/null || true
