@@ -370,14 +370,21 @@ struct RequestEngine::Impl {
                                        TimePoint now, std::int64_t est_in,
                                        std::int64_t est_out) const {
     policy::ThrottleInput ti;
+    ti.threshold = p.cfg->rpm_throttle_threshold;
+    ti.estimated_input_tokens = est_in;
+    ti.estimated_output_tokens = est_out;
+    return refreshed(ti, mb, now);
+  }
+  // The same question with the budget as it is `now` (replies that came in
+  // while the request waited may have spent it); the request's own limits
+  // (max_wait, deadline, estimates) stay.
+  static policy::ThrottleInput refreshed(policy::ThrottleInput ti, const ModelBudget& mb,
+                                         TimePoint now) {
     ti.snapshot = mb.snapshot ? &*mb.snapshot : nullptr;
     ti.now = now;
     ti.unaccounted_requests = mb.unaccounted_requests;
     ti.unaccounted_tokens = mb.unaccounted_tokens;
     ti.in_flight_requests = mb.in_flight;
-    ti.threshold = p.cfg->rpm_throttle_threshold;
-    ti.estimated_input_tokens = est_in;
-    ti.estimated_output_tokens = est_out;
     return ti;
   }
   // Redis mode: one admission, asked without blocking the loop (the

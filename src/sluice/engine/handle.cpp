@@ -208,11 +208,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     if (clock.now() > now) {
       // The budget was judged before the queue; replies that came in while
       // this request waited for its slot may have spent it.
-      ti.unaccounted_requests = mb.unaccounted_requests;
-      ti.unaccounted_tokens = mb.unaccounted_tokens;
-      ti.in_flight_requests = mb.in_flight;
-      ti.snapshot = mb.snapshot ? &*mb.snapshot : nullptr;
-      ti.now = clock.now();
+      ti = refreshed(ti, mb, clock.now());
       if (policy::decide_throttle(ti).kind != policy::ThrottleDecision::Kind::kSendNow) {
         permit.reset();
         continue;  // the same candidate again: it will wait, or move on

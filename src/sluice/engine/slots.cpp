@@ -169,10 +169,8 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
                        std::chrono::seconds(1));
     }
     if (clock.now() > now) {  // replies that came in meanwhile may have spent the budget
-      policy::ThrottleInput again = throttle_input(p, mb, clock.now(), r.estimated_tokens, 0);
-      again.max_wait = ti.max_wait;
-      again.deadline = r.deadline;
-      if (policy::decide_throttle(again).kind != policy::ThrottleDecision::Kind::kSendNow) {
+      if (policy::decide_throttle(refreshed(ti, mb, clock.now())).kind !=
+          policy::ThrottleDecision::Kind::kSendNow) {
         continue;
       }
     }
@@ -198,12 +196,10 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
       const auto& shared = admission.budget;
       if (!lease.id.empty() && shared.snapshot &&
           (!mb.snapshot || shared.snapshot->taken_at >= mb.snapshot->taken_at)) {
-        policy::ThrottleInput si = throttle_input(p, mb, clock.now(), r.estimated_tokens, 0);
+        policy::ThrottleInput si = refreshed(ti, mb, clock.now());
         si.snapshot = &*shared.snapshot;
         si.unaccounted_requests = shared.sent_requests;
         si.unaccounted_tokens = shared.sent_tokens;
-        si.max_wait = ti.max_wait;
-        si.deadline = r.deadline;
         const policy::ThrottleDecision sd = policy::decide_throttle(si);
         if (sd.kind != policy::ThrottleDecision::Kind::kSendNow) {
           lease.release(true);  // not sent: uncount it
