@@ -397,6 +397,15 @@ struct RequestEngine::Impl {
 
   // --- the policy mode (slots.cpp) ----------------------------------------
   awaitable<Slot> acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel> cancel);
+  // A slot's key now: the one asked for or the pool's pick; else when one
+  // frees up, or why none will (`refusal` set).
+  struct KeyPick {
+    std::optional<std::size_t> index;
+    std::optional<TimePoint> free_at;
+    std::string refusal_code;
+    std::string refusal;
+  };
+  KeyPick pick_slot_key(ProviderRuntime& p, std::optional<std::size_t> wanted, TimePoint now);
   std::string learn(const Learning& l);
 
   // --- one request (handle.cpp) ------------------------------------------

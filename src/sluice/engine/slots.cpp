@@ -59,6 +59,38 @@ auto RequestEngine::Impl::cancellable_sleep(TimePoint until, SlotCancel* cancel)
   if (cancel) cancel->waiting = nullptr;
 }
 
+auto RequestEngine::Impl::pick_slot_key(ProviderRuntime& p, std::optional<std::size_t> wanted,
+                                        TimePoint now) -> KeyPick {
+  KeyPick pick;
+  if (wanted) {
+    const policy::KeyState& k = p.pool.keys[*wanted];
+    if (k.disabled) {
+      pick.refusal_code = "key_disabled";
+      pick.refusal =
+          "key " + k.fingerprint + " of " + p.cfg->name + " is disabled: " + k.cooling_reason;
+      return pick;
+    }
+    if (cooling(k, now)) {
+      pick.free_at = k.cooling_until;
+    } else {
+      pick.index = wanted;
+    }
+    return pick;
+  }
+  auto sel = policy::select_key(std::move(p.pool), p.cfg->strategy, now, rng);
+  p.pool = std::move(sel.next);
+  save_cursor(p);
+  pick.index = sel.index;
+  if (!pick.index) {
+    pick.free_at = policy::next_available_at(p.pool, now);
+    if (!pick.free_at) {
+      pick.refusal_code = "keys_disabled";
+      pick.refusal = "every key of " + p.cfg->name + " is disabled";
+    }
+  }
+  return pick;
+}
+
 auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel> cancel)
     -> awaitable<Slot> {
   Slot out;
@@ -100,37 +132,21 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
     const Duration left = r.deadline ? std::max(Duration::zero(), *r.deadline - now) : kForever;
 
     // 1. A key that is not cooling: the one asked for, or the pool's pick.
-    std::optional<std::size_t> key_index = wanted;
-    std::optional<TimePoint> free_at;
-    if (wanted) {
-      const policy::KeyState& k = p.pool.keys[*wanted];
-      if (k.disabled) {
-        co_return refuse("key_disabled", "key " + k.fingerprint + " of " + r.provider +
-                                             " is disabled: " + k.cooling_reason);
-      }
-      if (cooling(k, now)) {
-        key_index.reset();
-        free_at = k.cooling_until;
-      }
-    } else {
-      auto sel = policy::select_key(std::move(p.pool), p.cfg->strategy, now, rng);
-      p.pool = std::move(sel.next);
-      save_cursor(p);
-      key_index = sel.index;
-      if (!key_index) free_at = policy::next_available_at(p.pool, now);
+    KeyPick pick = pick_slot_key(p, wanted, now);
+    if (!pick.refusal_code.empty()) {
+      co_return refuse(std::move(pick.refusal_code), std::move(pick.refusal));
     }
+    const std::optional<std::size_t> key_index = pick.index;
     if (!key_index) {
-      if (!free_at) {
-        co_return refuse("keys_disabled", "every key of " + r.provider + " is disabled");
-      }
-      if (*free_at - now > left) {
+      const TimePoint free_at = *pick.free_at;
+      if (free_at - now > left) {
         co_return refuse("keys_cooling",
                          wanted ? "key " + r.key_fingerprint + " of " + r.provider +
                                       " is cooling: " + p.pool.keys[*wanted].cooling_reason
                                 : "every key of " + r.provider + " is cooling",
-                         *free_at - now);
+                         free_at - now);
       }
-      const TimePoint wake_at = *free_at + wake_delay(r.priority);
+      const TimePoint wake_at = free_at + wake_delay(r.priority);
       co_await cancellable_sleep(wake_at, cancel.get());
       continue;
     }
