@@ -17,6 +17,15 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string s;
+  for (const auto& p : parts) {
+    if (!s.empty()) s += separator;
+    s += p;
+  }
+  return s;
+}
+
 std::string_view trim(std::string_view s) {
   const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice {
 
@@ -14,6 +15,8 @@ namespace sluice {
 inline constexpr std::size_t kBodyPadding = 64;
 
 std::string ascii_lower(std::string_view s);
+// "a; b; c": the parts in order, for log details and messages.
+std::string join(const std::vector<std::string>& parts, std::string_view separator = "; ");
 // JSON string literal for `s`, with quotes; control bytes as \u00XX.
 std::string json_quote(std::string_view s);
 std::string_view trim(std::string_view s);

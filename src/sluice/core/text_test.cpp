@@ -48,5 +48,12 @@ TEST(Text, ContainsAgreesWithFindAtEveryPosition) {
   EXPECT_TRUE(contains(std::string(40, 'e') + "rror" + std::string(40, 'r'), "error"));
 }
 
+TEST(Text, JoinPutsTheSeparatorBetweenPartsOnly) {
+  EXPECT_EQ(join({}), "");
+  EXPECT_EQ(join({"a"}), "a");
+  EXPECT_EQ(join({"a", "b", "c"}), "a; b; c");
+  EXPECT_EQ(join({"a", "b"}, ", "), "a, b");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -31,6 +31,7 @@
 #include "sluice/policy/ratelimit/header_parser.hpp"
 #include "sluice/policy/ratelimit/snapshot_merge.hpp"
 #include "sluice/policy/ratelimit/throttle.hpp"
+#include "sluice/policy/request/request_run.hpp"
 #include "sluice/policy/retry/retry_budget.hpp"
 #include "sluice/policy/retry/retry_decision.hpp"
 #include "sluice/providers/model_facts.hpp"
@@ -128,12 +129,6 @@ inline std::string server_timing(Duration total, Duration queued, Duration waite
          ";desc=\"provider and throttle waits\"";
 }
 
-inline std::string join(const std::vector<std::string>& parts) {
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
-  return s;
-}
-
 inline std::string translation_note(const std::optional<translate::Context>& t,
                                     const std::vector<std::string>& dropped) {
   if (!t) return {};
@@ -210,10 +205,41 @@ inline policy::TransportFailure transport_failure_of(ports::ClientFailure f) {
   return policy::TransportFailure::kReset;
 }
 
-// The last failure, for the client's answer when everything is exhausted.
-struct LastFailure {
-  policy::Classification cls;
-  std::string where;  // provider/model
+// This request's own send, counted in its key's budget while the attempt
+// is on (in flight) and until a reply's headers account for it (unaccounted).
+struct InFlight {
+  ModelBudget& budget;
+  std::int64_t tokens;
+  InFlight(ModelBudget& b, std::int64_t t) : budget(b), tokens(t) {
+    ++budget.in_flight;
+    budget.in_flight_tokens += tokens;
+    ++budget.unaccounted_requests;
+    budget.unaccounted_tokens += tokens;
+  }
+  ~InFlight() {
+    --budget.in_flight;
+    budget.in_flight_tokens -= tokens;
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+};
+
+// A candidate's translation of the request, made once per candidate.
+struct Translation {
+  std::optional<translate::Api> to;      // set while the current candidate needs it
+  std::optional<std::size_t> for_index;  // the candidate the rest was made for
+  std::string body;
+  std::optional<translate::Context> context;
+  std::vector<std::string> dropped;
+};
+
+// One attempt's answer, as far as it was read to classify it.
+struct Answer {
+  ports::SendResult sent;
+  TimePoint at{};      // when its head came
+  HeaderView headers;  // into sent.response
+  std::string body;    // a whole (error) body, or a stream's first events
+  bool streaming = false;
 };
 
 }  // namespace internal
@@ -419,9 +445,10 @@ struct RequestEngine::Impl {
   // first, then the rest as it arrives (chunked). If the provider stops short
   // the client's connection is dropped without the terminal chunk, so the
   // client sees a truncated body, never a complete-looking one.
-  enum class Relayed { kWhole, kClientGone, kCutShort };
-  awaitable<Relayed> relay_large_body(ports::ResponseWriter& w, ports::UpstreamResponse& upstream,
-                                      int status, const HeaderList& headers, std::string held);
+  enum class LargeBodyEnd { kWhole, kClientGone, kCutShort };
+  awaitable<LargeBodyEnd> relay_large_body(ports::ResponseWriter& w,
+                                           ports::UpstreamResponse& upstream, int status,
+                                           const HeaderList& headers, std::string held);
 
   void capture_budget(ModelBudget& b, const RateLimitSnapshot& snap, std::int64_t own_tokens);
 
@@ -430,31 +457,10 @@ struct RequestEngine::Impl {
                               std::optional<Duration> retry_after, bool should_retry,
                               HeaderList extra);
 
-  // How a request ended. Every way out of handle() is one of these, given
-  // to end_request() once: one log line, one metrics record, one entry in
-  // the live page's recent list for anything but success.
-  enum class Ending : std::uint8_t {
-    kOk,
-    kClientGone,     // the client hung up: its own doing, never the provider's
-    kStreamDrop,     // the provider cut an answer after sluice committed to it
-    kUpstreamError,  // every candidate failed; `cls` says how the last did
-    kRefused,        // nothing was tried (no capacity, nothing translatable)
-  };
-  struct RequestEnd {
-    Ending ending = Ending::kOk;
-    std::string route = "-";  // provider/model, "-" when none
-    std::string detail;
-    ErrorClass cls = ErrorClass::kServerError;  // kUpstreamError only
-  };
-  // What the request did on its way, for its log line.
-  struct Tally {
-    TimePoint started;
-    int attempts = 0;
-    Duration queued = Duration::zero();
-    std::vector<std::string> failures;  // "provider/model:CLASS" per failed attempt
-  };
-
-  void end_request(const FrontRequest& req, const Tally& tally, const RequestEnd& e);
+  // The request's one exit: its log line, its metrics record, and an entry
+  // in the live page's recent list for anything but success.
+  void end_request(const FrontRequest& req, TimePoint started, const policy::RequestRun& run,
+                   const policy::Finish& e);
 
   // --- the Responses API's kept conversations (responses_turns.cpp) ------
   // The Responses API's state for one request (translate/responses_state.hpp).
@@ -493,7 +499,27 @@ struct RequestEngine::Impl {
                    .detail = join(skipped)});
   }
 
+  // One request: the driver of its RequestRun (handle.cpp).
   awaitable<void> handle(FrontRequest req, ports::ResponseWriter& w);
+  // The candidate at `index`, ready to send to (translated once when it
+  // speaks another API), or why it cannot be.
+  policy::Event prepare(FrontRequest& req, const ResponsesState& responses, std::size_t index,
+                        Translation& translation);
+  ports::OutgoingBody outgoing_body(const FrontRequest& req, const ResponsesState& responses,
+                                    const ProviderRuntime& p, const policy::RouteTarget& target,
+                                    const Translation& translation);
+  awaitable<void> probe_answer(Answer& a);
+  policy::Classification classify_answer(const Answer& a, const ProviderRuntime& p,
+                                         const providers::BodyFacts& facts,
+                                         std::int64_t est_in) const;
+  static policy::Event shared_event(const state::Admission& admission, SharedLease& lease,
+                                    const ModelBudget& mb, const policy::ThrottleInput& seen,
+                                    TimePoint now);
+  awaitable<policy::Relayed> relay_answer(FrontRequest& req, ports::ResponseWriter& w,
+                                          const policy::RequestRun& run, TimePoint started,
+                                          const ResponsesState& responses, const ProviderRuntime& p,
+                                          policy::Relay relay, Answer& answer,
+                                          const Translation& translation);
 
   // --- operator views (operator_views.cpp) -------------------------------
   const UpstreamKeyState* upstream_of(const ProviderRuntime& p, const std::string& fp) const {

@@ -15,19 +15,27 @@ std::optional<RouteTarget> parse_route_target(std::string_view text) {
 
 RouteChoice choose_candidate(std::span<const CandidateAvailability> candidates,
                              std::size_t start_index, TimePoint now,
-                             std::optional<TimePoint> deadline, Duration max_wait) {
-  // Clamped so now + max_wait cannot overflow.
-  const TimePoint wait_limit = now + std::clamp(max_wait, Duration::zero(), kMaxDuration);
-  std::optional<TimePoint> earliest;
+                             std::optional<TimePoint> deadline) {
+  using Kind = CandidateAvailability::Kind;
   for (std::size_t i = start_index; i < candidates.size(); ++i) {
-    const std::optional<TimePoint>& free_at = candidates[i].free_at;
-    if (!free_at) continue;  // never: every key disabled
-    if (*free_at <= now) return Use{i};
-    // Freeing exactly at the deadline leaves no time to serve the request.
-    const bool in_time = *free_at <= wait_limit && (!deadline || *free_at < *deadline);
-    if (in_time) return WaitFor{i, *free_at};
-    if (!earliest || *free_at < *earliest) earliest = free_at;
+    const CandidateAvailability& c = candidates[i];
+    if (c.kind == Kind::kNever) continue;
+    if (c.kind == Kind::kUntried || (c.free_at && *c.free_at <= now)) return Use{i};
   }
+  std::optional<WaitFor> wait;
+  std::optional<TimePoint> earliest;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const CandidateAvailability& c = candidates[i];
+    if (c.kind == Kind::kNever || c.kind == Kind::kUntried || !c.free_at) continue;
+    if (!earliest || *c.free_at < *earliest) earliest = c.free_at;
+    if (c.kind != Kind::kCooling) continue;
+    // Clamped so now + max_wait cannot overflow.
+    const bool in_time =
+        *c.free_at <= now + std::clamp(c.max_wait, Duration::zero(), kMaxDuration) &&
+        (!deadline || *c.free_at < *deadline);
+    if (in_time && (!wait || *c.free_at < wait->until)) wait = WaitFor{i, *c.free_at};
+  }
+  if (wait) return *wait;
   return Exhausted{earliest};
 }
 

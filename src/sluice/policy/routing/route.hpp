@@ -1,9 +1,10 @@
 #pragma once
 // Route chains: a model alias maps to an ordered list of (provider, upstream
 // model) candidates. choose_candidate decides, without any upstream call,
-// which candidate a request should use now, which one to wait for briefly, or
-// that none can serve it in time.
+// which candidate a request tries next, which one to wait for as a last
+// resort, or that none can serve it in time.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,12 +25,19 @@ struct RouteTarget {
 // either part is empty.
 std::optional<RouteTarget> parse_route_target(std::string_view text);
 
+// What a request knows of a candidate as it walks the chain.
 struct CandidateAvailability {
-  // When the candidate can take a request: <= now means usable now, nullopt
-  // means never (every key disabled). The engine computes it as the later of
-  // the pool's next_available_at and the throttle's not-before.
+  enum class Kind : std::uint8_t {
+    kUntried,  // not tried yet: only trying it tells (its key, its budget)
+    kCooling,  // every key cooling after failures, until free_at (nullopt: disabled)
+    kSpent,    // its budget is spent until free_at, later than the request may wait
+    kBusy,     // no concurrency slot within the queue timeout; worth asking again at free_at
+    kNever,    // cannot serve this request (unknown provider, another API, untranslatable)
+  };
+  Kind kind = Kind::kUntried;
   std::optional<TimePoint> free_at{};
-  std::string_view why_not_now{};  // for logs and the status page only
+  // kCooling: how much longer this request may still wait for it.
+  Duration max_wait = Duration::zero();
 };
 
 struct Use {
@@ -47,15 +55,19 @@ struct Exhausted {
 
 using RouteChoice = std::variant<Use, WaitFor, Exhausted>;
 
-// Walks the candidates from start_index in order. The first one that is usable
-// now, or free within max_wait and strictly before the deadline, decides: Use
-// it, or WaitFor it. Waiting briefly for an earlier (preferred) candidate beats
-// falling through to a later one, so traffic returns to the primary as soon as
-// its cooldown ends. Candidates that cannot be free in time are skipped without
-// an upstream call. None -> Exhausted with the earliest free_at over all
-// candidates from start_index.
+// Where a request goes after a candidate could not serve it now (DESIGN
+// capability 4). From start_index on, the first candidate usable now — not
+// tried yet, or its free_at has passed — is Used: a cooling candidate is
+// skipped without an upstream call and without waiting while a later one
+// may serve. When none is, the request waits for the cooling candidate that
+// frees first (any index: nothing else could serve it sooner), when that is
+// within the candidate's max_wait and strictly before the deadline (freeing
+// at the deadline leaves no time to serve). A spent budget is not waited for
+// here: the throttle already judged it too far away (decide_throttle waits
+// for the near ones). Else Exhausted, with the earliest free_at of any
+// candidate for Retry-After.
 RouteChoice choose_candidate(std::span<const CandidateAvailability> candidates,
                              std::size_t start_index, TimePoint now,
-                             std::optional<TimePoint> deadline, Duration max_wait);
+                             std::optional<TimePoint> deadline);
 
 }  // namespace sluice::policy
