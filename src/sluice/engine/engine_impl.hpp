@@ -205,6 +205,11 @@ inline policy::TransportFailure transport_failure_of(ports::ClientFailure f) {
   return policy::TransportFailure::kReset;
 }
 
+// "provider/model" of a route candidate, for logs, headers and answers.
+inline std::string label_of(const FrontRequest& req, std::size_t index) {
+  return req.route[index].provider + "/" + req.route[index].upstream_model;
+}
+
 // This request's own send, counted in its key's budget while the attempt
 // is on (in flight) and until a reply's headers account for it (unaccounted).
 struct InFlight {
