@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "sluice/config/duration_text.hpp"
 #include "sluice/core/clock.hpp"
 #include "sluice/core/text.hpp"
 #include "sluice/sim/sim_server.hpp"
@@ -16,9 +17,10 @@ namespace {
 
 std::optional<std::string> duration_flag(const std::string& flag, const std::string& value,
                                          Duration& out) {
-  auto d = sim::parse_duration_flag(value);
+  auto d = config::parse_duration(value);
   if (!d)
-    return "--" + flag + ": expected a duration such as 200ms, 2s or 1m, got \"" + value + "\"";
+    return "--" + flag + ": expected a duration such as 200ms, 2s, 1.5s or 1m, got \"" + value +
+           "\"";
   out = *d;
   return std::nullopt;
 }
@@ -31,8 +33,8 @@ std::variant<sim::SimConfig, std::string> sim_config_from_flags(const SimFlags& 
     if (!in) return "cannot read " + f.config_path;
     std::stringstream ss;
     ss << in.rdbuf();
-    auto loaded = sim::load_sim_config_yaml(ss.str());
-    if (auto* err = std::get_if<std::string>(&loaded)) return f.config_path + ": " + *err;
+    auto loaded = sim::load_sim_config_yaml(ss.str(), f.config_path);
+    if (auto* err = std::get_if<std::string>(&loaded)) return *err;
     return std::get<sim::SimConfig>(std::move(loaded));
   }
   sim::ProviderSimConfig p;

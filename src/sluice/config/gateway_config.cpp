@@ -10,6 +10,7 @@
 
 #include "sluice/config/did_you_mean.hpp"
 #include "sluice/config/duration_text.hpp"
+#include "sluice/config/yaml_fields.hpp"
 #include "sluice/core/error_class.hpp"
 #include "sluice/core/text.hpp"
 #include "sluice/policy/limiter/concurrency_defaults.hpp"
@@ -66,10 +67,6 @@ const ModelAlias* GatewayConfig::find_model(std::string_view alias) const {
 namespace {
 
 constexpr std::string_view kDefaultStatePath = "~/.local/state/sluice/state.db";
-// Long enough to recognise a value, short enough to keep a message on a line.
-constexpr std::size_t kQuotedValueLimit = 48;
-
-using Names = std::vector<std::string>;
 
 const Names kRootFields = {"server", "state", "providers", "models", "retry", "errors"};
 const Names kServerFields = {
@@ -115,9 +112,7 @@ bool is_self_hosted(Dialect d) {
 
 Names dialect_names() {
   Names out;
-  for (int i = 0; i <= static_cast<int>(Dialect::kOllama); ++i) {
-    out.emplace_back(to_string(static_cast<Dialect>(i)));
-  }
+  for (const Dialect d : kDialects) out.emplace_back(to_string(d));
   return out;
 }
 
@@ -125,42 +120,6 @@ Names error_class_names() {
   Names out;
   for (const ErrorClass c : kAllErrorClasses) out.emplace_back(to_string(c));
   return out;
-}
-
-std::string join(const Names& names, std::string_view separator = ", ") {
-  std::string out;
-  for (const std::string& n : names) {
-    if (!out.empty()) out += separator;
-    out += n;
-  }
-  return out;
-}
-
-std::string quoted(std::string_view value) {
-  std::string shown(value.substr(0, kQuotedValueLimit));
-  if (value.size() > kQuotedValueLimit) shown += "...";
-  return "\"" + shown + "\"";
-}
-
-std::string child(const std::string& path, std::string_view field) {
-  return path.empty() ? std::string(field) : path + "." + std::string(field);
-}
-
-std::string element(const std::string& path, std::size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
-
-// What a node is, for "expected X, got Y". Scalars are quoted: they are
-// never secrets here, because secret-bearing fields only fail on non-scalars.
-std::string what_is(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return quoted(node.Scalar());
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
-  }
-  return "nothing";
 }
 
 std::string upper(std::string_view s) {
@@ -248,35 +207,6 @@ std::optional<HostPort> split_host_port(std::string_view text) {
   return HostPort{std::string(host), std::string(text.substr(colon + 1))};
 }
 
-// "32MiB", "64 KiB", "1048576"; nullopt on anything else.
-std::optional<double> parse_byte_size(std::string_view text) {
-  text = trim(text);
-  std::size_t unit_start = text.size();
-  while (unit_start > 0 && ((text[unit_start - 1] >= 'a' && text[unit_start - 1] <= 'z') ||
-                            (text[unit_start - 1] >= 'A' && text[unit_start - 1] <= 'Z'))) {
-    --unit_start;
-  }
-  const auto number = parse_number(text.substr(0, unit_start));
-  if (!number || *number < 0) return std::nullopt;
-  const std::string unit = ascii_lower(text.substr(unit_start));
-  struct Unit {
-    std::string_view name;
-    double bytes;
-  };
-  static constexpr std::array<Unit, 8> kUnits = {{{"", 1},
-                                                  {"b", 1},
-                                                  {"kb", 1e3},
-                                                  {"mb", 1e6},
-                                                  {"gb", 1e9},
-                                                  {"kib", 1024.0},
-                                                  {"mib", 1024.0 * 1024},
-                                                  {"gib", 1024.0 * 1024 * 1024}}};
-  for (const Unit& u : kUnits) {
-    if (u.name == unit) return *number * u.bytes;
-  }
-  return std::nullopt;
-}
-
 // "http://host..." with a host other than this machine.
 bool is_remote_plain_http(std::string_view base_url) {
   if (!istarts_with(base_url, "http://")) return false;
@@ -289,236 +219,23 @@ bool is_remote_plain_http(std::string_view base_url) {
 
 // One load: the document walk, the diagnostics found so far and the config
 // being built. Every check reports and carries on, so one run finds everything.
-class Loader {
+class Loader : private YamlFields {
  public:
-  Loader(std::string_view file_name, SecretSource& secrets) : file_(file_name), secrets_(secrets) {}
+  Loader(std::string_view file_name, SecretSource& secrets)
+      : YamlFields(std::string(file_name)), secrets_(secrets) {}
 
   LoadResult run(std::string_view text, std::string_view listen_override = {});
+  // What was found, and the config when nothing was wrong.
+  LoadResult finish() {
+    result_.errors = std::move(errors_);
+    result_.warnings = std::move(warnings_);
+    if (result_.errors.empty()) result_.config = std::move(config_);
+    return std::move(result_);
+  }
   // Sets server.listen/host/port/loopback; the error text when malformed.
   std::optional<std::string> set_listen(std::string_view text);
 
  private:
-  using FieldHandler =
-      std::function<void(const std::string& key, const YAML::Node& value, const std::string& path)>;
-
-  // ---- diagnostics ----
-  Diagnostic at(const YAML::Mark& mark, std::string path, std::string message) const {
-    Diagnostic d;
-    d.file = file_;
-    d.path = std::move(path);
-    d.message = std::move(message);
-    if (!mark.is_null()) {
-      d.line = mark.line + 1;
-      d.column = mark.column + 1;
-    }
-    return d;
-  }
-  void error(const YAML::Mark& mark, std::string path, std::string message) {
-    result_.errors.push_back(at(mark, std::move(path), std::move(message)));
-  }
-  void error(const YAML::Node& node, std::string path, std::string message) {
-    error(node.Mark(), std::move(path), std::move(message));
-  }
-  void warning(const YAML::Mark& mark, std::string path, std::string message) {
-    result_.warnings.push_back(at(mark, std::move(path), std::move(message)));
-  }
-  void warning(const YAML::Node& node, std::string path, std::string message) {
-    warning(node.Mark(), std::move(path), std::move(message));
-  }
-
-  // ---- structure ----
-  bool expect_map(const YAML::Node& node, const std::string& path) {
-    if (node.IsMap()) return true;
-    error(node, path, "expected a mapping, got " + what_is(node));
-    return false;
-  }
-
-  // Visits every entry of a mapping with free-form keys (provider names,
-  // aliases, header names).
-  void each_entry(const YAML::Node& map, const std::string& path, const FieldHandler& handle) {
-    each_entry_at(map, path,
-                  [&](const std::string& key, const YAML::Mark&, const YAML::Node& value,
-                      const std::string& key_path) { handle(key, value, key_path); });
-  }
-
-  using EntryHandler = std::function<void(const std::string& key, const YAML::Mark& key_mark,
-                                          const YAML::Node& value, const std::string& path)>;
-  void each_entry_at(const YAML::Node& map, const std::string& path, const EntryHandler& handle) {
-    if (!expect_map(map, path)) return;
-    std::set<std::string> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node key_node = it->first;
-      const YAML::Node value = it->second;
-      if (!key_node.IsScalar()) {
-        error(key_node, path, "expected a name as key, got " + what_is(key_node));
-        continue;
-      }
-      const std::string key = key_node.Scalar();
-      const std::string key_path = child(path, key);
-      if (!seen.insert(key).second) {
-        error(key_node, key_path, "duplicate key; the earlier one would be ignored");
-        continue;
-      }
-      handle(key, key_node.Mark(), value, key_path);
-    }
-  }
-
-  // Like each_entry, for a fixed set of field names: anything else is an
-  // error with a suggestion. Null values count as absent (`field:` alone).
-  void each_field(const YAML::Node& map, const std::string& path, const Names& allowed,
-                  const FieldHandler& handle) {
-    each_entry_at(map, path,
-                  [&](const std::string& key, const YAML::Mark& key_mark, const YAML::Node& value,
-                      const std::string& key_path) {
-                    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-                      const std::string hint = did_you_mean(key, allowed);
-                      error(
-                          key_mark, key_path,
-                          "unknown field" +
-                              (hint.empty() ? " (expected one of: " + join(allowed) + ")" : hint));
-                      return;
-                    }
-                    if (value.IsNull()) return;
-                    handle(key, value, key_path);
-                  });
-  }
-
-  struct ListItem {
-    YAML::Node node;  // so diagnostics point at the element
-    std::string text;
-    std::string path;  // "providers.zai.keys[2]"
-  };
-
-  // A list, or one scalar standing for a list of one. Non-scalar elements are
-  // reported and left out.
-  std::vector<ListItem> string_list(const YAML::Node& node, const std::string& path) {
-    std::vector<ListItem> out;
-    if (node.IsScalar()) {
-      out.push_back(ListItem{node, node.Scalar(), element(path, 0)});
-      return out;
-    }
-    if (!node.IsSequence()) {
-      error(node, path, "expected a list of strings, got " + what_is(node));
-      return out;
-    }
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const YAML::Node item = node[i];
-      if (!item.IsScalar()) {
-        error(item, element(path, i), "expected a string, got " + what_is(item));
-        continue;
-      }
-      out.push_back(ListItem{item, item.Scalar(), element(path, i)});
-    }
-    return out;
-  }
-
-  // ---- scalars ----
-  std::optional<std::string> string_value(const YAML::Node& node, const std::string& path) {
-    if (node.IsScalar()) return node.Scalar();
-    error(node, path, "expected a string, got " + what_is(node));
-    return std::nullopt;
-  }
-
-  std::optional<long long> integer(const YAML::Node& node, const std::string& path, long long min,
-                                   long long max) {
-    const auto value = node.IsScalar() ? parse_integer(node.Scalar()) : std::nullopt;
-    if (!value) {
-      error(node, path, "expected an integer, got " + what_is(node));
-      return std::nullopt;
-    }
-    if (*value < min || *value > max) {
-      error(node, path,
-            max == std::numeric_limits<int>::max()
-                ? "must be at least " + std::to_string(min) + ", got " + std::to_string(*value)
-                : "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                      ", got " + std::to_string(*value));
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<int> int_value(const YAML::Node& node, const std::string& path, int min,
-                               int max = std::numeric_limits<int>::max()) {
-    const auto value = integer(node, path, min, max);
-    if (!value) return std::nullopt;
-    return static_cast<int>(*value);
-  }
-
-  std::optional<double> fraction(const YAML::Node& node, const std::string& path) {
-    const auto value = node.IsScalar() ? parse_number(node.Scalar()) : std::nullopt;
-    if (!value) {
-      error(node, path, "expected a number, got " + what_is(node));
-      return std::nullopt;
-    }
-    if (*value < 0 || *value > 1) {
-      error(node, path, "must be between 0 and 1, got " + node.Scalar());
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  std::optional<bool> boolean(const YAML::Node& node, const std::string& path) {
-    if (node.IsScalar()) {
-      const std::string v = ascii_lower(node.Scalar());
-      if (v == "true" || v == "yes" || v == "on") return true;
-      if (v == "false" || v == "no" || v == "off") return false;
-    }
-    error(node, path, "expected true or false, got " + what_is(node));
-    return std::nullopt;
-  }
-
-  // allow_zero: 0 means "never wait" for waits, and is nonsense for timeouts.
-  std::optional<Duration> duration(const YAML::Node& node, const std::string& path,
-                                   bool allow_zero) {
-    const auto value = node.IsScalar() ? parse_duration(node.Scalar()) : std::nullopt;
-    if (!value) {
-      error(node, path,
-            "expected a duration such as 200ms, 2s, 1.5s, 1m or 1h (at most " +
-                format_duration(kMaxConfigDuration) + "), got " + what_is(node));
-      return std::nullopt;
-    }
-    if (!allow_zero && *value <= Duration::zero()) {
-      error(node, path, "must be longer than 0");
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  // Limits from 1KiB (smaller cannot hold a request head) to 4GiB (larger is
-  // a typo, and must fit a size_t on any platform sluice builds for).
-  std::optional<std::size_t> byte_size(const YAML::Node& node, const std::string& path) {
-    constexpr double kMin = 1024, kMax = 4.0 * 1024 * 1024 * 1024;
-    const auto value = node.IsScalar() ? parse_byte_size(node.Scalar()) : std::nullopt;
-    if (!value) {
-      error(node, path,
-            "expected a size in bytes such as 65536, 64KiB or 32MiB, got " + what_is(node));
-      return std::nullopt;
-    }
-    if (*value < kMin || *value > kMax) {
-      error(node, path, "must be between 1KiB and 4GiB");
-      return std::nullopt;
-    }
-    return static_cast<std::size_t>(*value);
-  }
-
-  // A case-insensitive choice among `names`; the index into `names`.
-  std::optional<std::size_t> choice(const YAML::Node& node, const std::string& path,
-                                    std::string_view what, const Names& names) {
-    if (!node.IsScalar()) {
-      error(node, path, "expected one of " + join(names) + ", got " + what_is(node));
-      return std::nullopt;
-    }
-    const std::string& value = node.Scalar();
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (iequals(trim(value), names[i])) return i;
-    }
-    const std::string hint = did_you_mean(value, names);
-    error(node, path,
-          "unknown " + std::string(what) + " " + quoted(value) +
-              (hint.empty() ? " (expected one of: " + join(names) + ")" : hint));
-    return std::nullopt;
-  }
-
   // ---- secrets ----
   // "~" and "~/x" from HOME; nullopt (with `why`) when HOME is needed but unset.
   std::optional<std::string> expand_home(std::string_view path, std::string& why) {
@@ -663,8 +380,8 @@ class Loader {
               } else if (field == "name") {
                 if (auto n = string_value(value, field_path)) limits.name = *n;
               } else if (field == "priority") {
-                if (auto c = choice(value, field_path, "priority", {"interactive", "background"})) {
-                  limits.background_only = *c == 1;
+                if (auto c = enum_choice(value, field_path, "priority", kPriorities)) {
+                  limits.background_only = *c == Priority::kBackground;
                 }
               } else if (field == "max_in_flight") {
                 limits.max_in_flight = int_value(value, field_path, 1);
@@ -697,7 +414,6 @@ class Loader {
   void load_rule(const YAML::Node& node, const std::string& path, std::size_t index);
   void check_reachability();
 
-  std::string file_;
   SecretSource& secrets_;
   LoadResult result_;
   GatewayConfig config_;
@@ -751,8 +467,8 @@ void Loader::load_server(const YAML::Node& node) {
                } else if (key == "idle_timeout") {
                  if (auto d = duration(value, path, false)) server.idle_timeout = *d;
                } else if (key == "log_format") {
-                 if (auto i = choice(value, path, "log format", {"logfmt", "json"})) {
-                   server.log_format = *i == 0 ? LogFormat::kLogfmt : LogFormat::kJson;
+                 if (auto f = enum_choice(value, path, "log format", kLogFormats)) {
+                   server.log_format = *f;
                  }
                } else if (key == "gateway_keys") {
                  bool configured = false;
@@ -779,8 +495,8 @@ void Loader::load_state(const std::optional<YAML::Node>& node) {
     each_field(*node, "state", kStateFields,
                [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "backend") {
-                   if (auto i = choice(value, path, "backend", {"memory", "sqlite", "redis"})) {
-                     state.backend = static_cast<StateBackend>(*i);
+                   if (auto b = enum_choice(value, path, "backend", kStateBackends)) {
+                     state.backend = *b;
                    }
                  } else if (key == "path") {
                    if (auto text = string_value(value, path)) {
@@ -893,11 +609,7 @@ void Loader::load_provider(const std::string& name, const YAML::Node& node,
       [&](const std::string& key, const YAML::Node& value, const std::string& field_path) {
         if (key == "api") {
           has_api = true;
-          if (auto i = choice(value, field_path, "api", {"openai", "anthropic", "responses"})) {
-            provider.api = *i == 0   ? WireApi::kOpenAI
-                           : *i == 1 ? WireApi::kAnthropic
-                                     : WireApi::kResponses;
-          }
+          if (auto api = enum_choice(value, field_path, "api", kWireApis)) provider.api = *api;
         } else if (key == "dialect") {
           has_dialect = true;
           const auto text = string_value(value, field_path);
@@ -909,7 +621,7 @@ void Loader::load_provider(const std::string& name, const YAML::Node& node,
             const std::string hint = did_you_mean(*text, known);
             error(value, field_path,
                   "unknown dialect " + quoted(*text) +
-                      (hint.empty() ? " (expected one of: " + join(known) + ")" : hint));
+                      (hint.empty() ? " (expected one of: " + join(known, ", ") + ")" : hint));
           }
         } else if (key == "base_url") {
           has_base_url = true;
@@ -931,12 +643,8 @@ void Loader::load_provider(const std::string& name, const YAML::Node& node,
         } else if (key == "rpm_throttle_threshold") {
           if (auto v = int_value(value, field_path, 0)) provider.rpm_throttle_threshold = *v;
         } else if (key == "strategy") {
-          Names names;
-          for (int i = 0; i <= static_cast<int>(policy::SelectionStrategy::kRandom); ++i) {
-            names.emplace_back(to_string(static_cast<policy::SelectionStrategy>(i)));
-          }
-          if (auto i = choice(value, field_path, "strategy", names)) {
-            provider.strategy = static_cast<policy::SelectionStrategy>(*i);
+          if (auto s = enum_choice(value, field_path, "strategy", policy::kSelectionStrategies)) {
+            provider.strategy = *s;
           }
         } else if (key == "max_wait") {
           if (auto d = duration(value, field_path, true)) provider.max_wait = *d;
@@ -1045,7 +753,7 @@ void Loader::load_model(const std::string& name, const YAML::Node& node, const s
               } else if (provider_names_.empty()) {
                 message += " (no providers are configured)";
               } else {
-                message += " (providers: " + join(provider_names_) + ")";
+                message += " (providers: " + join(provider_names_, ", ") + ")";
               }
               error(item, item_path, message);
               continue;
@@ -1060,8 +768,8 @@ void Loader::load_model(const std::string& name, const YAML::Node& node, const s
             target_places.emplace_back(item.Mark(), item_path);
           }
         } else if (key == "priority") {
-          if (auto i = choice(value, field_path, "priority", {"interactive", "background"})) {
-            alias.priority = *i == 0 ? Priority::kInteractive : Priority::kBackground;
+          if (auto pr = enum_choice(value, field_path, "priority", kPriorities)) {
+            alias.priority = *pr;
           }
         } else if (key == "queue_timeout") {
           has_queue_timeout = true;
@@ -1154,7 +862,7 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path, std::siz
                  const std::string hint = did_you_mean(*text, known);
                  error(value, field_path,
                        "unknown class " + quoted(*text) +
-                           (hint.empty() ? " (expected one of: " + join(known) + ")" : hint));
+                           (hint.empty() ? " (expected one of: " + join(known, ", ") + ")" : hint));
                } else if (key == "codes") {
                  lower_strings(rule.codes);
                } else if (key == "phrases") {
@@ -1171,9 +879,10 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path, std::siz
                      continue;
                    }
                    const std::string hint = did_you_mean(item.text, known);
-                   error(item.node, item.path,
-                         "unknown dialect " + quoted(item.text) +
-                             (hint.empty() ? " (expected one of: " + join(known) + ")" : hint));
+                   error(
+                       item.node, item.path,
+                       "unknown dialect " + quoted(item.text) +
+                           (hint.empty() ? " (expected one of: " + join(known, ", ") + ")" : hint));
                  }
                } else if (key == "status") {
                  const auto one = [&](const YAML::Node& item, const std::string& item_path) {
@@ -1247,8 +956,8 @@ LoadResult Loader::run(std::string_view text, std::string_view listen_override) 
   try {
     document.emplace(YAML::Load(std::string(text)));
   } catch (const YAML::Exception& e) {
-    result_.errors.push_back(at(e.mark, "", "YAML syntax error: " + e.msg));
-    return std::move(result_);
+    errors_.push_back(at(e.mark, "", "YAML syntax error: " + e.msg));
+    return finish();
   }
   try {
     const YAML::Node& root = *document;
@@ -1256,7 +965,7 @@ LoadResult Loader::run(std::string_view text, std::string_view listen_override) 
       error(root, "",
             "expected a mapping of server, state, providers, models, retry, errors; got " +
                 what_is(root));
-      return std::move(result_);
+      return finish();
     }
     root_mark_ = root.Mark();
     std::optional<YAML::Node> server, state, providers, models, retry, errors;
@@ -1303,7 +1012,7 @@ LoadResult Loader::run(std::string_view text, std::string_view listen_override) 
     // so the flag cannot open the gateway to other machines without keys.
     if (!listen_override.empty()) {
       if (auto why = set_listen(listen_override)) {
-        result_.errors.push_back(at(root_mark_, "--listen", *why));
+        errors_.push_back(at(root_mark_, "--listen", *why));
       } else {
         listen_mark_.reset();
         listen_from_flag_ = true;
@@ -1312,13 +1021,11 @@ LoadResult Loader::run(std::string_view text, std::string_view listen_override) 
     check_reachability();
   } catch (const YAML::Exception& e) {
     // Defensive: node access on an odd document. Keep what was found so far.
-    result_.errors.push_back(at(e.mark, "", "cannot read the document: " + e.msg));
+    errors_.push_back(at(e.mark, "", "cannot read the document: " + e.msg));
   } catch (const std::exception& e) {
-    result_.errors.push_back(
-        at(YAML::Mark::null_mark(), "", std::string("internal error: ") + e.what()));
+    errors_.push_back(at(YAML::Mark::null_mark(), "", std::string("internal error: ") + e.what()));
   }
-  if (result_.errors.empty()) result_.config = std::move(config_);
-  return std::move(result_);
+  return finish();
 }
 
 }  // namespace

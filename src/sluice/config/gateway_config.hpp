@@ -9,6 +9,7 @@
 // fallback candidates of a route whose primary has no usable key.
 //
 // Field names follow the gateway issue; see README.md for the whole schema.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -37,6 +38,12 @@ namespace sluice::config {
 enum class WireApi : std::uint8_t { kOpenAI, kAnthropic, kResponses };
 enum class LogFormat : std::uint8_t { kLogfmt, kJson };
 enum class StateBackend : std::uint8_t { kMemory, kSqlite, kRedis };
+// Every value, in order: the config reads each enum by its to_string name.
+inline constexpr std::array kWireApis = {WireApi::kOpenAI, WireApi::kAnthropic,
+                                         WireApi::kResponses};
+inline constexpr std::array kLogFormats = {LogFormat::kLogfmt, LogFormat::kJson};
+inline constexpr std::array kStateBackends = {StateBackend::kMemory, StateBackend::kSqlite,
+                                              StateBackend::kRedis};
 
 std::string_view to_string(WireApi api);           // "openai", "anthropic", "responses"
 std::string_view to_string(LogFormat format);      // "logfmt", "json"

@@ -14,8 +14,9 @@ std::string_view to_string(Priority p) {
 
 std::optional<Priority> priority_from_string(std::string_view name) {
   name = trim(name);
-  if (iequals(name, "interactive")) return Priority::kInteractive;
-  if (iequals(name, "background")) return Priority::kBackground;
+  for (const Priority p : kPriorities) {
+    if (iequals(name, to_string(p))) return p;
+  }
   return std::nullopt;
 }
 

@@ -3,6 +3,7 @@
 // before background work (summaries, vision, sub-agents, cron jobs) that
 // shares the same upstream key; background work may be skipped when it waited
 // too long, interactive work never jumps behind it.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -12,6 +13,7 @@ namespace sluice {
 
 // Lower value = served first, so the enumerators order by precedence.
 enum class Priority : std::uint8_t { kInteractive, kBackground };
+inline constexpr std::array kPriorities = {Priority::kInteractive, Priority::kBackground};
 
 inline constexpr std::size_t kPriorityCount = 2;
 

@@ -17,6 +17,20 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t end = max_bytes;
+  // Back off continuation bytes (10xxxxxx) to the start of their character,
+  // then drop that character: it does not fit whole. At most 3 steps: a
+  // longer run is not UTF-8, and is cut where it stands.
+  std::size_t back = 0;
+  while (back < 3 && end > back && (static_cast<unsigned char>(s[end - back]) & 0xC0) == 0x80) {
+    ++back;
+  }
+  if ((static_cast<unsigned char>(s[end - back]) & 0xC0) == 0xC0) end -= back;
+  return s.substr(0, end);
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
   std::string s;
   for (const auto& p : parts) {

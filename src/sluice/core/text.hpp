@@ -15,6 +15,10 @@ namespace sluice {
 inline constexpr std::size_t kBodyPadding = 64;
 
 std::string ascii_lower(std::string_view s);
+// The longest prefix of `s` of at most `max_bytes` that does not end inside
+// a UTF-8 character (a provider's Chinese message cut for a log line or an
+// answer stays valid text).
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
 // "a; b; c": the parts in order, for log details and messages.
 std::string join(const std::vector<std::string>& parts, std::string_view separator = "; ");
 // JSON string literal for `s`, with quotes; control bytes as \u00XX.

@@ -55,5 +55,20 @@ TEST(Text, JoinPutsTheSeparatorBetweenPartsOnly) {
   EXPECT_EQ(join({"a", "b"}, ", "), "a, b");
 }
 
+TEST(Text, Utf8PrefixNeverEndsInsideACharacter) {
+  const std::string fu = "\xe6\x9c\x8d";  // 3 bytes
+  const std::string s = "ab" + fu + "c";  // a b [fu] c
+  EXPECT_EQ(utf8_prefix(s, 10), s);
+  EXPECT_EQ(utf8_prefix(s, 6), s);
+  EXPECT_EQ(utf8_prefix(s, 5), "ab" + fu);
+  EXPECT_EQ(utf8_prefix(s, 4), "ab");  // inside the character: it goes whole
+  EXPECT_EQ(utf8_prefix(s, 3), "ab");
+  EXPECT_EQ(utf8_prefix(s, 2), "ab");
+  EXPECT_EQ(utf8_prefix("\xf0\x9f\x98\x80x", 3), "");  // a 4-byte emoji
+  // Not UTF-8 at all: cut where asked.
+  EXPECT_EQ(utf8_prefix("ab\xff\xfe", 3), "ab\xff");
+  EXPECT_EQ(utf8_prefix(std::string(8, '\x80'), 5).size(), 5u);
+}
+
 }  // namespace
 }  // namespace sluice

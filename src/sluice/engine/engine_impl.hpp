@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "sluice/core/json_text.hpp"
 #include "sluice/core/log.hpp"
 #include "sluice/core/text.hpp"
 #include "sluice/engine/metrics.hpp"
@@ -90,23 +91,23 @@ inline std::string stream_error_event(config::WireApi api, std::string_view path
                                       std::string_view message) {
   if (path == "/v1/responses") {
     return "event: response.failed\ndata: " +
-           json{{"type", "response.failed"},
-                {"response",
-                 {{"object", "response"},
-                  {"status", "failed"},
-                  {"error", {{"code", "stream_drop"}, {"message", message}}}}}}
-               .dump() +
+           json_text(json{{"type", "response.failed"},
+                          {"response",
+                           {{"object", "response"},
+                            {"status", "failed"},
+                            {"error", {{"code", "stream_drop"}, {"message", message}}}}}}) +
            "\n\n";
   }
   if (api == config::WireApi::kAnthropic) {
     return "event: error\ndata: " +
-           json{{"type", "error"}, {"error", {{"type", "api_error"}, {"message", message}}}}
-               .dump() +
+           json_text(
+               json{{"type", "error"}, {"error", {{"type", "api_error"}, {"message", message}}}}) +
            "\n\n";
   }
   return "data: " +
-         json{{"error", {{"message", message}, {"type", "server_error"}, {"code", "stream_drop"}}}}
-             .dump() +
+         json_text(
+             json{{"error",
+                   {{"message", message}, {"type", "server_error"}, {"code", "stream_drop"}}}}) +
          "\n\n";
 }
 

@@ -154,10 +154,8 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       if (coordinator && !lease.id.empty() && !c.ratelimit.buckets.empty()) {
         coordinator->share_snapshot(lease.request, c.ratelimit);
       }
-      {
-        const std::string_view cls_name = c.ok ? std::string_view("OK") : to_string(c.cls);
-        metrics.upstream_attempt(p->cfg->name, cls_name, to_seconds(clock.now() - sent_at));
-      }
+      metrics.upstream_attempt(p->cfg->name, policy::outcome_label(c),
+                               to_seconds(clock.now() - sent_at));
       const Attempt attempt{
           *p, key_index, *key_state, *limiter, target.upstream_model, in_flight_at_send};
       bool another_key_free = false;

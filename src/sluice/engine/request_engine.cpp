@@ -15,13 +15,13 @@ std::string error_body(config::WireApi api, int status, std::string_view code,
                        : status == 503 || status == 529 ? "overloaded_error"
                        : status == 504                  ? "timeout_error"
                                                         : "api_error";
-    return json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}}.dump();
+    return json_text(json{{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
   }
   std::string type = status == 429   ? "rate_limit_error"
                      : status >= 500 ? "server_error"
                                      : "invalid_request_error";
-  return json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}}
-      .dump();
+  return json_text(
+      json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
 }
 
 RequestEngine::RequestEngine(asio::any_io_executor executor, const config::GatewayConfig& config,

@@ -200,6 +200,37 @@ TEST(EngineScenario, ARefusedKeyFallsBackInvisiblyAndIsBenchedForAMinute) {
   EXPECT_EQ(h.provider("zai").sent.size(), 2u);
 }
 
+// A provider's own words reach the client's error answer. They are cut to a
+// few hundred bytes, and z.ai writes Chinese: a cut inside a character, or a
+// text body that is not UTF-8 at all, must still give a JSON answer.
+TEST(EngineScenario, AProvidersWordsThatAreNotValidUtf8StillGiveAJsonAnswer) {
+  EngineHarness h(kOneProvider);
+  ASSERT_TRUE(h.ok()) << h.load_errors();
+  std::string chinese;
+  while (chinese.size() < 400) chinese += "\xe6\x9c\x8d\xe5\x8a\xa1";  // "服务", 3 bytes each
+  h.provider("zai").script = [&](const SentRequest&) {
+    return FakeReply::json(
+        400, R"({"error":{"code":"1214","message":"x)" + chinese + R"("}})");  // 301 + 1 bytes in
+  };
+  auto cut = h.chat("main");
+  ASSERT_TRUE(cut->done);
+  EXPECT_EQ(cut->writer.status, 400);
+  const auto answer = nlohmann::json::parse(cut->writer.body);
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find("\xe6\x9c\x8d"), std::string::npos);
+
+  h.provider("zai").script = [](const SentRequest&) {
+    FakeReply r;
+    r.status = 400;
+    r.headers.emplace_back("content-type", "text/plain");
+    r.body.emplace_back(Duration::zero(), "bad \xff\xfe request");
+    return r;
+  };
+  auto latin = h.chat("main");
+  ASSERT_TRUE(latin->done);
+  EXPECT_EQ(latin->writer.status, 400);
+  EXPECT_TRUE(nlohmann::json::accept(latin->writer.body)) << latin->writer.body;
+}
+
 // After the first byte nothing can be retried: a stream the provider cuts
 // ends with an error event in the caller's format, and no fallback is tried.
 TEST(EngineScenario, AStreamCutAfterItsFirstByteEndsWithAnErrorEventNotAFallback) {

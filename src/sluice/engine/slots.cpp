@@ -252,7 +252,7 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
 }
 
 auto RequestEngine::Impl::learn(const Learning& l) -> std::string {
-  const auto error = [](std::string message) { return json{{"error", message}}.dump(); };
+  const auto error = [](std::string message) { return json_text(json{{"error", message}}); };
   auto pit = providers.find(l.provider);
   if (pit == providers.end()) {
     return error("no provider \"" + l.provider +
@@ -289,7 +289,7 @@ auto RequestEngine::Impl::learn(const Learning& l) -> std::string {
   if (coordinator && grant && !grant->lease.id.empty() && !c.ratelimit.buckets.empty()) {
     coordinator->share_snapshot(grant->lease.request, c.ratelimit);
   }
-  metrics.upstream_attempt(p.cfg->name, c.ok ? std::string_view("OK") : to_string(c.cls), 0.0);
+  metrics.upstream_attempt(p.cfg->name, policy::outcome_label(c), 0.0);
   const Attempt attempt{p,         *key_index,
                         key_state, limiter,
                         l.model,   grant ? grant->in_flight_at_send : limiter.in_flight()};

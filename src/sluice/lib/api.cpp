@@ -8,6 +8,7 @@
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/config/secret.hpp"
 #include "sluice/core/clock.hpp"
+#include "sluice/core/json_text.hpp"
 #include "sluice/policy/errors/outcome_json.hpp"
 #include "sluice/policy/errors/rules.hpp"
 #include "sluice/sluice.hpp"
@@ -21,8 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 json diagnostic_json(const config::Diagnostic& d) {
   return json{{"path", d.path}, {"line", d.line}, {"column", d.column}, {"message", d.message}};
 }
@@ -34,9 +33,9 @@ std::string_view version() { return SLUICE_VERSION_STRING; }
 std::string classify(std::string_view outcome_json) {
   try {
     static const policy::RuleTable rules = policy::builtin_rules();
-    return dump(policy::classify_json(outcome_json, rules, SystemClock().now()));
+    return json_text(policy::classify_json(outcome_json, rules, SystemClock().now()));
   } catch (const std::exception& e) {
-    return dump(json{{"error", std::string("classify: ") + e.what()}});
+    return json_text(json{{"error", std::string("classify: ") + e.what()}});
   }
 }
 
@@ -48,9 +47,9 @@ std::string check_config(std::string_view yaml_text, std::string_view file_name)
     for (const auto& d : r.errors) out["errors"].push_back(diagnostic_json(d));
     for (const auto& d : r.warnings) out["warnings"].push_back(diagnostic_json(d));
     out["description"] = r.config ? config::describe(*r.config) : std::string();
-    return dump(out);
+    return json_text(out);
   } catch (const std::exception& e) {
-    return dump(json{{"ok", false}, {"error", std::string("check_config: ") + e.what()}});
+    return json_text(json{{"ok", false}, {"error", std::string("check_config: ") + e.what()}});
   }
 }
 

@@ -26,6 +26,7 @@
 #include "sluice/config/gateway_config.hpp"
 #include "sluice/config/secret.hpp"
 #include "sluice/core/clock.hpp"
+#include "sluice/core/json_text.hpp"
 #include "sluice/core/log.hpp"
 #include "sluice/core/rng.hpp"
 #include "sluice/net/http_server.hpp"
@@ -39,8 +40,6 @@ using nlohmann::json;
 
 namespace sluice::lib {
 namespace {
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 char* c_copy(std::string_view s) noexcept {
   char* p = static_cast<char*>(std::malloc(s.size() + 1));
@@ -246,7 +245,7 @@ class QueueWriter final : public ports::ResponseWriter {
     json h = json::array();
     for (const auto& f : headers.view().fields()) h.push_back({f.name, f.value});
     call_->push(SLUICE_CALL_HEAD,
-                dump(json{{"status", status}, {"headers", h}, {"stream", stream}}));
+                json_text(json{{"status", status}, {"headers", h}, {"stream", stream}}));
     return true;
   }
   std::shared_ptr<CallState> call_;
@@ -297,7 +296,7 @@ char* guarded(F&& f) noexcept {
   try {
     return lib::c_copy(f());
   } catch (const std::exception& e) {
-    return lib::c_copy(json{{"error", e.what()}}.dump());
+    return lib::c_copy(json_text(json{{"error", e.what()}}));
   } catch (...) {
     return lib::c_copy(R"({"error":"unexpected failure"})");
   }
@@ -365,14 +364,14 @@ SLUICE_API char* sluice_engine_status(sluice_engine* engine) {
 SLUICE_API char* sluice_engine_learn(sluice_engine* engine, const char* learning_json) {
   return guarded([&]() -> std::string {
     json j = json::parse(learning_json ? learning_json : "", nullptr, false);
-    if (!j.is_object()) return lib::dump(json{{"error", "expected a JSON object"}});
+    if (!j.is_object()) return json_text(json{{"error", "expected a JSON object"}});
     engine::Learning l;
     l.provider = string_field(j, "provider");
     l.model = string_field(j, "model");
     l.key_fingerprint = fingerprint_field(j);
     for (const char* k : {"provider", "model", "key", "key_fingerprint"}) j.erase(k);
-    auto parsed = policy::parse_outcome_json(lib::dump(j), engine->host->clock().now());
-    if (auto* err = std::get_if<std::string>(&parsed)) return lib::dump(json{{"error", *err}});
+    auto parsed = policy::parse_outcome_json(json_text(j), engine->host->clock().now());
+    if (auto* err = std::get_if<std::string>(&parsed)) return json_text(json{{"error", *err}});
     const policy::OutcomeInput& input = std::get<policy::OutcomeInput>(parsed);
     l.outcome = input.view();
     return engine->host->on_io([&] { return engine->host->gateway().engine().learn(l); });
@@ -426,7 +425,7 @@ SLUICE_API int sluice_slot_wait(sluice_slot* slot, double timeout_s) {
 SLUICE_API char* sluice_slot_result(sluice_slot* slot) {
   return guarded([&] {
     std::lock_guard lock(slot->state->m);
-    return lib::dump(slot_json(*slot->state));
+    return json_text(slot_json(*slot->state));
   });
 }
 
@@ -436,12 +435,12 @@ SLUICE_API char* sluice_slot_learn(sluice_slot* slot, const char* outcome_json) 
     {
       std::lock_guard lock(s.m);
       if (!s.decided || !s.slot.granted) {
-        return lib::dump(json{{"error", "the slot was not granted"}});
+        return json_text(json{{"error", "the slot was not granted"}});
       }
     }
     auto parsed =
         policy::parse_outcome_json(outcome_json ? outcome_json : "", s.host->clock().now());
-    if (auto* err = std::get_if<std::string>(&parsed)) return lib::dump(json{{"error", *err}});
+    if (auto* err = std::get_if<std::string>(&parsed)) return json_text(json{{"error", *err}});
     const policy::OutcomeInput& input = std::get<policy::OutcomeInput>(parsed);
     engine::Learning l;
     l.provider = s.slot.provider;

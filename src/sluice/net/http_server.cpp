@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "sluice/core/json_text.hpp"
 #include "sluice/core/text.hpp"
 #include "sluice/net/http_head.hpp"
 #include "sluice/net/watchdog.hpp"
@@ -261,7 +262,7 @@ std::string default_error_body(int status, std::string_view code, std::string_vi
                        {{"message", message},
                         {"type", status >= 500 ? "server_error" : "invalid_request_error"},
                         {"code", code}}}};
-  return j.dump();
+  return json_text(j);
 }
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {

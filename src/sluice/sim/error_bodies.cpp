@@ -3,6 +3,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/json_text.hpp"
 #include "sluice/sim/wire_time.hpp"
 
 namespace sluice::sim {
@@ -14,8 +15,6 @@ using Json = nlohmann::ordered_json;
 using R = Refusal;
 
 constexpr std::string_view kOrg = "org-sim";
-
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 std::string masked(std::string_view key) {
   if (key.size() <= 8) return "****";
@@ -33,12 +32,12 @@ ErrorReply openai_envelope(int status, const std::string& message, std::string_v
   e["type"] = type;
   e["param"] = param.empty() ? Json(nullptr) : Json(param);
   e["code"] = code.empty() ? Json(nullptr) : Json(code);
-  return {status, dump(Json{{"error", e}})};
+  return {status, json_text(Json{{"error", e}})};
 }
 
 // Azure's own errors put the status (or a symbolic name) in `code`.
 ErrorReply azure_envelope(int status, std::string_view code, const std::string& message) {
-  return {status, dump(Json{{"error", {{"code", code}, {"message", message}}}})};
+  return {status, json_text(Json{{"error", {{"code", code}, {"message", message}}}})};
 }
 
 ErrorReply anthropic_envelope(int status, std::string_view type, const std::string& message,
@@ -47,7 +46,7 @@ ErrorReply anthropic_envelope(int status, std::string_view type, const std::stri
   j["type"] = "error";
   j["error"] = {{"type", type}, {"message", message}};
   j["request_id"] = request_id;
-  return {status, dump(j)};
+  return {status, json_text(j)};
 }
 
 ErrorReply openrouter_envelope(int status, const std::string& message, Json metadata = nullptr) {
@@ -58,16 +57,16 @@ ErrorReply openrouter_envelope(int status, const std::string& message, Json meta
   Json j;
   j["error"] = std::move(e);
   j["user_id"] = "user_sim";
-  return {status, dump(j)};
+  return {status, json_text(j)};
 }
 
 // z.ai's business code is a string of digits.
 ErrorReply zai_envelope(int status, std::string_view code, const std::string& message) {
-  return {status, dump(Json{{"error", {{"code", code}, {"message", message}}}})};
+  return {status, json_text(Json{{"error", {{"code", code}, {"message", message}}}})};
 }
 
 ErrorReply kimi_envelope(int status, std::string_view type, const std::string& message) {
-  return {status, dump(Json{{"error", {{"message", message}, {"type", type}}}})};
+  return {status, json_text(Json{{"error", {{"message", message}, {"type", type}}}})};
 }
 
 // ---- shared wording ----
@@ -484,7 +483,7 @@ ErrorReply kimi(R r, const RefusalFacts& f) {
   return kimi_envelope(500, "server_error", "Internal server error");
 }
 
-std::string sse_data(const Json& j) { return "data: " + dump(j) + "\n\n"; }
+std::string sse_data(const Json& j) { return "data: " + json_text(j) + "\n\n"; }
 
 }  // namespace
 
@@ -510,10 +509,11 @@ std::vector<std::string> render_stream_error(Dialect dialect, std::string_view i
   switch (dialect) {
     case Dialect::kAnthropic:
       // "which would normally correspond to an HTTP 529"; nothing follows it.
-      return {"event: error\ndata: " +
-              dump(Json{{"type", "error"},
-                        {"error", {{"type", "overloaded_error"}, {"message", "Overloaded"}}}}) +
-              "\n\n"};
+      return {
+          "event: error\ndata: " +
+          json_text(Json{{"type", "error"},
+                         {"error", {{"type", "overloaded_error"}, {"message", "Overloaded"}}}}) +
+          "\n\n"};
     case Dialect::kOpenRouter: {
       // A normal chunk with a top-level error and finish_reason "error"; the stream ends.
       Json chunk;

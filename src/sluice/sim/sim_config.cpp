@@ -6,10 +6,11 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 
+#include "sluice/config/yaml_fields.hpp"
 #include "sluice/core/text.hpp"
-#include "sluice/policy/ratelimit/reset_value.hpp"
 
 namespace sluice::sim {
 
@@ -19,222 +20,212 @@ constexpr std::array<Dialect, 7> kSupported = {
     Dialect::kOpenAI, Dialect::kAnthropic, Dialect::kOpenRouter, Dialect::kZai,
     Dialect::kKimi,   Dialect::kGroq,      Dialect::kAzure};
 
-std::string join_path(std::string_view path, std::string_view field) {
-  if (path.empty()) return std::string(field);
-  std::string out(path);
-  out += '.';
-  out += field;
-  return out;
-}
+const config::Names kRootFields = {"providers"};
+const config::Names kProviderFields = {
+    "dialect", "listen",       "keys",    "models", "rpm",  "tpm",       "concurrency", "daily",
+    "window",  "daily_window", "latency", "jitter", "ttft", "per_token", "faults",      "seed"};
+const config::Names kFaultFields = {
+    "server_error_rate", "overload_rate", "stream_error_rate", "close_mid_stream_rate",
+    "hang_rate",         "garbage_rate",  "slow_headers",      "stream_error_after_chunks",
+    "billing_after",     "quota_after"};
+// Counts in a config are ints: anything larger is a typo.
+constexpr long long kMaxCount = std::numeric_limits<int>::max();
 
-// A YAML parse that collects the first error and stops reading.
-class YamlReader {
+std::optional<std::uint16_t> listen_port(std::string_view listen);
+
+// The simulator's YAML, read like the gateway's config (config::YamlFields):
+// the same duration syntax, line and column with every error, every error
+// in one run.
+class SimLoader : private config::YamlFields {
  public:
-  std::optional<std::string> error;
+  explicit SimLoader(std::string file) : YamlFields(std::move(file)) {}
 
-  bool fail(std::string_view path, std::string_view what) {
-    if (!error) error = std::string(path) + ": " + std::string(what);
-    return false;
-  }
-
-  std::optional<std::string> scalar(const YAML::Node& n, std::string_view path) {
-    if (!n.IsScalar()) {
-      fail(path, "expected a single value");
-      return std::nullopt;
+  std::variant<SimConfig, std::string> run(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      error(e.mark, "", "YAML syntax error: " + e.msg);
+      return report();
     }
-    return n.Scalar();
-  }
-
-  std::optional<std::int64_t> positive_int(const YAML::Node& n, std::string_view path) {
-    auto s = scalar(n, path);
-    if (!s) return std::nullopt;
-    auto v = parse_integer(*s);
-    if (!v || *v <= 0) {
-      fail(path, "expected a positive integer");
-      return std::nullopt;
+    try {
+      document(root);
+    } catch (const YAML::Exception& e) {  // defensive: node access on odd documents
+      error(e.mark, "", "cannot read the document: " + e.msg);
     }
-    return *v;
+    if (!errors().empty()) return report();
+    return std::move(out_);
   }
 
-  std::optional<std::uint64_t> non_negative_int(const YAML::Node& n, std::string_view path) {
-    auto s = scalar(n, path);
-    if (!s) return std::nullopt;
-    auto v = parse_integer(*s);
-    if (!v || *v < 0) {
-      fail(path, "expected a non-negative integer");
-      return std::nullopt;
+ private:
+  std::string report() const {
+    std::string text;
+    for (const config::Diagnostic& d : errors()) text += (text.empty() ? "" : "\n") + d.format();
+    return text;
+  }
+
+  void document(const YAML::Node& root) {
+    if (!root.IsMap()) {
+      error(root, "", "expected a mapping with a `providers` field, got " + config::what_is(root));
+      return;
     }
-    return static_cast<std::uint64_t>(*v);
-  }
-
-  std::optional<double> rate(const YAML::Node& n, std::string_view path) {
-    auto s = scalar(n, path);
-    if (!s) return std::nullopt;
-    auto v = parse_number(*s);
-    if (!v || !(*v >= 0.0 && *v <= 1.0)) {
-      fail(path, "expected a number between 0 and 1");
-      return std::nullopt;
+    std::optional<YAML::Node> found;
+    each_field(root, "", kRootFields,
+               [&](const std::string&, const YAML::Node& v, const std::string&) { found = v; });
+    if (!found) {
+      error(root, "providers", "missing: the providers to simulate");
+      return;
     }
-    return *v;
-  }
-
-  std::optional<Duration> duration(const YAML::Node& n, std::string_view path) {
-    auto s = scalar(n, path);
-    if (!s) return std::nullopt;
-    auto d = parse_duration_flag(*s);
-    if (!d) {
-      fail(path, "expected a duration such as 200ms, 2s or 1m");
-      return std::nullopt;
+    const YAML::Node& providers = *found;
+    if (!providers.IsMap()) {
+      error(providers, "providers",
+            "expected a mapping of provider names to settings, got " + config::what_is(providers));
+      return;
     }
-    return *d;
+    if (providers.size() == 0) {
+      error(providers, "providers", "no providers: name at least one");
+      return;
+    }
+    std::map<std::string, std::string> taken_listens;  // address -> provider, port 0 excluded
+    each_entry(providers, "providers",
+               [&](const std::string& name, const YAML::Node& v, const std::string& path) {
+                 auto p = provider(name, v, path);
+                 if (!p) return;
+                 if (listen_port(p->listen).value_or(0) != 0) {
+                   auto [at, fresh] = taken_listens.emplace(p->listen, name);
+                   if (!fresh) {
+                     error(v, path + ".listen",
+                           p->listen + " is already used by providers." + at->second);
+                     return;
+                   }
+                 }
+                 out_.providers.push_back(std::move(*p));
+               });
   }
 
-  std::optional<std::vector<std::string>> string_list(const YAML::Node& n, std::string_view path) {
+  // "k1,k2" as on the command line, or a list.
+  std::optional<std::vector<std::string>> names(const YAML::Node& n, const std::string& path) {
     std::vector<std::string> out;
-    if (n.IsSequence()) {
-      for (std::size_t i = 0; i < n.size(); ++i) {
-        const std::string item_path = std::string(path) + "[" + std::to_string(i) + "]";
-        auto s = scalar(n[i], item_path);
-        if (!s) return std::nullopt;
-        if (trim(*s).empty()) {
-          fail(item_path, "expected a non-empty string");
-          return std::nullopt;
+    bool ok = true;
+    for (const ListItem& item : string_list(n, path)) {
+      std::string_view rest = item.text;
+      do {
+        const auto comma = rest.find(',');
+        const std::string_view one = trim(rest.substr(0, comma));
+        if (one.empty()) {
+          error(item.node, item.path, "expected a non-empty string");
+          ok = false;
+          break;
         }
-        out.emplace_back(trim(*s));
-      }
-      return out;
+        out.emplace_back(one);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      } while (!rest.empty());
     }
-    auto s = scalar(n, path);
-    if (!s) return std::nullopt;
-    std::string_view rest = *s;
-    while (!rest.empty()) {  // "k1,k2" as on the command line
-      const auto comma = rest.find(',');
-      std::string_view item = trim(rest.substr(0, comma));
-      if (item.empty()) {
-        fail(path, "empty entry in the list");
-        return std::nullopt;
-      }
-      out.emplace_back(item);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
+    if (!ok) return std::nullopt;
     return out;
   }
 
-  // Calls `on_field(name, value, path)` for each entry of a map; unknown
-  // names are reported by the callback returning false.
-  bool each_field(const YAML::Node& n, std::string_view path,
-                  const std::function<bool(const std::string&, const YAML::Node&,
-                                           const std::string&)>& on_field) {
-    if (!n.IsMap()) return fail(path, "expected a mapping of fields");
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!it->first.IsScalar()) return fail(path, "field names must be plain strings");
-      const std::string name = it->first.Scalar();
-      const std::string field_path = join_path(path, name);
-      if (!on_field(name, it->second, field_path)) {
-        if (!error) fail(field_path, "unknown field");
-        return false;
-      }
-      if (error) return false;
-    }
-    return true;
-  }
-
-  void faults(const YAML::Node& n, std::string_view path, FaultConfig& out) {
-    each_field(n, path, [&](const std::string& name, const YAML::Node& v, const std::string& p) {
-      const std::map<std::string_view, double*> rates = {
-          {"server_error_rate", &out.server_error_rate},
-          {"overload_rate", &out.overload_rate},
-          {"stream_error_rate", &out.stream_error_rate},
-          {"close_mid_stream_rate", &out.close_mid_stream_rate},
-          {"hang_rate", &out.hang_rate},
-          {"garbage_rate", &out.garbage_rate}};
-      if (auto r = rates.find(name); r != rates.end()) {
-        if (auto x = rate(v, p)) *r->second = *x;
-      } else if (name == "slow_headers") {
-        if (auto d = duration(v, p)) out.slow_headers = *d;
-      } else if (name == "stream_error_after_chunks") {
-        if (auto k = non_negative_int(v, p)) {
-          out.stream_error_after_chunks = static_cast<std::int64_t>(*k);
-        }
-      } else if (name == "billing_after") {
-        if (auto k = non_negative_int(v, p)) out.billing_after = *k;
-      } else if (name == "quota_after") {
-        if (auto k = non_negative_int(v, p)) out.quota_after = *k;
-      } else {
-        return false;
-      }
-      return true;
-    });
+  void faults(const YAML::Node& n, const std::string& path, FaultConfig& out) {
+    each_field(n, path, kFaultFields,
+               [&](const std::string& name, const YAML::Node& v, const std::string& p) {
+                 const std::map<std::string_view, double*> rates = {
+                     {"server_error_rate", &out.server_error_rate},
+                     {"overload_rate", &out.overload_rate},
+                     {"stream_error_rate", &out.stream_error_rate},
+                     {"close_mid_stream_rate", &out.close_mid_stream_rate},
+                     {"hang_rate", &out.hang_rate},
+                     {"garbage_rate", &out.garbage_rate}};
+                 if (auto r = rates.find(name); r != rates.end()) {
+                   if (auto x = fraction(v, p)) *r->second = *x;
+                 } else if (name == "slow_headers") {
+                   if (auto d = duration(v, p, true)) out.slow_headers = *d;
+                 } else if (name == "stream_error_after_chunks") {
+                   if (auto k = integer(v, p, 0, kMaxCount)) out.stream_error_after_chunks = *k;
+                 } else if (name == "billing_after") {
+                   if (auto k = integer(v, p, 0, kMaxCount)) out.billing_after = *k;
+                 } else if (name == "quota_after") {
+                   if (auto k = integer(v, p, 0, kMaxCount)) out.quota_after = *k;
+                 }
+               });
   }
 
   std::optional<ProviderSimConfig> provider(const std::string& name, const YAML::Node& n,
                                             const std::string& path) {
+    const std::size_t errors_before = errors().size();
     ProviderSimConfig out;
     out.name = name;
     bool dialect_given = false;
-    each_field(n, path, [&](const std::string& field, const YAML::Node& v, const std::string& p) {
-      if (field == "dialect") {
-        auto s = scalar(v, p);
-        if (!s) return true;
-        auto d = dialect_from_string(ascii_lower(trim(*s)));
-        if (!d || !sim_supports(*d)) {
-          fail(p, "unsupported dialect \"" + *s +
-                      "\" (supported: " + std::string(supported_dialect_list()) + ")");
-          return true;
-        }
-        out.dialect = *d;
-        dialect_given = true;
-      } else if (field == "listen") {
-        if (auto s = scalar(v, p)) out.listen = std::string(trim(*s));
-      } else if (field == "keys") {
-        if (auto k = string_list(v, p)) out.keys = std::move(*k);
-      } else if (field == "models") {
-        if (auto m = string_list(v, p)) out.models = std::move(*m);
-      } else if (field == "rpm") {
-        out.limits.requests_per_window = positive_int(v, p);
-      } else if (field == "tpm") {
-        out.limits.tokens_per_window = positive_int(v, p);
-      } else if (field == "concurrency") {
-        out.limits.concurrency = positive_int(v, p);
-      } else if (field == "daily") {
-        out.limits.daily = positive_int(v, p);
-      } else if (field == "window") {
-        if (auto d = duration(v, p)) out.limits.window = *d;
-      } else if (field == "daily_window") {
-        if (auto d = duration(v, p)) out.limits.daily_window = *d;
-      } else if (field == "latency") {
-        if (auto d = duration(v, p)) out.latency.fixed = *d;
-      } else if (field == "jitter") {
-        if (auto d = duration(v, p)) out.latency.jitter = *d;
-      } else if (field == "ttft") {
-        if (auto d = duration(v, p)) out.latency.ttft = *d;
-      } else if (field == "per_token") {
-        if (auto d = duration(v, p)) out.latency.per_token = *d;
-      } else if (field == "faults") {
-        faults(v, p, out.faults);
-      } else if (field == "seed") {
-        if (auto s = non_negative_int(v, p)) out.seed = *s;
-      } else {
-        return false;
-      }
-      return true;
-    });
-    if (error) return std::nullopt;
+    const auto count = [&](const YAML::Node& v, const std::string& p) {
+      const auto k = integer(v, p, 1, kMaxCount);
+      return k ? std::optional<std::int64_t>(*k) : std::nullopt;
+    };
+    each_field(n, path, kProviderFields,
+               [&](const std::string& field, const YAML::Node& v, const std::string& p) {
+                 if (field == "dialect") {
+                   const auto s = string_value(v, p);
+                   if (!s) return;
+                   const auto d = dialect_from_string(*s);
+                   if (!d || !sim_supports(*d)) {
+                     error(v, p,
+                           "unsupported dialect " + config::quoted(*s) +
+                               " (supported: " + supported_dialect_list() + ")");
+                     return;
+                   }
+                   out.dialect = *d;
+                   dialect_given = true;
+                 } else if (field == "listen") {
+                   if (auto s = string_value(v, p)) out.listen = std::string(trim(*s));
+                 } else if (field == "keys") {
+                   if (auto k = names(v, p)) out.keys = std::move(*k);
+                 } else if (field == "models") {
+                   if (auto m = names(v, p)) out.models = std::move(*m);
+                 } else if (field == "rpm") {
+                   out.limits.requests_per_window = count(v, p);
+                 } else if (field == "tpm") {
+                   out.limits.tokens_per_window = count(v, p);
+                 } else if (field == "concurrency") {
+                   out.limits.concurrency = count(v, p);
+                 } else if (field == "daily") {
+                   out.limits.daily = count(v, p);
+                 } else if (field == "window") {
+                   if (auto d = duration(v, p, false)) out.limits.window = *d;
+                 } else if (field == "daily_window") {
+                   if (auto d = duration(v, p, false)) out.limits.daily_window = *d;
+                 } else if (field == "latency") {
+                   if (auto d = duration(v, p, true)) out.latency.fixed = *d;
+                 } else if (field == "jitter") {
+                   if (auto d = duration(v, p, true)) out.latency.jitter = *d;
+                 } else if (field == "ttft") {
+                   if (auto d = duration(v, p, true)) out.latency.ttft = *d;
+                 } else if (field == "per_token") {
+                   if (auto d = duration(v, p, true)) out.latency.per_token = *d;
+                 } else if (field == "faults") {
+                   faults(v, p, out.faults);
+                 } else if (field == "seed") {
+                   if (auto s = integer(v, p, 0, std::numeric_limits<long long>::max()))
+                     out.seed = *s;
+                 }
+               });
+    if (!n.IsMap() || errors().size() > errors_before) return std::nullopt;
     if (!dialect_given) {
       // A provider named after its dialect ("zai:") needs no dialect field.
-      auto d = dialect_from_string(ascii_lower(name));
+      const auto d = dialect_from_string(ascii_lower(name));
       if (!d || !sim_supports(*d)) {
-        fail(join_path(path, "dialect"), "missing (the provider's name is not a dialect)");
+        error(n, path + ".dialect", "missing (the provider's name is not a dialect)");
         return std::nullopt;
       }
       out.dialect = *d;
     }
-    if (auto err = validate_provider(out, path)) {
-      error = std::move(err);
+    // What the fields' types cannot say (the sum of the fault rates, a
+    // listen address): checked as for the command line's flags.
+    if (auto why = validate_provider(out, path)) {
+      error(n, "", std::move(*why));
       return std::nullopt;
     }
     return out;
   }
+
+  SimConfig out_;
 };
 
 std::optional<std::uint16_t> listen_port(std::string_view listen) {
@@ -251,20 +242,14 @@ bool sim_supports(Dialect d) {
   return std::find(kSupported.begin(), kSupported.end(), d) != kSupported.end();
 }
 
-std::string_view supported_dialect_list() {
-  return "openai, anthropic, openrouter, zai, kimi, groq, azure";
-}
-
-std::optional<Duration> parse_duration_flag(std::string_view text) {
-  text = trim(text);
-  if (text == "0") return Duration::zero();
-  if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
-  // Go-duration syntax, shared with the rate-limit header parser.
-  return policy::parse_go_duration(text);
+std::string supported_dialect_list() {
+  std::vector<std::string> names;
+  for (const Dialect d : kSupported) names.emplace_back(to_string(d));
+  return join(names, ", ");
 }
 
 std::optional<std::string> validate_faults(const FaultConfig& f, std::string_view path) {
-  const std::string faults_path = join_path(path, "faults");
+  const std::string faults_path = config::child(std::string(path), "faults");
   const std::array<std::pair<std::string_view, double>, 6> rates = {{
       {"server_error_rate", f.server_error_rate},
       {"overload_rate", f.overload_rate},
@@ -276,17 +261,17 @@ std::optional<std::string> validate_faults(const FaultConfig& f, std::string_vie
   double sum = 0;
   for (const auto& [name, r] : rates) {
     if (!(r >= 0.0 && r <= 1.0)) {
-      return join_path(faults_path, name) + ": expected a number between 0 and 1";
+      return config::child(faults_path, name) + ": expected a number between 0 and 1";
     }
     sum += r;
   }
   // One roll decides the fault, so the kinds cannot overlap.
   if (sum > 1.0 + 1e-9) return faults_path + ": the fault rates sum to more than 1";
   if (f.slow_headers < Duration::zero()) {
-    return join_path(faults_path, "slow_headers") + ": must not be negative";
+    return config::child(faults_path, "slow_headers") + ": must not be negative";
   }
   if (f.stream_error_after_chunks < 0) {
-    return join_path(faults_path, "stream_error_after_chunks") +
+    return config::child(faults_path, "stream_error_after_chunks") +
            ": expected a non-negative integer";
   }
   return std::nullopt;
@@ -294,12 +279,11 @@ std::optional<std::string> validate_faults(const FaultConfig& f, std::string_vie
 
 std::optional<std::string> validate_provider(const ProviderSimConfig& p, std::string_view path) {
   if (!sim_supports(p.dialect)) {
-    return join_path(path, "dialect") + ": unsupported dialect \"" +
-           std::string(to_string(p.dialect)) +
-           "\" (supported: " + std::string(supported_dialect_list()) + ")";
+    return config::child(std::string(path), "dialect") + ": unsupported dialect \"" +
+           std::string(to_string(p.dialect)) + "\" (supported: " + supported_dialect_list() + ")";
   }
   if (!listen_port(p.listen)) {
-    return join_path(path, "listen") + ": expected host:port, e.g. 127.0.0.1:8001";
+    return config::child(std::string(path), "listen") + ": expected host:port, e.g. 127.0.0.1:8001";
   }
   const std::array<std::pair<std::string_view, const std::optional<std::int64_t>*>, 4> limits = {{
       {"rpm", &p.limits.requests_per_window},
@@ -308,14 +292,16 @@ std::optional<std::string> validate_provider(const ProviderSimConfig& p, std::st
       {"daily", &p.limits.daily},
   }};
   for (const auto& [name, v] : limits) {
-    if (*v && **v <= 0) return join_path(path, name) + ": expected a positive integer";
+    if (*v && **v <= 0)
+      return config::child(std::string(path), name) + ": expected a positive integer";
   }
   // A year bounds the windows, so window arithmetic on TimePoints cannot overflow.
   constexpr Duration kMaxWindow = std::chrono::hours(24 * 366);
   for (const auto& [name, w] : {std::pair<std::string_view, Duration>{"window", p.limits.window},
                                 {"daily_window", p.limits.daily_window}}) {
     if (w <= Duration::zero() || w > kMaxWindow) {
-      return join_path(path, name) + ": must be longer than 0 and at most 366 days";
+      return config::child(std::string(path), name) +
+             ": must be longer than 0 and at most 366 days";
     }
   }
   const std::array<std::pair<std::string_view, Duration>, 4> latencies = {{
@@ -325,57 +311,23 @@ std::optional<std::string> validate_provider(const ProviderSimConfig& p, std::st
       {"per_token", p.latency.per_token},
   }};
   for (const auto& [name, d] : latencies) {
-    if (d < Duration::zero()) return join_path(path, name) + ": must not be negative";
+    if (d < Duration::zero())
+      return config::child(std::string(path), name) + ": must not be negative";
   }
   for (const auto& k : p.keys) {
-    if (k.empty()) return join_path(path, "keys") + ": empty key";
+    if (k.empty()) return config::child(std::string(path), "keys") + ": empty key";
   }
   return validate_faults(p.faults, path);
 }
 
-std::variant<SimConfig, std::string> load_sim_config_yaml(std::string_view text) {
-  YAML::Node root;
+std::variant<SimConfig, std::string> load_sim_config_yaml(std::string_view text,
+                                                          std::string_view file) {
   try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return "yaml: line " + std::to_string(e.mark.line + 1) + ": " + e.msg;
+    return SimLoader(std::string(file)).run(text);
+  } catch (...) {
+    // Out of memory or a bug: loading promises not to throw.
+    return std::string(file) + ": internal error while loading the config";
   }
-  YamlReader r;
-  SimConfig out;
-  try {
-    if (!root.IsMap()) return std::string("expected a mapping with a `providers` field");
-    YAML::Node providers;
-    r.each_field(root, "", [&](const std::string& name, const YAML::Node& v, const std::string&) {
-      if (name != "providers") return false;
-      providers = v;
-      return true;
-    });
-    if (r.error) return *r.error;
-    if (!providers || providers.IsNull()) return std::string("providers: missing");
-    if (!providers.IsMap() || providers.size() == 0) {
-      return std::string("providers: expected a mapping of provider names to settings");
-    }
-    std::map<std::string, std::string> taken_listens;  // address -> provider, port 0 excluded
-    for (auto it = providers.begin(); it != providers.end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-        return std::string("providers: provider names must be non-empty strings");
-      }
-      const std::string name = it->first.Scalar();
-      const std::string path = "providers." + name;
-      auto p = r.provider(name, it->second, path);
-      if (!p) return r.error.value_or(path + ": invalid");
-      if (listen_port(p->listen).value_or(0) != 0) {
-        auto [at, fresh] = taken_listens.emplace(p->listen, name);
-        if (!fresh) {
-          return path + ".listen: " + p->listen + " is already used by providers." + at->second;
-        }
-      }
-      out.providers.push_back(std::move(*p));
-    }
-  } catch (const YAML::Exception& e) {  // defensive: node access on odd documents
-    return "yaml: " + e.msg;
-  }
-  return out;
 }
 
 }  // namespace sluice::sim

@@ -1,8 +1,8 @@
 #pragma once
 // The typed configuration of `sluice sim`: one ProviderSimConfig per simulated
 // provider, loaded from YAML or built from command-line flags. Loading never
-// throws; every error names the offending field path, so a typo in a long
-// file is found at once.
+// throws; every error names the offending field path and its line, so a typo
+// in a long file is found at once.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -75,11 +75,7 @@ struct SimConfig {
 // The dialects the simulator speaks.
 bool sim_supports(Dialect d);
 // "openai, anthropic, openrouter, zai, kimi, groq, azure", for error messages.
-std::string_view supported_dialect_list();
-
-// "200ms", "2s", "1m", "1.5s", "1m30s", "0". Go-duration syntax; a bare
-// number other than 0 is rejected (is "200" seconds or milliseconds?).
-std::optional<Duration> parse_duration_flag(std::string_view text);
+std::string supported_dialect_list();
 
 // Checks ranges that types cannot express. `path` prefixes messages, e.g.
 // "providers.zai" or "--rpm"-style callers may pass "".
@@ -106,7 +102,11 @@ std::optional<std::string> validate_provider(const ProviderSimConfig& provider,
 //       models: [glm-4.6]
 //       faults: { overload_rate: 0.1, slow_headers: 1s, billing_after: 100, ... }
 //       seed: 7
-// Unknown fields are errors. Returns the config or one error message.
-std::variant<SimConfig, std::string> load_sim_config_yaml(std::string_view text);
+// Read like the gateway's config (config::YamlFields): durations as there
+// ("200ms", "1.5s", "1m30s", a bare number of seconds), unknown fields with a
+// did-you-mean. Returns the config, or every error found, one per line, each
+// as "file:line:column: path: message".
+std::variant<SimConfig, std::string> load_sim_config_yaml(std::string_view text,
+                                                          std::string_view file = "sim.yaml");
 
 }  // namespace sluice::sim

@@ -20,19 +20,17 @@ std::string load_error(std::string_view yaml) {
   return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
 }
 
-TEST(ParseDurationFlag, AcceptsGoDurationsAndZero) {
-  EXPECT_EQ(parse_duration_flag("200ms"), milliseconds(200));
-  EXPECT_EQ(parse_duration_flag("2s"), seconds(2));
-  EXPECT_EQ(parse_duration_flag("1m"), seconds(60));
-  EXPECT_EQ(parse_duration_flag("1.5s"), milliseconds(1500));
-  EXPECT_EQ(parse_duration_flag("1m30s"), seconds(90));
-  EXPECT_EQ(parse_duration_flag(" 0 "), Duration::zero());
-}
-
-TEST(ParseDurationFlag, RejectsBareNumbersNegativesAndJunk) {
-  for (const char* s : {"200", "", "-1s", "+1s", "2 s", "fast", "1d", "1.s"}) {
-    EXPECT_FALSE(parse_duration_flag(s)) << s;
-  }
+TEST(LoadSimConfigYaml, ReadsDurationsLikeTheGatewayConfig) {
+  // One syntax for both files: units, combinations, a bare number of seconds.
+  const SimConfig c = load_ok(
+      "providers:\n  zai: {window: 1m30s, daily_window: 2, latency: 1.5s, ttft: 0, per_token: "
+      "20ms}\n");
+  const auto& z = c.providers.at(0);
+  EXPECT_EQ(z.limits.window, seconds(90));
+  EXPECT_EQ(z.limits.daily_window, seconds(2));
+  EXPECT_EQ(z.latency.fixed, milliseconds(1500));
+  EXPECT_EQ(z.latency.ttft, Duration::zero());
+  EXPECT_EQ(z.latency.per_token, milliseconds(20));
 }
 
 TEST(LoadSimConfigYaml, ReadsEveryField) {
@@ -102,57 +100,82 @@ TEST(LoadSimConfigYaml, DialectDefaultsToTheProviderNameAndAcceptsAliases) {
   EXPECT_EQ(c.providers[1].dialect, Dialect::kKimi);
 }
 
-TEST(LoadSimConfigYaml, ErrorsNameTheFieldPath) {
+TEST(LoadSimConfigYaml, ErrorsNameTheFileLineAndFieldPath) {
   EXPECT_EQ(load_error("providers:\n  zai: {rpm: 0}\n"),
-            "providers.zai.rpm: expected a positive integer");
+            "sim.yaml:2:14: providers.zai.rpm: must be at least 1, got 0");
   EXPECT_EQ(load_error("providers:\n  zai: {rpm: lots}\n"),
-            "providers.zai.rpm: expected a positive integer");
+            "sim.yaml:2:14: providers.zai.rpm: expected an integer, got \"lots\"");
   EXPECT_EQ(load_error("providers:\n  zai: {dialekt: zai}\n"),
-            "providers.zai.dialekt: unknown field");
-  EXPECT_EQ(load_error("providers:\n  zai: {window: 2}\n"),
-            "providers.zai.window: expected a duration such as 200ms, 2s or 1m");
+            "sim.yaml:2:9: providers.zai.dialekt: unknown field (did you mean \"dialect\"?)");
+  EXPECT_EQ(load_error("providers:\n  zai: {window: 2m3}\n"),
+            "sim.yaml:2:17: providers.zai.window: expected a duration such as 200ms, 2s, 1.5s, 1m "
+            "or 1h (at most 8760h), got \"2m3\"");
+  EXPECT_EQ(load_error("providers:\n  zai: {window: 0s}\n"),
+            "sim.yaml:2:17: providers.zai.window: must be longer than 0");
   EXPECT_EQ(load_error("providers:\n  zai: {faults: {overload_rate: 1.5}}\n"),
-            "providers.zai.faults.overload_rate: expected a number between 0 and 1");
+            "sim.yaml:2:33: providers.zai.faults.overload_rate: must be between 0 and 1, got 1.5");
   EXPECT_EQ(load_error("providers:\n  zai: {faults: {overlaod_rate: 0.5}}\n"),
-            "providers.zai.faults.overlaod_rate: unknown field");
+            "sim.yaml:2:18: providers.zai.faults.overlaod_rate: unknown field (did you mean "
+            "\"overload_rate\"?)");
   EXPECT_EQ(load_error("providers:\n  zai: {faults: {hang_rate: 0.6, garbage_rate: 0.6}}\n"),
-            "providers.zai.faults: the fault rates sum to more than 1");
+            "sim.yaml:2:8: providers.zai.faults: the fault rates sum to more than 1");
   EXPECT_EQ(load_error("providers:\n  zai: {keys: [k1, '']}\n"),
-            "providers.zai.keys[1]: expected a non-empty string");
+            "sim.yaml:2:20: providers.zai.keys[1]: expected a non-empty string");
+  EXPECT_EQ(load_error("providers:\n  zai: {keys: 'k1,,k2'}\n"),
+            "sim.yaml:2:15: providers.zai.keys[0]: expected a non-empty string");
   EXPECT_EQ(load_error("providers:\n  zai: {listen: localhost}\n"),
-            "providers.zai.listen: expected host:port, e.g. 127.0.0.1:8001");
+            "sim.yaml:2:8: providers.zai.listen: expected host:port, e.g. 127.0.0.1:8001");
   EXPECT_EQ(load_error("providers:\n  zai: {seed: -1}\n"),
-            "providers.zai.seed: expected a non-negative integer");
+            "sim.yaml:2:15: providers.zai.seed: must be between 0 and 9223372036854775807, got -1");
   EXPECT_EQ(load_error("providers:\n  zai: {rpm: [1, 2]}\n"),
-            "providers.zai.rpm: expected a single value");
+            "sim.yaml:2:14: providers.zai.rpm: expected an integer, got a list");
   EXPECT_EQ(load_error("providers:\n  zai: {window: 400d}\n"),
-            "providers.zai.window: expected a duration such as 200ms, 2s or 1m");
-  EXPECT_EQ(load_error("providers:\n  zai: {window: 9000h}\n"),
-            "providers.zai.window: must be longer than 0 and at most 366 days");
+            "sim.yaml:2:17: providers.zai.window: expected a duration such as 200ms, 2s, 1.5s, 1m "
+            "or 1h (at most 8760h), got \"400d\"");
+}
+
+TEST(LoadSimConfigYaml, EveryErrorIsReportedInOneRun) {
+  EXPECT_EQ(load_error("providers:\n"
+                       "  zai: {rpm: 0, ttft: soon}\n"
+                       "  kimi: {concurency: 1}\n"),
+            "sim.yaml:2:14: providers.zai.rpm: must be at least 1, got 0\n"
+            "sim.yaml:2:23: providers.zai.ttft: expected a duration such as 200ms, 2s, 1.5s, 1m "
+            "or 1h (at most 8760h), got \"soon\"\n"
+            "sim.yaml:3:10: providers.kimi.concurency: unknown field (did you mean "
+            "\"concurrency\"?)");
 }
 
 TEST(LoadSimConfigYaml, DialectMustBeOneTheSimulatorSpeaks) {
   EXPECT_EQ(load_error("providers:\n  g: {dialect: gemini}\n"),
-            "providers.g.dialect: unsupported dialect \"gemini\" (supported: openai, anthropic, "
-            "openrouter, zai, kimi, groq, azure)");
+            "sim.yaml:2:16: providers.g.dialect: unsupported dialect \"gemini\" (supported: "
+            "openai, anthropic, openrouter, zai, kimi, groq, azure)");
   EXPECT_EQ(load_error("providers:\n  mine: {rpm: 5}\n"),
-            "providers.mine.dialect: missing (the provider's name is not a dialect)");
+            "sim.yaml:2:9: providers.mine.dialect: missing (the provider's name is not a dialect)");
 }
 
 TEST(LoadSimConfigYaml, RejectsTheWrongShapeAndBrokenYaml) {
-  EXPECT_EQ(load_error("provders:\n  zai: {}\n"), "provders: unknown field");
+  EXPECT_EQ(load_error("provders:\n  zai: {}\n"),
+            "sim.yaml:1:1: provders: unknown field (did you mean \"providers\"?)\n"
+            "sim.yaml:1:1: providers: missing: the providers to simulate");
   EXPECT_EQ(load_error("providers: {}\n"),
-            "providers: expected a mapping of provider names to settings");
-  EXPECT_EQ(load_error("- a\n- b\n"), "expected a mapping with a `providers` field");
-  EXPECT_EQ(load_error("providers:\n  zai: 5\n"), "providers.zai: expected a mapping of fields");
-  EXPECT_EQ(load_error(""), "expected a mapping with a `providers` field");
-  EXPECT_EQ(load_error("providers: {zai: {rpm: 1}\n").rfind("yaml: line ", 0), 0u);
+            "sim.yaml:1:12: providers: no providers: name at least one");
+  EXPECT_EQ(load_error("providers: [zai]\n"),
+            "sim.yaml:1:12: providers: expected a mapping of provider names to settings, got a "
+            "list");
+  EXPECT_EQ(load_error("- a\n- b\n"),
+            "sim.yaml:1:1: expected a mapping with a `providers` field, got a list");
+  EXPECT_EQ(load_error("providers:\n  zai: 5\n"),
+            "sim.yaml:2:8: providers.zai: expected a mapping, got \"5\"");
+  EXPECT_EQ(load_error(""), "sim.yaml: expected a mapping with a `providers` field, got nothing");
+  EXPECT_EQ(load_error("providers: {zai: {rpm: 1}\n").rfind("sim.yaml:2:1: YAML syntax error: ", 0),
+            0u);
 }
 
 TEST(LoadSimConfigYaml, TwoProvidersCannotShareAFixedListenAddress) {
   EXPECT_EQ(load_error("providers:\n  openai: {listen: '127.0.0.1:9000'}\n  groq: {listen: "
                        "'127.0.0.1:9000'}\n"),
-            "providers.groq.listen: 127.0.0.1:9000 is already used by providers.openai");
+            "sim.yaml:3:9: providers.groq.listen: 127.0.0.1:9000 is already used by "
+            "providers.openai");
   // Port 0 asks the OS for a free port: no clash.
   EXPECT_EQ(load_ok("providers:\n  openai: {}\n  groq: {}\n").providers.size(), 2u);
 }

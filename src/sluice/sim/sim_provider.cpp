@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "sluice/config/duration_text.hpp"
 #include "sluice/sim/success_bodies.hpp"
 #include "sluice/sim/wire_time.hpp"
 
@@ -574,7 +575,7 @@ std::optional<std::string> SimProvider::set_faults(const json& patch) {
       *rate->second = value.get<double>();
     } else if (name == "slow_headers") {
       std::optional<Duration> d;
-      if (value.is_string()) d = parse_duration_flag(value.get<std::string>());
+      if (value.is_string()) d = config::parse_duration(value.get<std::string>());
       if (value.is_number_integer() && value.get<std::int64_t>() == 0) d = Duration::zero();
       if (!d) return path + ": expected a duration such as \"200ms\" or \"2s\"";
       next.slow_headers = *d;

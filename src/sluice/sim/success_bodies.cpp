@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "sluice/core/json_text.hpp"
 #include "sluice/sim/wire_time.hpp"
 
 namespace sluice::sim {
@@ -13,12 +14,10 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-std::string data_event(const Json& j) { return "data: " + dump(j) + "\n\n"; }
+std::string data_event(const Json& j) { return "data: " + json_text(j) + "\n\n"; }
 
 std::string named_event(std::string_view name, const Json& j) {
-  return "event: " + std::string(name) + "\ndata: " + dump(j) + "\n\n";
+  return "event: " + std::string(name) + "\ndata: " + json_text(j) + "\n\n";
 }
 
 Json openai_usage(const Generation& g) {
@@ -342,7 +341,7 @@ Generation make_generation(std::string_view provider_name, Endpoint endpoint, st
 }
 
 std::string render_generation_body(Endpoint endpoint, const Generation& g) {
-  if (endpoint == Endpoint::kResponses) return dump(responses_object(g, true));
+  if (endpoint == Endpoint::kResponses) return json_text(responses_object(g, true));
   if (endpoint == Endpoint::kMessages) {
     Json j;
     j["id"] = g.id;
@@ -354,7 +353,7 @@ std::string render_generation_body(Endpoint endpoint, const Generation& g) {
     j["stop_reason"] = anthropic_stop(g);
     j["stop_sequence"] = nullptr;
     j["usage"] = {{"input_tokens", g.prompt_tokens}, {"output_tokens", g.completion_tokens()}};
-    return dump(j);
+    return json_text(j);
   }
   const bool chat = endpoint == Endpoint::kChatCompletions;
   Json j = chunk_head(g, chat ? "chat.completion" : "text_completion");
@@ -376,7 +375,7 @@ std::string render_generation_body(Endpoint endpoint, const Generation& g) {
   c["finish_reason"] = openai_finish(g);
   j["choices"] = Json::array({std::move(c)});
   j["usage"] = openai_usage(g);
-  return dump(j);
+  return json_text(j);
 }
 
 std::string render_embeddings_body(const ParsedRequest& request) {
@@ -404,7 +403,7 @@ std::string render_embeddings_body(const ParsedRequest& request) {
   j["data"] = std::move(data);
   j["model"] = request.model;
   j["usage"] = {{"prompt_tokens", request.prompt_tokens}, {"total_tokens", request.prompt_tokens}};
-  return dump(j);
+  return json_text(j);
 }
 
 std::string render_models_body(Dialect dialect, const std::vector<std::string>& models,
@@ -423,22 +422,22 @@ std::string render_models_body(Dialect dialect, const std::vector<std::string>& 
     j["has_more"] = false;
     j["first_id"] = list.front();
     j["last_id"] = list.back();
-    return dump(j);
+    return json_text(j);
   }
   for (const auto& m : list) {
     data.push_back(
         Json{{"id", m}, {"object", "model"}, {"created", created}, {"owned_by", "sluice-sim"}});
   }
-  return dump(Json{{"object", "list"}, {"data", std::move(data)}});
+  return json_text(Json{{"object", "list"}, {"data", std::move(data)}});
 }
 
 std::string render_model_body(Dialect dialect, std::string_view model, std::int64_t created) {
   if (dialect == Dialect::kAnthropic) {
     const std::string created_at = format_rfc3339_ceil(TimePoint(std::chrono::seconds(created)));
-    return dump(Json{
+    return json_text(Json{
         {"type", "model"}, {"id", model}, {"display_name", model}, {"created_at", created_at}});
   }
-  return dump(
+  return json_text(
       Json{{"id", model}, {"object", "model"}, {"created", created}, {"owned_by", "sluice-sim"}});
 }
 
@@ -478,7 +477,7 @@ std::vector<std::string> render_responses_failure(const Generation& g,
 }
 
 std::string render_count_tokens_body(std::int64_t input_tokens) {
-  return dump(Json{{"input_tokens", input_tokens}});
+  return json_text(Json{{"input_tokens", input_tokens}});
 }
 
 std::vector<StreamEvent> render_generation_stream(Dialect dialect, Endpoint endpoint,

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "sluice/core/json_text.hpp"
+
 namespace sluice::translate::detail {
 
 using Json = nlohmann::ordered_json;
@@ -27,10 +29,6 @@ inline std::int64_t int_at(const Json& j, const char* key) {
 }
 
 inline bool has(const Json& j, const char* key) { return member(j, key) != nullptr; }
-
-inline std::string dump(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
 
 // A JSON object parsed from text; an empty object when it is not one.
 inline Json object_from(std::string_view text) {

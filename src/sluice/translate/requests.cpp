@@ -9,7 +9,6 @@
 
 namespace sluice::translate {
 
-using detail::dump;
 using detail::has;
 using detail::Json;
 using detail::member;
@@ -141,7 +140,7 @@ RequestResult messages_to_chat(const Json& in, const RequestOptions& opt, Contex
                                {"type", "function"},
                                {"function",
                                 {{"name", short_tool_name(text_at(b, "name"), ctx)},
-                                 {"arguments", input ? dump(*input) : "{}"}}}});
+                                 {"arguments", input ? json_text(*input) : "{}"}}}});
         } else if (type == "thinking" || type == "redacted_thinking") {
           note(dropped, "messages[].content[].thinking");
         } else {
@@ -242,7 +241,7 @@ RequestResult messages_to_chat(const Json& in, const RequestOptions& opt, Contex
     out.erase("tool_choice");
     out.erase("parallel_tool_calls");
   }
-  r.ok = Translated{dump(out), std::move(dropped)};
+  r.ok = Translated{json_text(out), std::move(dropped)};
   r.context = std::move(ctx);
   return r;
 }
@@ -436,7 +435,7 @@ RequestResult chat_to_messages(const Json& in, const RequestOptions& opt, Contex
       out["tool_choice"]["disable_parallel_tool_use"] = true;
   }
   if (!has(out, "tools")) out.erase("tool_choice");
-  r.ok = Translated{dump(out), std::move(dropped)};
+  r.ok = Translated{json_text(out), std::move(dropped)};
   r.context = std::move(ctx);
   return r;
 }
@@ -588,7 +587,7 @@ RequestResult responses_to_chat(const Json& in, const RequestOptions& opt, Conte
     out.erase("tool_choice");
     out.erase("parallel_tool_calls");
   }
-  r.ok = Translated{dump(out), std::move(dropped)};
+  r.ok = Translated{json_text(out), std::move(dropped)};
   r.context = std::move(ctx);
   return r;
 }
@@ -735,7 +734,7 @@ RequestResult chat_to_responses(const Json& in, const RequestOptions& opt, Conte
     out.erase("tool_choice");
     out.erase("parallel_tool_calls");
   }
-  r.ok = Translated{dump(out), std::move(dropped)};
+  r.ok = Translated{json_text(out), std::move(dropped)};
   r.context = std::move(ctx);
   return r;
 }

@@ -8,7 +8,6 @@
 
 namespace sluice::translate {
 
-using detail::dump;
 using detail::has;
 using detail::int_at;
 using detail::Json;
@@ -174,7 +173,7 @@ Translated chat_to_messages_answer(const Context& ctx, const Json& in) {
   const Json* usage = member(in, "usage");
   out["usage"] =
       usage ? anthropic_usage_from_chat(*usage) : Json{{"input_tokens", 0}, {"output_tokens", 0}};
-  t.body = dump(out);
+  t.body = json_text(out);
   return t;
 }
 
@@ -200,7 +199,7 @@ Json messages_to_chat_json(const Context& ctx, const Json& in, std::vector<std::
                              {"type", "function"},
                              {"function",
                               {{"name", original_tool_name(ctx, text_at(b, "name"))},
-                               {"arguments", input ? dump(*input) : "{}"}}}});
+                               {"arguments", input ? json_text(*input) : "{}"}}}});
       } else if (type != "redacted_thinking") {
         dropped.push_back("content[]." + type);
       }
@@ -256,7 +255,7 @@ Translated chat_to_responses_answer(const Context& ctx, const Json& in) {
     }
   }
   finish_responses_envelope(r, finish, member(in, "usage"));
-  t.body = dump(r);
+  t.body = json_text(r);
   return t;
 }
 
@@ -326,7 +325,7 @@ Translated translate_response(const Context& ctx, std::string_view body) {
     Translated t;
     const Json chat = messages_to_chat_json(ctx, in, t.dropped);
     if (ctx.caller == Api::kChat) {
-      t.body = dump(chat);
+      t.body = json_text(chat);
       return t;
     }
     if (ctx.caller == Api::kResponses) {
@@ -339,7 +338,7 @@ Translated translate_response(const Context& ctx, std::string_view body) {
     Translated t;
     const Json chat = responses_to_chat_json(ctx, in, t.dropped);
     if (ctx.caller == Api::kChat) {
-      t.body = dump(chat);
+      t.body = json_text(chat);
       return t;
     }
     Translated m = chat_to_messages_answer(ctx, chat);

@@ -7,7 +7,6 @@
 namespace sluice::translate {
 namespace {
 
-using detail::dump;
 using detail::Json;
 using detail::member;
 using detail::text_at;
@@ -47,7 +46,7 @@ std::optional<KeptTurn> parse_kept(std::string_view record) {
   t.endpoint = text_at(j, "endpoint");
   t.owner = text_at(j, "owner");
   t.parent = text_at(j, "parent");
-  t.items = dump(*items);
+  t.items = json_text(*items);
   return t;
 }
 
@@ -64,7 +63,7 @@ std::optional<std::string> continue_conversation(std::string_view request_body,
   for (auto& item : input_items(req)) input.push_back(std::move(item));
   req["input"] = std::move(input);
   req.erase("previous_response_id");
-  return dump(req);
+  return json_text(req);
 }
 
 std::optional<Kept> record_turn(std::string_view request_body, std::string_view response,
@@ -89,7 +88,7 @@ std::optional<Kept> record_turn(std::string_view request_body, std::string_view 
                  {"owner", about.owner},
                  {"parent", about.parent.empty() ? Json(nullptr) : Json(about.parent)},
                  {"items", std::move(items)}};
-  out.record = dump(record);
+  out.record = json_text(record);
   return out;
 }
 
@@ -131,7 +130,7 @@ void FinalResponseCatcher::event_done() {
   const Json ev = Json::parse(data, nullptr, false);
   const std::string type = text_at(ev, "type");
   if (type != "response.completed" && type != "response.incomplete") return;
-  if (const Json* r = member(ev, "response"); r && r->is_object()) response_ = dump(*r);
+  if (const Json* r = member(ev, "response"); r && r->is_object()) response_ = json_text(*r);
 }
 
 }  // namespace sluice::translate

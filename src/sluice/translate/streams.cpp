@@ -10,7 +10,6 @@
 
 namespace sluice::translate {
 
-using detail::dump;
 using detail::has;
 using detail::int_at;
 using detail::Json;
@@ -75,9 +74,9 @@ class SseReader {
 };
 
 std::string named(std::string_view name, const Json& j) {
-  return "event: " + std::string(name) + "\ndata: " + dump(j) + "\n\n";
+  return "event: " + std::string(name) + "\ndata: " + json_text(j) + "\n\n";
 }
-std::string data(const Json& j) { return "data: " + dump(j) + "\n\n"; }
+std::string data(const Json& j) { return "data: " + json_text(j) + "\n\n"; }
 
 std::string error_message(const Json& j) {
   if (const Json* e = member(j, "error")) {

@@ -7,6 +7,7 @@
 // A key's cooldown depends on why it failed (see record_failure). Entries that
 // share a fingerprint are the same secret seen through two config paths; they
 // share fate, or rotation would keep handing out the key that just failed.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,6 +22,9 @@
 namespace sluice::policy {
 
 enum class SelectionStrategy : std::uint8_t { kFillFirst, kRoundRobin, kLeastUsed, kRandom };
+inline constexpr std::array kSelectionStrategies = {
+    SelectionStrategy::kFillFirst, SelectionStrategy::kRoundRobin, SelectionStrategy::kLeastUsed,
+    SelectionStrategy::kRandom};
 
 // "fill_first", "round_robin", "least_used", "random"
 std::string_view to_string(SelectionStrategy s);

@@ -117,7 +117,7 @@ std::string truncate_message(const ErrorBody& body, std::string_view raw) {
   }
   if (m.empty() && !body.json && !body.sse.is_sse) m = std::string(trim(raw.substr(0, 200)));
   if (m.size() > kMaxMessage) {
-    m.resize(kMaxMessage);
+    m.resize(utf8_prefix(m, kMaxMessage).size());
     m += "…";
   }
   return m;

@@ -74,4 +74,9 @@ struct Classification {
 
 Classification classify(const UpstreamOutcome& outcome, const RuleTable& rules = builtin_rules());
 
+// "OK", or the class's name: the label of an attempt in metrics and logs.
+inline std::string_view outcome_label(const Classification& c) {
+  return c.ok ? std::string_view("OK") : to_string(c.cls);
+}
+
 }  // namespace sluice::policy
