@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 #include "testing/request_log.hpp"
 
@@ -31,8 +32,7 @@ TEST(ClientGone, AClientThatLeavesMidStreamLeavesOneLogLineAndBlamesNoKey) {
     auto slow = sim_provider("slow", Dialect::kOpenAI);
     slow.latency.per_token = std::chrono::milliseconds(100);
     GatewayStack s({slow}, [](const std::vector<std::uint16_t>& p) {
-      return "state: {backend: memory}\nproviders:\n  slow: {api: openai, base_url: \"" +
-             url(p[0]) + "/v1\", keys: [good-key]}\nmodels:\n  main: {route: [slow/m]}\n";
+      return testing::GatewayYaml::one("slow", Dialect::kOpenAI, p[0], "m").str();
     });
     {
       asio::io_context io;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 #include "testing/scripted_upstream.hpp"
 
@@ -33,11 +34,16 @@ ScriptedUpstream spent_plan() {
 }
 
 std::string yaml(std::uint16_t port, bool with_rule) {
-  return "state: {backend: memory}\nproviders:\n  odd: {api: openai, base_url: \"" + url(port) +
-         "/v1\", keys: [odd-key], max_wait: 0s}\nmodels:\n  main: {route: [odd/m]}\n" +
-         (with_rule ? "errors:\n  rules:\n    - {name: plan-spent, class: QUOTA_EXHAUSTED, "
-                      "phrases: [credits used up]}\n"
-                    : "");
+  testing::GatewayYaml y;
+  y.provider(
+      {.name = "odd", .base_url = url(port) + "/v1", .keys = {"odd-key"}, .extra = "max_wait: 0s"});
+  y.model({.alias = "main", .route = {"odd/m"}});
+  if (with_rule) {
+    y.after =
+        "errors:\n  rules:\n    - {name: plan-spent, class: QUOTA_EXHAUSTED, "
+        "phrases: [credits used up]}\n";
+  }
+  return y.str();
 }
 
 TEST(ErrorRules, AConfiguredRuleClassifiesTheProvidersOwnWording) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 #include "testing/request_log.hpp"
 
@@ -23,14 +24,17 @@ using Stack = testing::GatewayStack;
 std::function<std::string(const std::vector<std::uint16_t>&)> yaml(bool catch_all,
                                                                    std::string server = "") {
   return [=](const std::vector<std::uint16_t>& p) {
-    return server + "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" +
-           url(p[0]) + "/v1\", keys: [good-key]}\n  an: {api: anthropic, base_url: \"" + url(p[1]) +
-           "\", keys: [good-key]}\n"
-           "models:\n"
-           "  main: {route: [oa/gpt-4o-mini]}\n"
-           "  long: {route: [oa/my-finetune], context_length: 32000}\n"
-           "  claude: {route: [an/claude-sonnet-4-5, oa/gpt-4.1]}\n" +
-           (catch_all ? "  \"*\": {route: [an/claude-sonnet-4-5]}\n" : "");
+    testing::GatewayYaml y;
+    y.server = server;
+    y.provider({.name = "oa", .base_url = testing::sim_base_url(Dialect::kOpenAI, p[0])});
+    y.provider({.name = "an",
+                .api = "anthropic",
+                .base_url = testing::sim_base_url(Dialect::kAnthropic, p[1])});
+    y.model({.alias = "main", .route = {"oa/gpt-4o-mini"}});
+    y.model({.alias = "long", .route = {"oa/my-finetune"}, .extra = "context_length: 32000"});
+    y.model({.alias = "claude", .route = {"an/claude-sonnet-4-5", "oa/gpt-4.1"}});
+    if (catch_all) y.model({.alias = "\"*\"", .route = {"an/claude-sonnet-4-5"}});
+    return y.str();
   };
 }
 

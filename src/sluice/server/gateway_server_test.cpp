@@ -17,6 +17,7 @@
 #include "sluice/core/log.hpp"
 #include "sluice/state/sqlite/sqlite_store.hpp"
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 
 namespace sluice::server {
@@ -27,6 +28,7 @@ using nlohmann::json;
 using testing::HttpClient;
 using testing::HttpResponse;
 
+using testing::sim_base_url;
 using testing::sim_provider;
 using testing::url;
 using Stack = testing::GatewayStack;
@@ -37,16 +39,12 @@ const std::string kChatStream =
     R"({"model":"main","stream":true,"messages":[{"role":"user","content":"hello"}],"max_tokens":16})";
 
 std::string two_provider_yaml(const std::vector<std::uint16_t>& p) {
-  return "state: {backend: memory}\n"
-         "providers:\n"
-         "  zai: {api: openai, dialect: zai, base_url: \"" +
-         url(p[0]) +
-         "/api/paas/v4\", keys: [good-key]}\n"
-         "  backup: {api: openai, dialect: openai, base_url: \"" +
-         url(p[1]) +
-         "/v1\", keys: [good-key]}\n"
-         "models:\n"
-         "  main: {route: [zai/glm-5.1, backup/gpt-4o-mini]}\n";
+  return testing::GatewayYaml{}
+      .provider({.name = "zai", .dialect = "zai", .base_url = sim_base_url(Dialect::kZai, p[0])})
+      .provider(
+          {.name = "backup", .dialect = "openai", .base_url = sim_base_url(Dialect::kOpenAI, p[1])})
+      .model({.alias = "main", .route = {"zai/glm-5.1", "backup/gpt-4o-mini"}})
+      .str();
 }
 
 TEST(Gateway, ServesAnAliasAndSplicesTheUpstreamModel) {
@@ -215,9 +213,9 @@ TEST(Gateway, UnknownModelsAndBadBodiesAnswerInTheCallersFormat) {
 }
 
 std::string single_openai_yaml(const std::vector<std::uint16_t>& p) {
-  return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(p[0]) +
-         "/v1\", keys: [good-key], rpm_throttle_threshold: 0, max_wait: 5s}\nmodels:\n  main: "
-         "{route: [oa/gpt-4o-mini]}\n";
+  return testing::GatewayYaml::one("oa", Dialect::kOpenAI, p[0], "gpt-4o-mini",
+                                   "rpm_throttle_threshold: 0, max_wait: 5s")
+      .str();
 }
 
 TEST(Gateway, PacesRequestsToTheRequestWindowItsHeadersReport) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 
 namespace sluice::server {
@@ -46,15 +47,16 @@ std::unique_ptr<GatewayStack> hostile_stack(const std::string& server_yaml = {})
       std::vector<sim::ProviderSimConfig>{sim_provider("oa", Dialect::kOpenAI),
                                           sim_provider("an", Dialect::kAnthropic)},
       [server_yaml](const std::vector<std::uint16_t>& p) {
-        return server_yaml +
-               "state: {backend: memory}\nproviders:\n"
-               "  oa: {api: openai, base_url: \"" +
-               url(p[0]) +
-               "/v1\", keys: [good-key]}\n"
-               "  an: {api: anthropic, dialect: anthropic, base_url: \"" +
-               url(p[1]) +
-               "\", keys: [good-key]}\n"
-               "models:\n  main: {route: [oa/gpt-4o-mini]}\n  claude: {route: [an/claude-x]}\n";
+        testing::GatewayYaml y;
+        y.server = server_yaml;
+        y.provider({.name = "oa", .base_url = testing::sim_base_url(Dialect::kOpenAI, p[0])});
+        y.provider({.name = "an",
+                    .api = "anthropic",
+                    .dialect = "anthropic",
+                    .base_url = testing::sim_base_url(Dialect::kAnthropic, p[1])});
+        y.model({.alias = "main", .route = {"oa/gpt-4o-mini"}});
+        y.model({.alias = "claude", .route = {"an/claude-x"}});
+        return y.str();
       });
 }
 

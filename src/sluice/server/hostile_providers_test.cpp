@@ -14,11 +14,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 #include "testing/scripted_upstream.hpp"
 
@@ -53,13 +55,13 @@ std::unique_ptr<GatewayStack> stack_with(const ScriptedUpstream& bad, bool with_
   return std::make_unique<GatewayStack>(
       std::vector<sim::ProviderSimConfig>{sim_provider("backup", Dialect::kOpenAI)},
       [&bad, with_backup](const std::vector<std::uint16_t>& p) {
-        return "state: {backend: memory}\nproviders:\n"
-               "  bad: {api: openai, base_url: \"" +
-               url(bad.port()) +
-               "/v1\", keys: [bad-key]}\n"
-               "  backup: {api: openai, base_url: \"" +
-               url(p[0]) + "/v1\", keys: [good-key]}\nmodels:\n  main: {route: [bad/gpt-4o-mini" +
-               (with_backup ? ", backup/gpt-4o-mini" : "") + "]}\n";
+        testing::GatewayYaml y;
+        y.provider({.name = "bad", .base_url = url(bad.port()) + "/v1", .keys = {"bad-key"}});
+        y.provider({.name = "backup", .base_url = testing::sim_base_url(Dialect::kOpenAI, p[0])});
+        std::vector<std::string> route = {"bad/gpt-4o-mini"};
+        if (with_backup) route.emplace_back("backup/gpt-4o-mini");
+        y.model({.alias = "main", .route = route});
+        return y.str();
       });
 }
 
@@ -155,7 +157,10 @@ TEST(HostileProviders, ALargeBodyCutShortReachesTheClientVisiblyTruncated) {
 // A provider that streams forever: the gateway relays it while the client
 // reads, and lets go of the provider as soon as the client leaves.
 TEST(HostileProviders, AnEndlessStreamIsReleasedWhenTheClientLeaves) {
-  std::atomic<bool> provider_saw_close{false};
+  // Set once, when the provider's writes stop: by the gateway letting go (true)
+  // or by the test's end stopping the upstream (false).
+  std::promise<bool> provider_saw_close;
+  std::atomic<bool> told{false};
   ScriptedUpstream bad([&](const ScriptedUpstream::Conn& c, const std::string&) {
     if (!c.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                  "transfer-encoding: chunked\r\n\r\n")) {
@@ -169,7 +174,7 @@ TEST(HostileProviders, AnEndlessStreamIsReleasedWhenTheClientLeaves) {
     const std::string chunk = size + event + "\r\n";
     while (c.write(chunk)) {
     }
-    provider_saw_close = !c.stopping;
+    if (!told.exchange(true)) provider_saw_close.set_value(!c.stopping);
     return false;
   });
   auto s = stack_with(bad, false);
@@ -198,12 +203,12 @@ TEST(HostileProviders, AnEndlessStreamIsReleasedWhenTheClientLeaves) {
   EXPECT_NE(got.find("\"more\""), std::string::npos);
   ::close(fd);  // the client leaves mid-stream
 
-  // Bounded wait for an event, not a timing assertion: the provider's
-  // writes fail once the gateway has dropped its connection.
-  for (int i = 0; i < 400 && !provider_saw_close; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  EXPECT_TRUE(provider_saw_close) << "the gateway kept reading an abandoned stream";
+  // The event itself, waited for (bounded, not a timing assertion): the
+  // provider's writes fail once the gateway has dropped its connection.
+  std::future<bool> closed = provider_saw_close.get_future();
+  ASSERT_EQ(closed.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "the gateway kept reading an abandoned stream";
+  EXPECT_TRUE(closed.get());
   HttpResponse after = HttpClient(s->port()).request("GET", "/health");
   EXPECT_EQ(after.status, 200);
 }

@@ -18,6 +18,7 @@
 
 #include "sluice/config/secret.hpp"
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 
 namespace sluice::server {
@@ -59,16 +60,17 @@ std::unique_ptr<GatewayStack> operator_stack(std::string extra_yaml = {}) {
   return std::make_unique<GatewayStack>(
       std::vector<sim::ProviderSimConfig>{oa, backup},
       [extra_yaml](const std::vector<std::uint16_t>& p) {
-        return extra_yaml +
-               "state: {backend: memory}\nproviders:\n"
-               "  oa: {api: openai, base_url: \"" +
-               url(p[0]) + "/v1\", keys: [" + kBadSecret + ", " + kGoodSecret +
-               "], strategy: fill_first, max_concurrent: 3}\n"
-               "  backup: {api: openai, base_url: \"" +
-               url(p[1]) + "/v1\", keys: [" + kOtherSecret +
-               "]}\n"
-               "models:\n"
-               "  main: {route: [oa/gpt-4o-mini, backup/gpt-4o-mini]}\n";
+        testing::GatewayYaml y;
+        y.server = extra_yaml;
+        y.provider({.name = "oa",
+                    .base_url = testing::sim_base_url(Dialect::kOpenAI, p[0]),
+                    .keys = {kBadSecret, kGoodSecret},
+                    .extra = "strategy: fill_first, max_concurrent: 3"});
+        y.provider({.name = "backup",
+                    .base_url = testing::sim_base_url(Dialect::kOpenAI, p[1]),
+                    .keys = {kOtherSecret}});
+        y.model({.alias = "main", .route = {"oa/gpt-4o-mini", "backup/gpt-4o-mini"}});
+        return y.str();
       });
 }
 
@@ -134,9 +136,9 @@ TEST(Operator, MetricsCountThe429sTheThrottleAvoided) {
   oa.limits.requests_per_window = 3;
   oa.limits.window = std::chrono::milliseconds(600);
   GatewayStack s({oa}, [](const std::vector<std::uint16_t>& p) {
-    return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(p[0]) +
-           "/v1\", keys: [good-key], rpm_throttle_threshold: 0, max_wait: 5s}\nmodels:\n  main: "
-           "{route: [oa/gpt-4o-mini]}\n";
+    return testing::GatewayYaml::one("oa", Dialect::kOpenAI, p[0], "gpt-4o-mini",
+                                     "rpm_throttle_threshold: 0, max_wait: 5s")
+        .str();
   });
   HttpClient c(s.port());
   for (int i = 0; i < 5; ++i) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 
 namespace sluice::server {
@@ -107,9 +108,9 @@ TEST(Scenario2, OpenAIHeadersPaceEightGreedyAgentsWithoutA429) {
   oa.limits.requests_per_window = kLimit;
   oa.limits.window = kWindow;
   GatewayStack s({oa}, [](const std::vector<std::uint16_t>& p) {
-    return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(p[0]) +
-           "/v1\", keys: [good-key], rpm_throttle_threshold: 0, max_wait: 5s}\nmodels:\n  main: "
-           "{route: [oa/gpt-4o-mini]}\n";
+    return testing::GatewayYaml::one("oa", Dialect::kOpenAI, p[0], "gpt-4o-mini",
+                                     "rpm_throttle_threshold: 0, max_wait: 5s")
+        .str();
   });
   const GreedyRun r = run_greedy(s.port(), "/v1/chat/completions", kChat, 8, 2500ms);
   const json stats = s.sim_stats(0);
@@ -126,9 +127,9 @@ TEST(Scenario2, ThreeTimesMoreGreedyAgentsThanTheWindowHoldsDrawNo429) {
   oa.limits.requests_per_window = kLimit;
   oa.limits.window = kWindow;
   GatewayStack s({oa}, [](const std::vector<std::uint16_t>& p) {
-    return "state: {backend: memory}\nproviders:\n  oa: {api: openai, base_url: \"" + url(p[0]) +
-           "/v1\", keys: [good-key], rpm_throttle_threshold: 0, max_wait: 10s}\nmodels:\n  main: "
-           "{route: [oa/gpt-4o-mini]}\n";
+    return testing::GatewayYaml::one("oa", Dialect::kOpenAI, p[0], "gpt-4o-mini",
+                                     "rpm_throttle_threshold: 0, max_wait: 10s")
+        .str();
   });
   // One request first: before any reply, nothing says what the budget is,
   // and thirty agents arriving at once could overrun it before it is known.

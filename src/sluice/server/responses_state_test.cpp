@@ -12,6 +12,7 @@
 #include "sluice/state/sqlite/sqlite_store.hpp"
 #include "sluice/state/test_support.hpp"
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 #include "testing/scripted_upstream.hpp"
 
@@ -111,23 +112,31 @@ class Provider {
 };
 
 std::unique_ptr<GatewayStack> gateway(const Provider& p, state::Store* store = nullptr,
-                                      const std::string& state = "state: {backend: memory}\n",
+                                      const std::string& state = "backend: memory",
                                       const std::string& server = "") {
   return std::make_unique<GatewayStack>(
       std::vector<sim::ProviderSimConfig>{sim_provider("unused", Dialect::kOpenAI)},
       [&p, state, server](const std::vector<std::uint16_t>&) {
-        return server + state + "providers:\n  chat: {api: openai, dialect: zai, base_url: \"" +
-               url(p.port()) +
-               "/chat\", keys: [k1]}\n"
-               "  openai: {api: openai, dialect: openai, base_url: \"" +
-               url(p.port()) +
-               "/openai\", keys: [k2]}\n"
-               "  other: {api: responses, dialect: openai, base_url: \"" +
-               url(p.port()) +
-               "/other\", keys: [k3]}\n"
-               "models:\n  to-chat: {route: [chat/glm-4.6]}\n"
-               "  to-openai: {route: [openai/gpt-5]}\n"
-               "  to-other: {route: [other/gpt-5]}\n";
+        testing::GatewayYaml y;
+        y.server = server;
+        y.state = state;
+        y.provider({.name = "chat",
+                    .dialect = "zai",
+                    .base_url = url(p.port()) + "/chat",
+                    .keys = {"k1"}});
+        y.provider({.name = "openai",
+                    .dialect = "openai",
+                    .base_url = url(p.port()) + "/openai",
+                    .keys = {"k2"}});
+        y.provider({.name = "other",
+                    .api = "responses",
+                    .dialect = "openai",
+                    .base_url = url(p.port()) + "/other",
+                    .keys = {"k3"}});
+        y.model({.alias = "to-chat", .route = {"chat/glm-4.6"}});
+        y.model({.alias = "to-openai", .route = {"openai/gpt-5"}});
+        y.model({.alias = "to-other", .route = {"other/gpt-5"}});
+        return y.str();
       },
       store);
 }
@@ -215,7 +224,7 @@ TEST(ResponsesState, StoreFalseKeepsNothing) {
 
 TEST(ResponsesState, ConversationsKeptAtZeroAreNotKeptAtAll) {
   Provider p;
-  auto s = gateway(p, nullptr, "state: {backend: memory, conversations: 0s}\n");
+  auto s = gateway(p, nullptr, "backend: memory, conversations: 0s");
   const HttpResponse t1 = turn(*s, {{"model", "to-chat"}, {"input", "secret"}});
   ASSERT_EQ(t1.status, 200) << t1.body;
   const HttpResponse t2 = turn(
@@ -284,7 +293,7 @@ TEST(ResponsesState, AnotherResponsesProviderGetsTheHistoryNotAnIdItNeverIssued)
 
 TEST(ResponsesState, AnotherClientCannotContinueAConversationItDidNotStart) {
   Provider p;
-  auto s = gateway(p, nullptr, "state: {backend: memory}\n",
+  auto s = gateway(p, nullptr, "backend: memory",
                    "server:\n  gateway_keys:\n    - {key: alice-secret, name: alice}\n"
                    "    - {key: bob-secret, name: bob}\n");
   const auto as = [&](const std::string& key, const json& body) {

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 
 namespace sluice::server {
@@ -21,8 +22,7 @@ TEST(ServerTiming, TheOverheadExcludesTheProvidersTime) {
   auto slow = sim_provider("slow", Dialect::kOpenAI);
   slow.latency.fixed = std::chrono::milliseconds(120);
   GatewayStack s({slow}, [](const std::vector<std::uint16_t>& p) {
-    return "state: {backend: memory}\nproviders:\n  slow: {api: openai, base_url: \"" + url(p[0]) +
-           "/v1\", keys: [good-key]}\nmodels:\n  main: {route: [slow/m]}\n";
+    return testing::GatewayYaml::one("slow", Dialect::kOpenAI, p[0], "m").str();
   });
   HttpClient c(s.port());
   for (const char* body :

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/gateway_stack.hpp"
+#include "testing/gateway_yaml.hpp"
 #include "testing/http_client.hpp"
 #include "testing/request_log.hpp"
 #include "testing/scripted_upstream.hpp"
@@ -24,22 +25,22 @@ using testing::url;
 // "chat": a Chat-only provider (z.ai: no Responses API); "an": Anthropic;
 // "resp": a provider configured as Responses-only (`api: responses`).
 std::string yaml(const std::vector<std::uint16_t>& p) {
-  return "state: {backend: memory}\nproviders:\n"
-         "  chat: {api: openai, dialect: zai, base_url: \"" +
-         url(p[0]) +
-         "/api/paas/v4\", keys: [good-key]}\n"
-         "  an: {api: anthropic, base_url: \"" +
-         url(p[1]) +
-         "\", keys: [good-key]}\n"
-         "  resp: {api: responses, dialect: openai, base_url: \"" +
-         url(p[2]) +
-         "/v1\", keys: [good-key]}\n"
-         "models:\n"
-         "  to-responses: {route: [resp/gpt-5-codex]}\n"
-         "  to-chat: {route: [chat/glm-4.6]}\n"
-         "  to-anthropic: {route: [an/claude-sonnet-4-5]}\n"
-         "  an-then-chat: {route: [an/claude-sonnet-4-5, chat/glm-4.6]}\n"
-         "  strict-chat: {route: [chat/glm-4.6], translation: strict}\n";
+  testing::GatewayYaml y;
+  y.provider(
+      {.name = "chat", .dialect = "zai", .base_url = testing::sim_base_url(Dialect::kZai, p[0])});
+  y.provider({.name = "an",
+              .api = "anthropic",
+              .base_url = testing::sim_base_url(Dialect::kAnthropic, p[1])});
+  y.provider({.name = "resp",
+              .api = "responses",
+              .dialect = "openai",
+              .base_url = testing::sim_base_url(Dialect::kOpenAI, p[2])});
+  y.model({.alias = "to-responses", .route = {"resp/gpt-5-codex"}});
+  y.model({.alias = "to-chat", .route = {"chat/glm-4.6"}});
+  y.model({.alias = "to-anthropic", .route = {"an/claude-sonnet-4-5"}});
+  y.model({.alias = "an-then-chat", .route = {"an/claude-sonnet-4-5", "chat/glm-4.6"}});
+  y.model({.alias = "strict-chat", .route = {"chat/glm-4.6"}, .extra = "translation: strict"});
+  return y.str();
 }
 
 std::vector<sim::ProviderSimConfig> sims(bool anthropic_overloaded = false) {
