@@ -132,16 +132,7 @@ void append_logfmt(Out& out, std::string_view v) {
     return;
   }
   out += '"';
-  for (char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
-    }
-  }
+  append_escaped(out, v);
   out += '"';
 }
 }  // namespace
@@ -151,8 +142,6 @@ std::string logfmt_value(std::string_view v) {
   append_logfmt(out, v);
   return out;
 }
-
-std::string json_string(std::string_view v) { return json_quote(v); }
 
 void detail::LineBuffer::spill(std::string_view s) {
   if (!spilled_) {
@@ -167,8 +156,8 @@ void detail::LineBuffer::spill(std::string_view s) {
 LogLine::LogLine(std::string_view level, std::string_view msg)
     : style_(g_style.load(std::memory_order_relaxed)), info_(level == "info") {
   if (style_ == LogStyle::kJson) {
-    line_.append("{\"level\":").append(json_string(level)).append(",\"msg\":");
-    line_.append(json_string(msg));
+    line_.append("{\"level\":").append(json_quote(level)).append(",\"msg\":");
+    line_.append(json_quote(msg));
   } else {
     line_.append("level=");
     append_logfmt(line_, level);
@@ -185,7 +174,7 @@ LogLine::~LogLine() {
 void LogLine::begin_field(std::string_view key) {
   if (style_ == LogStyle::kJson) {
     line_ += ',';
-    line_ += json_string(key);
+    line_ += json_quote(key);
     line_ += ':';
   } else {
     line_ += ' ';
@@ -202,7 +191,7 @@ void LogLine::raw(std::string_view key, std::string_view encoded) {
 LogLine& LogLine::kv(std::string_view key, std::string_view value) {
   begin_field(key);
   if (style_ == LogStyle::kJson) {
-    line_ += json_string(value);
+    line_ += json_quote(value);
   } else {
     append_logfmt(line_, value);
   }

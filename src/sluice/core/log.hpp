@@ -113,9 +113,8 @@ class LogLine {
   detail::LineBuffer line_;
 };
 
-// logfmt value: bare when safe, else quoted with \" \\ \n escaped.
+// logfmt value: bare when safe, else quoted and escaped like a JSON string
+// (core/text.hpp append_escaped: no raw control byte reaches a log line).
 std::string logfmt_value(std::string_view v);
-// JSON string literal with the quotes.
-std::string json_string(std::string_view v);
 
 }  // namespace sluice

@@ -86,6 +86,14 @@ TEST_F(LogTest, ALogfmtLineIsOneLineWhateverTheValues) {
   EXPECT_EQ(lines_[0], "level=info msg=x v=\"a\\nb=c\\\\d\"");
 }
 
+// A provider's words or a client's header can carry terminal escapes: none
+// reaches a log line raw.
+TEST_F(LogTest, ControlBytesInAValueAreEscapedNotWritten) {
+  LogLine("info", "x").kv("v", "red\x1b[31m\x7f");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_EQ(lines_[0], "level=info msg=x v=\"red\\u001b[31m\\u007f\"");
+}
+
 constexpr auto kNever = std::chrono::hours(1);
 
 TEST_F(LogTest, HeldInfoLinesGoOutBeforeAWarningInTheirOrder) {

@@ -23,6 +23,31 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
 std::string join(const std::vector<std::string>& parts, std::string_view separator = "; ");
 // JSON string literal for `s`, with quotes; control bytes as \u00XX.
 std::string json_quote(std::string_view s);
+// The escaping inside those quotes, appended to `out` (a string or the
+// logger's line buffer) without a temporary: " \ \n \r \t, other control
+// bytes (and DEL) as \u00XX. The logfmt and JSON log lines use it too.
+template <class Out>
+void append_escaped(Out& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+}
 std::string_view trim(std::string_view s);
 // Inline: header lookups call it for every field of every request, and most
 // calls end at the length check.
