@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
   sim->add_option("--ttft", sim_flags.ttft, "Streams: time to first token");
   sim->add_option("--per-token", sim_flags.per_token, "Streams: time between tokens");
   sim->add_option("--seed", sim_flags.seed, "Seed for faults and jitter (deterministic)");
+  sim->add_option("--answer-tokens", sim_flags.answer_tokens,
+                  "Tokens (stream events) per answer, at most max_tokens (default 7)");
 
   sluice::cli::ServeFlags serve_flags;
   auto* serve = app.add_subcommand(

@@ -69,6 +69,8 @@ std::variant<sim::SimConfig, std::string> sim_config_from_flags(const SimFlags& 
     if (err) return *err;
   }
   p.seed = f.seed;
+  if (f.answer_tokens < 1) return "--answer-tokens: expected a positive integer";
+  p.answer_tokens = f.answer_tokens;
   if (!sim::sim_supports(p.dialect)) {
     return "--dialect: the simulator speaks " + std::string(sim::supported_dialect_list());
   }

@@ -21,6 +21,7 @@ struct SimFlags {
   std::string daily_window = "24h";
   std::string latency = "0ms", jitter = "0ms", ttft = "0ms", per_token = "0ms";
   std::uint64_t seed = 1;
+  std::int64_t answer_tokens = 7;
 };
 
 // Builds the run's config from the flags (or the YAML file they name).

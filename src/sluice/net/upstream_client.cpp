@@ -275,6 +275,10 @@ class ResponseParser final : public http::basic_parser<false> {
   void on_finish_impl(beast::error_code&) override {}
 };
 
+// The most a response's read buffer grows to for a stream whose events come
+// faster than it is read.
+constexpr std::size_t kFastStreamBuffer = 16 * 1024;
+
 class Response final : public UpstreamResponse {
  public:
   // `body_error`: the parser refused body bytes that came with the head;
@@ -331,7 +335,29 @@ class Response final : public UpstreamResponse {
         fail(ec, timed_out);
         co_return std::nullopt;
       }
-      if (parser_->is_done()) finish();
+      if (parser_->is_done()) {
+        finish();
+        continue;
+      }
+      // Not eager, the read completed after one chunk; whatever else it
+      // brought is parsed now, without reading on, so events that arrived
+      // together go to the client in one write, not one write each (a
+      // 300-event answer streamed at once cost 9.7 µs per event against
+      // nginx's 5.5, nearly all of it in send system calls).
+      if (conn_->buffer.size() > 0) {
+        beast::error_code more;
+        parser_->eager(true);
+        conn_->buffer.consume(parser_->put(conn_->buffer.data(), more));
+        parser_->eager(false);
+        if (more && more != http::error::need_more) body_error_ = more;
+        // A provider faster than one event per read: read more at a time
+        // (Beast reads what the buffer has room for, 512 bytes unless it
+        // grows). A slow stream keeps the small buffer.
+        if (conn_ && conn_->buffer.capacity() < kFastStreamBuffer) {
+          conn_->buffer.reserve(std::min(2 * conn_->buffer.capacity(), kFastStreamBuffer));
+        }
+        if (parser_->is_done()) finish();
+      }
     }
   }
 
@@ -349,6 +375,7 @@ class Response final : public UpstreamResponse {
     // Bytes already read past the end of this response belong to no request
     // of ours: the connection is not reused (see take_idle).
     if (conn_ && parser_->keep_alive() && conn_->buffer.size() == 0) {
+      conn_->buffer.shrink_to_fit();  // an idle pooled connection holds no read buffer
       client_->release(std::move(conn_));
     } else if (conn_) {
       conn_->close();

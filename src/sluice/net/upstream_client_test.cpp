@@ -269,6 +269,39 @@ TEST(UpstreamClient, ARefusedConnectionIsAConnectFailure) {
   EXPECT_EQ(o.failure, ClientFailure::kConnect);
 }
 
+// The other side of relaying events as they come: events that arrive
+// together (a provider streaming faster than the network) are handed on
+// together, so the gateway writes them to its client at once, not one system
+// call per event.
+TEST(UpstreamClient, EventsThatArriveTogetherAreHandedOnTogether) {
+  testing::ScriptedUpstream up([](const testing::ScriptedUpstream::Conn& c, const std::string&) {
+    const auto chunk = [](std::string_view data) {
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      return std::string(size) + std::string(data) + "\r\n";
+    };
+    c.write(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" +
+        chunk("data: 0\n\n"));
+    // The provider's own pace: the rest of the answer 150 ms later, at once.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    std::string burst;
+    for (int i = 1; i <= 50; ++i) burst += chunk("data: " + std::to_string(i) + "\n\n");
+    c.write(burst + "0\r\n\r\n");
+    return true;
+  });
+  const Outcome o = fetch_from(up.port(), "/s");
+  EXPECT_TRUE(o.complete);
+  // The first event, then the fifty in as many pieces as reads it took (the
+  // read buffer starts small and grows for a fast stream): a few, not fifty.
+  ASSERT_GE(o.pieces.size(), 2u);
+  EXPECT_LE(o.pieces.size(), 4u);
+  EXPECT_EQ(o.pieces[0], "data: 0\n\n");
+  std::string expected;
+  for (int i = 0; i <= 50; ++i) expected += "data: " + std::to_string(i) + "\n\n";
+  EXPECT_EQ(joined(o), expected);
+}
+
 TEST(UpstreamClient, AStalePooledConnectionIsReplacedTransparently) {
   ServerOptions sopts;
   sopts.idle_timeout = std::chrono::milliseconds(50);  // the server drops idle keep-alives

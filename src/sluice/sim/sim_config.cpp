@@ -22,14 +22,17 @@ constexpr std::array<Dialect, 7> kSupported = {
 
 const config::Names kRootFields = {"providers"};
 const config::Names kProviderFields = {
-    "dialect", "listen",       "keys",    "models", "rpm",  "tpm",       "concurrency", "daily",
-    "window",  "daily_window", "latency", "jitter", "ttft", "per_token", "faults",      "seed"};
+    "dialect",     "listen",    "keys",   "models",       "rpm",          "tpm",
+    "concurrency", "daily",     "window", "daily_window", "latency",      "jitter",
+    "ttft",        "per_token", "faults", "seed",         "answer_tokens"};
 const config::Names kFaultFields = {
     "server_error_rate", "overload_rate", "stream_error_rate", "close_mid_stream_rate",
     "hang_rate",         "garbage_rate",  "slow_headers",      "stream_error_after_chunks",
     "billing_after",     "quota_after"};
 // Counts in a config are ints: anything larger is a typo.
 constexpr long long kMaxCount = std::numeric_limits<int>::max();
+// A million tokens is longer than any model answers.
+constexpr long long kMaxAnswerTokens = 1'000'000;
 
 std::optional<std::uint16_t> listen_port(std::string_view listen);
 
@@ -201,6 +204,8 @@ class SimLoader : private config::YamlFields {
                    if (auto d = duration(v, p, true)) out.latency.per_token = *d;
                  } else if (field == "faults") {
                    faults(v, p, out.faults);
+                 } else if (field == "answer_tokens") {
+                   if (auto k = integer(v, p, 1, kMaxAnswerTokens)) out.answer_tokens = *k;
                  } else if (field == "seed") {
                    if (auto s = integer(v, p, 0, std::numeric_limits<long long>::max()))
                      out.seed = *s;

@@ -62,6 +62,9 @@ struct ProviderSimConfig {
   LatencyConfig latency;
   FaultConfig faults;
   std::uint64_t seed = 1;
+  // How many tokens (stream events) an answer has, at most max_tokens: the
+  // default is one sentence; long-stream benchmarks ask for hundreds.
+  std::int64_t answer_tokens = 7;
   // Models the provider serves. Empty: any model name is accepted and
   // GET /v1/models lists "sim-model". Otherwise other names get the dialect's
   // model-not-found error.
@@ -102,6 +105,7 @@ std::optional<std::string> validate_provider(const ProviderSimConfig& provider,
 //       models: [glm-4.6]
 //       faults: { overload_rate: 0.1, slow_headers: 1s, billing_after: 100, ... }
 //       seed: 7
+//       answer_tokens: 300       # stream events per answer (default 7), at most max_tokens
 // Read like the gateway's config (config::YamlFields): durations as there
 // ("200ms", "1.5s", "1m30s", a bare number of seconds), unknown fields with a
 // did-you-mean. Returns the config, or every error found, one per line, each

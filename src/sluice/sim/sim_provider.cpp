@@ -434,8 +434,8 @@ ResponsePlan SimProvider::admitted(Call& call, double roll) {
     return plan;
   }
 
-  const Generation g =
-      make_generation(cfg_.name, endpoint, seq_, call.parsed, unix_seconds(call.now));
+  const Generation g = make_generation(cfg_.name, endpoint, seq_, call.parsed,
+                                       unix_seconds(call.now), cfg_.answer_tokens);
   if (!call.parsed.stream) {
     plan = serve(call, render_generation_body(endpoint, g));
     plan.ticket = ticket;

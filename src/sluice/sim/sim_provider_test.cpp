@@ -675,6 +675,29 @@ TEST(SimStreaming, StreamsEndWithTheTerminalEventAndClassifyAsSuccess) {
   }
 }
 
+// A long answer for stream benchmarks: answer_tokens events, cut by max_tokens.
+TEST(SimStreaming, AnswerTokensMakeTheStreamThatLongUpToMaxTokens) {
+  FakeClock clock;
+  ProviderSimConfig cfg = base_config(Dialect::kOpenAI);
+  cfg.answer_tokens = 300;
+  cfg.latency.per_token = milliseconds(1);
+  SimProvider sim(cfg);
+  const auto paced = [](const ResponsePlan& p) {
+    int n = 0;
+    for (const auto& chunk : p.chunks) n += chunk.delay > Duration::zero() ? 1 : 0;
+    return n;
+  };
+  const ResponsePlan whole =
+      sim.on_request(generation(Dialect::kOpenAI, "k1", true, 1000), clock.now());
+  EXPECT_EQ(paced(whole), 299);  // the first token comes after ttft (0 here), the rest paced
+  EXPECT_NE(stream_bytes(whole).find("\"completion_tokens\":300"), std::string::npos);
+  EXPECT_NE(stream_bytes(whole).find("\"finish_reason\":\"stop\""), std::string::npos);
+  const ResponsePlan cut =
+      sim.on_request(generation(Dialect::kOpenAI, "k1", true, 50), clock.now());
+  EXPECT_NE(stream_bytes(cut).find("\"completion_tokens\":50"), std::string::npos);
+  EXPECT_NE(stream_bytes(cut).find("\"finish_reason\":\"length\""), std::string::npos);
+}
+
 TEST(SimStreaming, AnInBandErrorAfterKChunksClassifiesAsItsClass) {
   for (Dialect d : kDialects) {
     SCOPED_TRACE(std::string(to_string(d)));

@@ -299,7 +299,8 @@ std::string Generation::text() const {
 }
 
 Generation make_generation(std::string_view provider_name, Endpoint endpoint, std::uint64_t seq,
-                           const ParsedRequest& request, std::int64_t created) {
+                           const ParsedRequest& request, std::int64_t created,
+                           std::int64_t answer_tokens) {
   Generation g;
   const std::string n = std::to_string(seq);
   g.id = endpoint == Endpoint::kMessages      ? "msg_sim_" + n
@@ -329,13 +330,16 @@ Generation make_generation(std::string_view provider_name, Endpoint endpoint, st
   }
   const std::string from = provider_name.empty() ? "sluice sim" : std::string(provider_name);
   const std::array<std::string, 6> words = {"This", "is", "a", "simulated", "answer", "from"};
-  std::vector<std::string> all(words.begin(), words.end());
-  all.push_back(from + ".");
+  std::vector<std::string> sentence(words.begin(), words.end());
+  sentence.push_back(from + ".");
+  const auto whole = static_cast<std::size_t>(std::max<std::int64_t>(answer_tokens, 1));
   const auto keep = static_cast<std::size_t>(
-      std::min<std::int64_t>(static_cast<std::int64_t>(all.size()), request.max_tokens));
-  g.truncated = keep < all.size();
+      std::min<std::int64_t>(static_cast<std::int64_t>(whole), request.max_tokens));
+  g.truncated = keep < whole;
+  g.pieces.reserve(keep);
   for (std::size_t i = 0; i < keep; ++i) {
-    g.pieces.push_back(i + 1 < keep ? all[i] + " " : all[i]);
+    const std::string& word = sentence[i % sentence.size()];
+    g.pieces.push_back(i + 1 < keep ? word + " " : word);
   }
   return g;
 }

@@ -29,11 +29,13 @@ struct Generation {
   std::string text() const;
 };
 
-// "This is a simulated answer from <provider>.", cut to `max_tokens` pieces;
-// or, when the request gets a tool call, its arguments in pieces of up to 8
-// bytes (never inside a UTF-8 character).
+// "This is a simulated answer from <provider>." (7 tokens; `answer_tokens`
+// makes it longer, the sentence again and again), cut to `max_tokens`
+// pieces; or, when the request gets a tool call, its arguments in pieces of
+// up to 8 bytes (never inside a UTF-8 character).
 Generation make_generation(std::string_view provider_name, Endpoint endpoint, std::uint64_t seq,
-                           const ParsedRequest& request, std::int64_t created);
+                           const ParsedRequest& request, std::int64_t created,
+                           std::int64_t answer_tokens = 7);
 
 std::string render_generation_body(Endpoint endpoint, const Generation& g);
 std::string render_embeddings_body(const ParsedRequest& request);
