@@ -248,7 +248,8 @@ class ResponseParser final : public http::basic_parser<false> {
   ResponseParser() { eager(true); }  // parse all that arrived, not a chunk per read
   int status = 0;
   HeaderList headers;
-  std::string body;  // parsed, not yet handed out
+  std::string body;        // parsed, not yet handed out
+  std::size_t chunks = 0;  // chunk headers parsed so far
 
  private:
   void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
@@ -266,7 +267,9 @@ class ResponseParser final : public http::basic_parser<false> {
     body.append(piece.data(), piece.size());
     return piece.size();
   }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {
+    ++chunks;
+  }
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view piece,
                                  beast::error_code&) override {
     body.append(piece.data(), piece.size());
@@ -320,6 +323,7 @@ class Response final : public UpstreamResponse {
       // if/else, not ?: — g++ 12 evaluates the wrong operand of a
       // conditional expression whose operands are co_await expressions.
       beast::error_code ec;
+      const std::size_t chunks_before = parser_->chunks;
       if (conn_->tls) {
         auto [rec, n] =
             co_await http::async_read_some(*conn_->secure, conn_->buffer, *parser_, kTuple);
@@ -350,10 +354,12 @@ class Response final : public UpstreamResponse {
         conn_->buffer.consume(parser_->put(conn_->buffer.data(), more));
         parser_->eager(false);
         if (more && more != http::error::need_more) body_error_ = more;
-        // A provider faster than one event per read: read more at a time
-        // (Beast reads what the buffer has room for, 512 bytes unless it
-        // grows). A slow stream keeps the small buffer.
-        if (conn_ && conn_->buffer.capacity() < kFastStreamBuffer) {
+        // More than one chunk came in one read: a provider faster than it
+        // is read, so read more at a time (Beast reads what the buffer has
+        // room for, 512 bytes unless it grows). A slow stream, one chunk per
+        // read, keeps the small buffer.
+        const bool fast = parser_->chunks > chunks_before + 1;
+        if (fast && conn_ && conn_->buffer.capacity() < kFastStreamBuffer) {
           conn_->buffer.reserve(std::min(2 * conn_->buffer.capacity(), kFastStreamBuffer));
         }
         if (parser_->is_done()) finish();
