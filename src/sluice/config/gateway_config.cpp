@@ -71,7 +71,7 @@ constexpr std::string_view kDefaultStatePath = "~/.local/state/sluice/state.db";
 const Names kRootFields = {"server", "state", "providers", "models", "retry", "errors"};
 const Names kServerFields = {
     "listen",     "max_body_bytes", "max_header_bytes",          "request_timeout", "idle_timeout",
-    "log_format", "gateway_keys",   "allow_public_without_keys", "drain_timeout"};
+    "log_format", "gateway_keys",   "allow_public_without_keys", "drain_timeout",   "reuse_port"};
 const Names kGatewayKeyFields = {"key", "name", "priority", "max_in_flight"};
 const Names kStateFields = {"backend", "path", "url", "lease_ttl", "key_prefix", "conversations"};
 const Names kProviderFields = {"api",
@@ -422,6 +422,7 @@ class Loader : private YamlFields {
   YAML::Mark root_mark_ = YAML::Mark::null_mark();
   bool listen_from_flag_ = false;  // server.listen came from --listen
   std::optional<YAML::Mark> listen_mark_;
+  std::optional<YAML::Mark> reuse_port_mark_;
   std::vector<YAML::Mark> provider_marks_;  // parallel to config_.providers
   std::vector<YAML::Mark> model_marks_;     // parallel to config_.models
   // Where each route target was written, parallel to each alias's route.
@@ -483,6 +484,9 @@ void Loader::load_server(const YAML::Node& node) {
                  if (auto b = boolean(value, path)) server.allow_public_without_keys = *b;
                } else if (key == "drain_timeout") {
                  if (auto d = duration(value, path, true)) server.drain_timeout = *d;
+               } else if (key == "reuse_port") {
+                 if (auto b = boolean(value, path)) server.reuse_port = *b;
+                 reuse_port_mark_ = value.Mark();
                }
              });
 }
@@ -1017,6 +1021,11 @@ LoadResult Loader::run(std::string_view text, std::string_view listen_override) 
         listen_mark_.reset();
         listen_from_flag_ = true;
       }
+    }
+    if (config_.server.reuse_port && config_.state.backend != StateBackend::kRedis) {
+      warning(*reuse_port_mark_, "server.reuse_port",
+              "processes sharing the port keep their own concurrency limits, queues and budgets "
+              "unless state.backend is redis");
     }
     check_reachability();
   } catch (const YAML::Exception& e) {

@@ -84,6 +84,10 @@ struct ServerConfig {
   std::vector<GatewayKey> gateway_keys;
   bool require_gateway_key = false;
   bool allow_public_without_keys = false;
+  // SO_REUSEPORT: several `sluice serve` processes (one per core) share the
+  // listen port and the kernel spreads connections over them. Their limits
+  // are shared only through state.backend redis (docs/decisions/0017).
+  bool reuse_port = false;
 };
 
 struct StateConfig {

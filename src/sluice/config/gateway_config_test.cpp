@@ -965,5 +965,22 @@ TEST(ProviderConfig, ZaiLimitsEachModelAloneOthersTheWholeKey) {
   EXPECT_EQ(kimi.limiter_bucket("kimi-k2"), "");
 }
 
+TEST(LoadGatewayConfig, ReusePortWithoutRedisWarnsThatLimitsAreNotShared) {
+  const std::string models = "\nmodels:\n  m: {route: [zai/glm-4.6]}\n";
+  const LoadResult alone = load("server: {reuse_port: true}\nstate: {backend: memory}" +
+                                zai_with_keys("[env:ZAI_API_KEY]") + models);
+  ASSERT_TRUE(alone.config) << all_text(alone);
+  EXPECT_TRUE(alone.config->server.reuse_port);
+  const Diagnostic* w = only(alone.warnings, "server.reuse_port");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->line, 1);
+  EXPECT_NE(w->message.find("unless state.backend is redis"), std::string::npos);
+
+  const LoadResult shared = load("server: {reuse_port: true}\nstate: {backend: redis}" +
+                                 zai_with_keys("[env:ZAI_API_KEY]") + models);
+  ASSERT_TRUE(shared.config) << all_text(shared);
+  for (const Diagnostic& d : shared.warnings) EXPECT_NE(d.path, "server.reuse_port");
+}
+
 }  // namespace
 }  // namespace sluice::config

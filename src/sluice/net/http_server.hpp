@@ -45,6 +45,9 @@ struct ServerOptions {
   Duration header_timeout = std::chrono::seconds(30);  // whole request head + body
   Duration idle_timeout = std::chrono::seconds(75);    // between keep-alive requests
   Duration write_timeout = std::chrono::seconds(30);
+  // SO_REUSEPORT: other processes may listen on the same port; the kernel
+  // spreads new connections over them.
+  bool reuse_port = false;
   // Renders the server's own error bodies (413, 431, 408, 400, 500), given
   // what was read of the refused request (as much of its head as was parsed),
   // so a caller can answer in the format the client speaks. Default:

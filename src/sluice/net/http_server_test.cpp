@@ -80,6 +80,23 @@ TEST(HttpServer, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(s.open_connections(), 1u);
 }
 
+// One process per core: with reuse_port a second server may listen on the
+// same port (and the kernel spreads connections); without it, it may not.
+TEST(HttpServer, ReusePortLetsASecondServerListenOnTheSamePort) {
+  ServerOptions shared;
+  shared.reuse_port = true;
+  ServerUnderTest first(echo, shared);
+  shared.port = first.port();
+  ServerUnderTest second(echo, shared);  // starts: checked in the constructor
+  EXPECT_EQ(HttpClient(first.port()).request("GET", "/x").status, 200);
+
+  asio::io_context io;
+  ServerOptions alone;
+  alone.port = first.port();
+  HttpServer third(io.get_executor(), alone, echo);
+  EXPECT_NE(third.start().find("cannot listen"), std::string::npos);
+}
+
 TEST(HttpServer, OversizedBodyGetsA413InJson) {
   ServerOptions opts;
   opts.max_body_bytes = 1024;

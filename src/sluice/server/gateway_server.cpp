@@ -169,6 +169,7 @@ struct GatewayServer::Impl {
     opts.port = config.server.port;
     opts.max_body_bytes = config.server.max_body_bytes;
     opts.max_header_bytes = config.server.max_header_bytes;
+    opts.reuse_port = config.server.reuse_port;
     opts.header_timeout = config.server.request_timeout;
     opts.idle_timeout = config.server.idle_timeout;
     // Refusals before a handler runs (413, 408, 400) in the caller's format
