@@ -56,7 +56,9 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     if (!std::holds_alternative<policy::Share>(action) &&
         !std::holds_alternative<policy::Send>(action) &&
         !std::holds_alternative<policy::Relay>(action)) {
-      // A slot is held only through an attempt: never across a wait.
+      // A slot is held only through an attempt: never across a wait. The
+      // attempt's answer goes too (a stream cut short closes its connection).
+      answer.sent.response.reset();
       in_flight.reset();
       permit.reset();
       lease.release(!sent);  // a lease not sent with is uncounted
