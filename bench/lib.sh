@@ -95,3 +95,43 @@ wait_for_line() {
   echo "bench: $1 never said '$2'" >&2
   return 1
 }
+
+# The median of the numbers given on stdin, space-separated ("-" when none).
+median() {
+  tr ' ' '\n' | awk '/^[0-9.]+$/' | sort -n |
+    awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print a[int((NR+1)/2)]}'
+}
+
+# a / b to two places ("-" when either is missing).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "-") printf "%.2f", a/b; else print "-"}'; }
+
+# An nginx config with one worker proxying 127.0.0.1:$1 to the upstream on
+# 127.0.0.1:$2, as nginx is set up in front of SSE (upstream keep-alive,
+# proxy_buffering off); $3 is added to the http block, $4 to the top level.
+nginx_proxy_conf() {  # listen-port upstream-port [http-extra] [top-extra]
+  cat <<NGINX
+worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err warn; ${4:-}
+events { worker_connections ${NGINX_CONNECTIONS:-4096}; }
+http { access_log off; ${3:-}
+  upstream up { server 127.0.0.1:$2; keepalive 512; }
+  server { listen 127.0.0.1:$1;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_buffering off; } } }
+NGINX
+}
+
+# One wrk run (core 1, 32 connections) of the script $3 against port $2 for
+# $4 seconds, measuring the CPU of process $1 (and its children): prints
+# "µs-per-request requests/s", and warns on stderr about non-2xx answers.
+wrk_cpu_sample() {  # pid port script seconds
+  local before after out total bad
+  before=$(cpu_ticks "$1")
+  out=$(taskset -c 1 wrk -t1 -c32 -d"$4s" -s "$3" "http://127.0.0.1:$2/v1/chat/completions" 2>&1)
+  after=$(cpu_ticks "$1")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  [ -n "$bad" ] && echo "warning: port $2: $bad non-2xx answers" >&2
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="${total:-0}" \
+    'BEGIN {if (n > 0) printf "%.1f ", t/hz/n*1e6; else printf "- "}'
+  awk '/Requests\/sec/ {printf "%.0f\n", $2}' <<<"$out"
+}

@@ -63,11 +63,6 @@ hz=$(getconf CLK_TCK)
 # wrk prints latencies as 249.00us / 1.84ms / 1.02s: in ms.
 to_ms() { awk '{v=$1; if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.2f", v*1000; else print "-"}' <<<"$1"; }
 
-# The median of the numbers given ("-" when there are none).
-median() {
-  tr ' ' '\n' | awk '/^[0-9.]+$/' | sort -n |
-    awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print a[int((NR+1)/2)]}'
-}
 declare -A rps cpu samples
 rows=()
 csv_rows=("target,conns,rps,p50_ms,p90_ms,p99_ms,cpu_us")
@@ -108,7 +103,6 @@ for conns in 8 64 256; do
     csv_rows+=("$target,$conns,$r,$p50,$p90,$p99,$c")
   done
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "-") printf "%.2f", a/b; else print "-"}'; }
 misses=()
 for conns in 8 64 256; do
   rr=$(ratio "${rps[sluice$conns]}" "${rps[nginx$conns]}")

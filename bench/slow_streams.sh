@@ -23,16 +23,8 @@ hz=$(getconf CLK_TCK)
 read -r up ng sl <<<"$(free_ports 3)"
 taskset -c 1 $bin sim --dialect openai --listen 127.0.0.1:$up --per-token 1s --answer-tokens 30 \
   >"$work/sim.log" 2>&1 & pids+=($!)
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 30000; }
-http { access_log off;
-  upstream up { server 127.0.0.1:$up; keepalive 512; }
-  server { listen 127.0.0.1:$ng backlog=4096;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_buffering off; proxy_read_timeout 120s; } } }
-NGINX
+NGINX_CONNECTIONS=30000 nginx_proxy_conf "$ng" "$up" "proxy_read_timeout 120s;" \
+  "worker_rlimit_nofile 65536;" >"$work/nginx.conf"
 sluice_bench_config "$sl" "$up" | sed "s/max_concurrent: 4096/max_concurrent: $((n * 2))/" \
   >"$work/sluice.yaml"
 taskset -c 0 $bin serve -c "$work/sluice.yaml" >"$work/sluice.log" 2>&1 & pids+=($!)

@@ -17,12 +17,6 @@ source bench/lib.sh
 need_packages wrk nginx-light
 bench_prepare
 
-median() {
-  tr ' ' '\n' | awk '/^[0-9.]+$/' | sort -n |
-    awk '{a[NR]=$1} END {if (NR == 0) print "-"; else print a[int((NR+1)/2)]}'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "-") printf "%.2f", a/b; else print "-"}'; }
-hz=$(getconf CLK_TCK)
 
 echo "CPU per stream by length: 32 connections, ${secs}s x $rounds rounds (medians)"
 echo
@@ -33,15 +27,7 @@ for events in 7 100 300; do
   read -r up ng sl <<<"$(free_ports 3)"
   taskset -c 1 $bin sim --dialect openai --listen 127.0.0.1:$up --answer-tokens "$events" \
     >"$work/sim.log" 2>&1 & sim_pid=$!
-  cat >"$work/nginx.conf" <<NGINX
-worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err warn;
-events { worker_connections 4096; }
-http { access_log off;
-  upstream up { server 127.0.0.1:$up; keepalive 512; }
-  server { listen 127.0.0.1:$ng;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_buffering off; } } }
-NGINX
+  nginx_proxy_conf "$ng" "$up" >"$work/nginx.conf"
   taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" & ng_pid=$!
   sluice_bench_config "$sl" "$up" | sed 's/, max_concurrent: 4096//' >"$work/sluice.yaml"
   taskset -c 0 $bin serve -c "$work/sluice.yaml" >"$work/sluice.log" 2>&1 & sl_pid=$!
@@ -61,16 +47,9 @@ LUA
         nginx) port=$ng pid=$ng_pid ;;
         sluice) port=$sl pid=$sl_pid ;;
       esac
-      before=$(cpu_ticks "$pid")
-      out=$(taskset -c 1 wrk -t1 -c32 -d"${secs}s" -s "$work/stream.lua" \
-            "http://127.0.0.1:$port/v1/chat/completions" 2>&1)
-      after=$(cpu_ticks "$pid")
-      total=$(awk '/requests in/ {print $1}' <<<"$out")
-      bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-      [ -n "$bad" ] && echo "warning: $target at $events events: $bad non-2xx answers" >&2
-      samples[$target,cpu]+=" $(awk -v t=$((after-before)) -v hz="$hz" -v n="${total:-0}" \
-        'BEGIN {if (n > 0) printf "%.1f", t/hz/n*1e6; else print "-"}')"
-      samples[$target,rps]+=" $(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
+      read -r cpu rps < <(wrk_cpu_sample "$pid" "$port" "$work/stream.lua" "$secs")
+      samples[$target,cpu]+=" $cpu"
+      samples[$target,rps]+=" $rps"
     done
   done
   n=$(median <<<"${samples[nginx,cpu]}")

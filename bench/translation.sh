@@ -63,7 +63,6 @@ for _ in $(seq "$rounds"); do
     rps[$lane]+="$(awk -v n="$n" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') "
   done
 done
-median() { tr ' ' '\n' | awk '/^[0-9.]+$/' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 {
   echo "| lane (32 connections, ${secs} s x ${rounds}) | sluice CPU per request | requests/s |"
   echo "|---|---|---|"

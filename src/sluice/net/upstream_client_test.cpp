@@ -132,6 +132,13 @@ Outcome fetch_from(std::uint16_t port, std::string target) {
       [ep, target](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, target); });
 }
 
+// One chunk of a chunked body, as a provider writes it.
+std::string chunk(std::string_view data) {
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return std::string(size) + std::string(data) + "\r\n";
+}
+
 std::string joined(const Outcome& o) {
   std::string s;
   for (const auto& p : o.pieces) s += p;
@@ -200,11 +207,6 @@ TEST(UpstreamClient, StreamPiecesArriveAsTheyAreSentNotBufferedWhole) {
 // held until a later one (or the end) comes.
 TEST(UpstreamClient, EventsAfterOneThatCameWithTheHeadArriveOneByOne) {
   testing::ScriptedUpstream up([](const testing::ScriptedUpstream::Conn& c, const std::string&) {
-    const auto chunk = [](std::string_view data) {
-      char size[16];
-      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-      return std::string(size) + std::string(data) + "\r\n";
-    };
     c.write(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" +
         chunk("data: 1\n\n"));
@@ -275,11 +277,6 @@ TEST(UpstreamClient, ARefusedConnectionIsAConnectFailure) {
 // call per event.
 TEST(UpstreamClient, EventsThatArriveTogetherAreHandedOnTogether) {
   testing::ScriptedUpstream up([](const testing::ScriptedUpstream::Conn& c, const std::string&) {
-    const auto chunk = [](std::string_view data) {
-      char size[16];
-      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-      return std::string(size) + std::string(data) + "\r\n";
-    };
     c.write(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" +
         chunk("data: 0\n\n"));
