@@ -248,6 +248,36 @@ struct Answer {
   bool streaming = false;
 };
 
+// What a request holds of one key while an attempt is on: the key, its
+// budget and limiter, a concurrency slot, a lease across instances, its own
+// send counted in the budget, and the attempt's answer.
+struct Hold {
+  explicit Hold(state::Coordinator* coordinator) : lease{coordinator} {}
+  std::size_t key_index = 0;
+  UpstreamKeyState* key_state = nullptr;
+  ModelBudget* mb = nullptr;
+  policy::PriorityLimiter* limiter = nullptr;
+  policy::ThrottleInput budget_seen;  // the key's budget, as last judged
+  std::optional<policy::Permit> permit;
+  SharedLease lease;
+  state::Admission admission;  // the shared budget's snapshot lives here while judged
+  std::optional<InFlight> in_flight;
+  bool sent = false;
+  int in_flight_at_send = 0;
+  Answer answer;
+
+  // Everything but the key goes: a slot is held only through an attempt,
+  // never across a wait, and the attempt's answer goes too (a stream cut
+  // short closes its connection). A lease not sent with is uncounted.
+  void let_go() {
+    answer.sent.response.reset();
+    in_flight.reset();
+    permit.reset();
+    lease.release(!sent);
+    sent = false;
+  }
+};
+
 }  // namespace internal
 using namespace internal;  // NOLINT: the engine's own vocabulary
 
@@ -511,6 +541,16 @@ struct RequestEngine::Impl {
   // speaks another API), or why it cannot be.
   policy::Event prepare(FrontRequest& req, const ResponsesState& responses, std::size_t index,
                         Translation& translation);
+  // A key of the candidate's pool for `model`, and its budget as last seen;
+  // or when one frees up.
+  policy::Event take_key(ProviderRuntime& p, const std::string& model, Hold& h, std::int64_t est_in,
+                         std::int64_t est_out);
+  // One attempt on the held key: sent, its answer probed and classified
+  // once, and what it teaches learned before the run decides.
+  awaitable<policy::Answered> attempt(FrontRequest& req, const ResponsesState& responses,
+                                      ProviderRuntime& p, std::size_t index,
+                                      const Translation& translation, Hold& h, std::int64_t est_in,
+                                      std::int64_t own_tokens);
   ports::OutgoingBody outgoing_body(const FrontRequest& req, const ResponsesState& responses,
                                     const ProviderRuntime& p, const policy::RouteTarget& target,
                                     const Translation& translation);
@@ -526,6 +566,13 @@ struct RequestEngine::Impl {
                                           const ResponsesState& responses, const ProviderRuntime& p,
                                           policy::Relay relay, Answer& answer,
                                           const Translation& translation);
+  // A stream as it arrives, from its `first` events on (relay.cpp).
+  awaitable<policy::Relayed> relay_stream(FrontRequest& req, ports::ResponseWriter& w,
+                                          const ResponsesState& responses, const ProviderRuntime& p,
+                                          const std::string& label, const HeaderList& out,
+                                          ports::UpstreamResponse& response, std::string& first,
+                                          const std::optional<translate::Context>& context,
+                                          const std::string& ok_detail);
 
   // --- operator views (operator_views.cpp) -------------------------------
   const UpstreamKeyState* upstream_of(const ProviderRuntime& p, const std::string& fp) const {

@@ -20,7 +20,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
   policy::RunSetup setup;
   setup.alias = req.alias;
   setup.labels.reserve(req.route.size());
-  for (const auto& t : req.route) setup.labels.push_back(t.provider + "/" + t.upstream_model);
+  for (std::size_t i = 0; i < req.route.size(); ++i) setup.labels.push_back(label_of(req, i));
   setup.deadline = req.deadline;
   setup.queue_timeout = req.queue_timeout;
   setup.wake_delay = wake_delay(req.priority);
@@ -28,23 +28,11 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
   setup.max_requeues = kMaxRequeues;
   policy::RequestRun run(std::move(setup), config.retry.policy, budget, rng);
 
-  // The candidate being tried, as prepared.
+  // The candidate being tried, as prepared, and what this request holds of it.
   std::size_t current = 0;
   ProviderRuntime* p = nullptr;
   Translation translation;
-  // Its key, and what this request holds of it while an attempt is on.
-  std::size_t key_index = 0;
-  UpstreamKeyState* key_state = nullptr;
-  ModelBudget* mb = nullptr;
-  policy::PriorityLimiter* limiter = nullptr;
-  policy::ThrottleInput budget_seen;  // the key's budget, as last judged
-  std::optional<policy::Permit> permit;
-  SharedLease lease{coordinator};
-  state::Admission admission;  // the shared budget's snapshot lives here while judged
-  std::optional<InFlight> in_flight;
-  bool sent = false;
-  int in_flight_at_send = 0;
-  Answer answer;
+  Hold hold(coordinator);
 
   policy::Event event = policy::Start{};
   while (true) {
@@ -56,13 +44,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     if (!std::holds_alternative<policy::Share>(action) &&
         !std::holds_alternative<policy::Send>(action) &&
         !std::holds_alternative<policy::Relay>(action)) {
-      // A slot is held only through an attempt: never across a wait. The
-      // attempt's answer goes too (a stream cut short closes its connection).
-      answer.sent.response.reset();
-      in_flight.reset();
-      permit.reset();
-      lease.release(!sent);  // a lease not sent with is uncounted
-      sent = false;
+      hold.let_go();
     }
 
     if (const auto* a = std::get_if<policy::Prepare>(&action)) {
@@ -76,21 +58,7 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     }
 
     if (const auto* a = std::get_if<policy::TakeKey>(&action)) {
-      const std::string& model = req.route[a->index].upstream_model;
-      const TimePoint now = clock.now();
-      auto sel = policy::select_key(std::move(p->pool), p->cfg->strategy, now, rng);
-      p->pool = std::move(sel.next);
-      save_cursor(*p);
-      if (!sel.index) {
-        event = policy::NoKey{policy::next_available_at(p->pool, now)};
-        continue;
-      }
-      key_index = *sel.index;
-      key_state = &registry.key(p->cfg->base_url, p->pool.keys[key_index].fingerprint);
-      mb = &key_state->budgets[model];
-      limiter = &limiter_for(*key_state, *p, model);
-      budget_seen = throttle_input(*p, *mb, now, est_in, est_out);
-      event = policy::KeyTaken{budget_seen};
+      event = take_key(*p, req.route[a->index].upstream_model, hold, est_in, est_out);
       continue;
     }
 
@@ -104,15 +72,17 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       const TimePoint before_queue = clock.now();
       // A free slot is taken here: the waiting coroutine (a frame of its
       // own) is made only when the request must queue.
-      permit = limiter->try_acquire(req.priority);
-      if (!permit) permit = co_await acquire(*limiter, req.priority, a->timeout);
+      hold.permit = hold.limiter->try_acquire(req.priority);
+      if (!hold.permit) hold.permit = co_await acquire(*hold.limiter, req.priority, a->timeout);
       metrics.queue_wait(to_seconds(clock.now() - before_queue));
-      if (!permit) {
+      if (!hold.permit) {
         event = policy::NotAcquired{};
         continue;
       }
-      if (clock.now() > before_queue) budget_seen = refreshed(budget_seen, *mb, clock.now());
-      event = policy::Acquired{budget_seen};
+      if (clock.now() > before_queue) {
+        hold.budget_seen = refreshed(hold.budget_seen, *hold.mb, clock.now());
+      }
+      event = policy::Acquired{hold.budget_seen};
       continue;
     }
 
@@ -121,68 +91,27 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       // the budget is the one all instances spend together. The local
       // permit is kept while waiting, so local priority order still holds.
       const std::string& model = req.route[current].upstream_model;
-      lease.request.key_scope = key_scope(*p, p->pool.keys[key_index].fingerprint);
+      SharedLease& lease = hold.lease;
+      lease.request.key_scope = key_scope(*p, p->pool.keys[hold.key_index].fingerprint);
       lease.request.bucket = p->cfg->limiter_bucket(model);
       lease.request.model = model;
-      lease.request.limit = limiter->limit();
+      lease.request.limit = hold.limiter->limit();
       lease.request.tokens = own_tokens;
-      admission = co_await admit_shared(lease, a->give_up);
-      event = shared_event(admission, lease, *mb, budget_seen, clock.now());
+      hold.admission = co_await admit_shared(lease, a->give_up);
+      event = shared_event(hold.admission, lease, *hold.mb, hold.budget_seen, clock.now());
       continue;
     }
 
     if (std::holds_alternative<policy::Send>(action)) {
-      const std::size_t index = current;
-      const policy::RouteTarget& target = req.route[index];
-      in_flight.emplace(*mb, own_tokens);
-      in_flight_at_send = limiter->in_flight();
-      sent = true;
-      // Views of bytes this frame keeps (a retry sends them again), with the
-      // upstream model spliced in between: the body itself is never copied.
-      ports::OutgoingBody body = outgoing_body(req, responses, *p, target, translation);
-      // Named, not temporaries inside co_await (g++ 12, docs/decisions/0005).
-      const std::string upstream_path =
-          translation.to ? std::string(translate::path_of(*translation.to)) : req.path;
-      HeaderList upstream_head =
-          upstream_headers(req, *p, p->cfg->keyless ? nullptr : &p->cfg->keys[key_index],
-                           translation.to.has_value());
-      const TimePoint sent_at = clock.now();
-      answer = Answer{};
-      answer.sent = co_await p->upstream->send(req.method, upstream_path, std::move(upstream_head),
-                                               std::move(body));
-      co_await probe_answer(answer);
-      policy::Classification c = classify_answer(answer, *p, req.facts, est_in);
-      capture_budget(*mb, c.ratelimit, own_tokens);
-      if (coordinator && !lease.id.empty() && !c.ratelimit.buckets.empty()) {
-        coordinator->share_snapshot(lease.request, c.ratelimit);
-      }
-      metrics.upstream_attempt(p->cfg->name, policy::outcome_label(c),
-                               to_seconds(clock.now() - sent_at));
-      const Attempt attempt{
-          *p, key_index, *key_state, *limiter, target.upstream_model, in_flight_at_send};
-      bool another_key_free = false;
-      if (c.ok) {
-        learn_success(attempt);
-      } else {
-        // Bench or slow the key as the class says, before the run decides.
-        learn_failure(req.alias, attempt, c);
-        LogLine("warn", "upstream_failure")
-            .kv("route", label_of(req, index))
-            .kv("key", p->pool.keys[key_index].fingerprint)
-            .kv("class", to_string(c.cls))
-            .kv("rule", c.rule);
-        const TimePoint now = clock.now();
-        const auto pool_free = policy::next_available_at(p->pool, now);
-        another_key_free = pool_free && *pool_free <= now;
-      }
-      event = policy::Answered{std::move(c), another_key_free};
+      event = co_await attempt(req, responses, *p, current, translation, hold, est_in, own_tokens);
       continue;
     }
 
     if (const auto* a = std::get_if<policy::Relay>(&action)) {
       const std::string label = label_of(req, a->index);
       if (a->by_fallback) served_by_fallback(req, label, run.skipped());
-      event = co_await relay_answer(req, w, run, started, responses, *p, *a, answer, translation);
+      event =
+          co_await relay_answer(req, w, run, started, responses, *p, *a, hold.answer, translation);
       continue;
     }
 
@@ -197,6 +126,69 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
     }
     co_return;
   }
+}
+
+auto RequestEngine::Impl::take_key(ProviderRuntime& p, const std::string& model, Hold& h,
+                                   std::int64_t est_in, std::int64_t est_out) -> policy::Event {
+  const TimePoint now = clock.now();
+  auto sel = policy::select_key(std::move(p.pool), p.cfg->strategy, now, rng);
+  p.pool = std::move(sel.next);
+  save_cursor(p);
+  if (!sel.index) return policy::NoKey{policy::next_available_at(p.pool, now)};
+  h.key_index = *sel.index;
+  h.key_state = &registry.key(p.cfg->base_url, p.pool.keys[h.key_index].fingerprint);
+  h.mb = &h.key_state->budgets[model];
+  h.limiter = &limiter_for(*h.key_state, p, model);
+  h.budget_seen = throttle_input(p, *h.mb, now, est_in, est_out);
+  return policy::KeyTaken{h.budget_seen};
+}
+
+auto RequestEngine::Impl::attempt(FrontRequest& req, const ResponsesState& responses,
+                                  ProviderRuntime& p, std::size_t index,
+                                  const Translation& translation, Hold& h, std::int64_t est_in,
+                                  std::int64_t own_tokens) -> awaitable<policy::Answered> {
+  const policy::RouteTarget& target = req.route[index];
+  h.in_flight.emplace(*h.mb, own_tokens);
+  h.in_flight_at_send = h.limiter->in_flight();
+  h.sent = true;
+  // Views of bytes this frame keeps (a retry sends them again), with the
+  // upstream model spliced in between: the body itself is never copied.
+  ports::OutgoingBody body = outgoing_body(req, responses, p, target, translation);
+  // Named, not temporaries inside co_await (g++ 12, docs/decisions/0005).
+  const std::string upstream_path =
+      translation.to ? std::string(translate::path_of(*translation.to)) : req.path;
+  HeaderList upstream_head = upstream_headers(
+      req, p, p.cfg->keyless ? nullptr : &p.cfg->keys[h.key_index], translation.to.has_value());
+  const TimePoint sent_at = clock.now();
+  h.answer = Answer{};
+  h.answer.sent = co_await p.upstream->send(req.method, upstream_path, std::move(upstream_head),
+                                            std::move(body));
+  co_await probe_answer(h.answer);
+  policy::Classification c = classify_answer(h.answer, p, req.facts, est_in);
+  capture_budget(*h.mb, c.ratelimit, own_tokens);
+  if (coordinator && !h.lease.id.empty() && !c.ratelimit.buckets.empty()) {
+    coordinator->share_snapshot(h.lease.request, c.ratelimit);
+  }
+  metrics.upstream_attempt(p.cfg->name, policy::outcome_label(c),
+                           to_seconds(clock.now() - sent_at));
+  const Attempt tried{p,          h.key_index,           *h.key_state,
+                      *h.limiter, target.upstream_model, h.in_flight_at_send};
+  bool another_key_free = false;
+  if (c.ok) {
+    learn_success(tried);
+  } else {
+    // Bench or slow the key as the class says, before the run decides.
+    learn_failure(req.alias, tried, c);
+    LogLine("warn", "upstream_failure")
+        .kv("route", label_of(req, index))
+        .kv("key", p.pool.keys[h.key_index].fingerprint)
+        .kv("class", to_string(c.cls))
+        .kv("rule", c.rule);
+    const TimePoint now = clock.now();
+    const auto pool_free = policy::next_available_at(p.pool, now);
+    another_key_free = pool_free && *pool_free <= now;
+  }
+  co_return policy::Answered{std::move(c), another_key_free};
 }
 
 auto RequestEngine::Impl::prepare(FrontRequest& req, const ResponsesState& responses,

@@ -101,7 +101,24 @@ auto RequestEngine::Impl::relay_answer(FrontRequest& req, ports::ResponseWriter&
     co_return Relayed{Ending::kOk, std::move(detail), false};
   }
 
-  // The stream as it arrives.
+  const std::string ok_detail =
+      (relay.by_fallback ? "fallback stream: " + join(run.skipped()) : std::string("stream")) +
+      translation_note(context, dropped);
+  co_return co_await relay_stream(req, w, responses, p, label, out, response, body, context,
+                                  ok_detail);
+}
+
+// A stream as it arrives: translated when the candidate speaks another API,
+// watched for its terminal event, kept when it is a Responses turn to keep.
+auto RequestEngine::Impl::relay_stream(FrontRequest& req, ports::ResponseWriter& w,
+                                       const ResponsesState& responses, const ProviderRuntime& p,
+                                       const std::string& label, const HeaderList& out,
+                                       ports::UpstreamResponse& response, std::string& first,
+                                       const std::optional<translate::Context>& context,
+                                       const std::string& ok_detail) -> awaitable<policy::Relayed> {
+  using policy::Ending;
+  using policy::Relayed;
+  std::string& body = first;
   const Relayed client_gone{Ending::kClientGone, "the client left mid-stream", false};
   if (!co_await w.begin_stream(200, out)) {
     co_return Relayed{Ending::kClientGone, "the client left before the stream began", false};
@@ -146,9 +163,7 @@ auto RequestEngine::Impl::relay_answer(FrontRequest& req, ports::ResponseWriter&
     if (final_response && final_response->response()) {
       keep_turn(req, responses, context.has_value(), p, *final_response->response());
     }
-    ended.detail =
-        (relay.by_fallback ? "fallback stream: " + join(run.skipped()) : std::string("stream")) +
-        translation_note(context, dropped);
+    ended.detail = ok_detail;
   }
   co_await w.end_stream();
   co_return ended;
