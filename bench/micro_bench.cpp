@@ -6,6 +6,7 @@
 
 #include "sluice/core/headers.hpp"
 #include "sluice/core/priority.hpp"
+#include "sluice/core/text.hpp"
 #include "sluice/policy/errors/classifier.hpp"
 #include "sluice/policy/limiter/priority_limiter.hpp"
 #include "sluice/policy/ratelimit/header_parser.hpp"
@@ -120,6 +121,25 @@ void BM_InspectAndSpliceModel(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_InspectAndSpliceModel);
+
+// inspect_body on what agents send: N KiB of 1 KiB turns with newlines and
+// quotes escaped, parsed where it lies (padded, as the server reads it).
+void BM_InspectAgentBody(benchmark::State& state) {
+  std::string turn;
+  for (int i = 0; i < 1000; ++i) turn += i % 80 == 79 ? "\\n" : i % 97 == 0 ? "\\\"" : "a";
+  std::string body = R"({"model":"main","max_tokens":8,"messages":[)";
+  for (std::int64_t i = 0; i < state.range(0); ++i) {
+    body += std::string(i > 0 ? "," : "") + R"({"role":"user","content":")" + turn + "\"}";
+  }
+  body += "]}";
+  body.reserve(body.size() + kBodyPadding);
+  for (auto _ : state) {
+    auto facts = providers::inspect_body(body, body.capacity());
+    benchmark::DoNotOptimize(facts);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_InspectAgentBody)->Arg(16)->Arg(64)->Arg(256);
 
 // SSE framing on a relayed stream: one OpenAI chunk event fed to the
 // terminal watch, and the probe for a complete data event.

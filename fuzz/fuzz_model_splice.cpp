@@ -2,7 +2,11 @@
 // a request body. Besides never crashing, a valid body with a model string
 // must splice into a valid body whose model is the new one (never the
 // client's alias, whatever duplicates or escapes the body holds) and whose
-// other facts are unchanged.
+// other facts are unchanged. The on-demand walk must judge a body as a full
+// DOM parse does: valid exactly when simdjson's DOM parser accepts it as an
+// object with at most one top-level model (decision 0018).
+#include <simdjson.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +19,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const p::BodyFacts f = p::inspect_body(body);
   if (f.model_end > body.size() || f.model_begin > f.model_end) std::abort();
+  {
+    thread_local simdjson::dom::parser dom;
+    simdjson::dom::object obj;
+    bool accepted = !dom.parse(body.data(), body.size()).get_object().get(obj);
+    if (accepted) {
+      int models = 0;
+      for (auto [key, value] : obj) models += key == "model" ? 1 : 0;
+      accepted = models <= 1;
+    }
+    if (accepted != f.valid) std::abort();
+  }
   if (!f.valid || !f.model) return 0;
   const std::string_view upstream = "up/m\"odel\\\n";
   const std::string out = p::splice_model(body, f, upstream);

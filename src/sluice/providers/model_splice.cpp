@@ -2,9 +2,7 @@
 
 #include <simdjson.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include <cstring>
 
 #include "sluice/core/text.hpp"
 
@@ -12,76 +10,10 @@ namespace sluice::providers {
 
 namespace {
 
-namespace dom = simdjson::dom;
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-// A forward-only scanner over one JSON text that reports byte offsets. It
-// trusts that simdjson already validated the text; it only needs structure.
-struct Scanner {
-  std::string_view s;
-  std::size_t i = 0;
-
-  void ws() {
-    while (i < s.size() && is_ws(s[i])) ++i;
-  }
-  // At an opening quote: moves past the closing quote. Strings are nearly
-  // all of a chat body (an agent's context runs to hundreds of KiB), so the
-  // next quote or backslash is looked for 16 bytes at a time.
-  bool skip_string() {
-    if (i >= s.size() || s[i] != '"') return false;
-    ++i;
-    for (;;) {
-#if defined(__SSE2__)
-      const __m128i quote = _mm_set1_epi8('"');
-      const __m128i backslash = _mm_set1_epi8('\\');
-      while (i + 16 <= s.size()) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-        const auto hits = static_cast<unsigned>(_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
-        if (hits != 0) {
-          i += static_cast<std::size_t>(__builtin_ctz(hits));
-          break;
-        }
-        i += 16;
-      }
-#endif
-      while (i < s.size() && s[i] != '"' && s[i] != '\\') ++i;
-      if (i >= s.size()) return false;
-      if (s[i] == '"') {
-        ++i;
-        return true;
-      }
-      i += 2;  // a backslash and the byte it escapes
-    }
-  }
-  bool skip_value() {
-    ws();
-    if (i >= s.size()) return false;
-    if (s[i] == '"') return skip_string();
-    if (s[i] == '{' || s[i] == '[') {
-      int depth = 0;
-      while (i < s.size()) {
-        const char c = s[i];
-        if (c == '"') {
-          if (!skip_string()) return false;
-          continue;
-        }
-        if (c == '{' || c == '[') ++depth;
-        if (c == '}' || c == ']') {
-          if (--depth == 0) {
-            ++i;
-            return true;
-          }
-        }
-        ++i;
-      }
-      return false;
-    }
-    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i])) ++i;
-    return true;
-  }
-};
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -90,53 +22,270 @@ int hex_digit(char c) {
   return -1;
 }
 
-// Whether a raw JSON string token (quotes included) decodes to "model":
-// `"\u006dodel"` names the same member as `"model"`, as any JSON parser
-// (simdjson here, the provider's upstream) reads it.
-bool names_model(std::string_view raw) {
-  constexpr std::string_view kModel = "model";
-  if (raw.size() < 2) return false;
-  raw = raw.substr(1, raw.size() - 2);
-  std::size_t matched = 0;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '\\') {
-      if (i + 1 >= raw.size() || raw[i + 1] != 'u' || i + 5 >= raw.size()) return false;
-      int v = 0;
-      for (std::size_t k = i + 2; k < i + 6; ++k) {
-        const int d = hex_digit(raw[k]);
-        if (d < 0) return false;
-        v = v * 16 + d;
-      }
-      if (v >= 0x80) return false;  // "model" is ASCII; other escapes (\n, \") are not in it
-      c = static_cast<char>(v);
-      i += 5;
-    }
-    if (matched >= kModel.size() || c != kModel[matched]) return false;
-    ++matched;
+bool read_hex4(std::string_view s, std::size_t at, unsigned& v) {
+  if (at + 4 > s.size()) return false;
+  v = 0;
+  for (std::size_t k = at; k < at + 4; ++k) {
+    const int d = hex_digit(s[k]);
+    if (d < 0) return false;
+    v = v * 16 + static_cast<unsigned>(d);
   }
-  return matched == kModel.size();
+  return true;
 }
 
-void add_text(dom::element e, BodyFacts& f) {
-  std::string_view sv;
-  if (e.is_string() && !e.get_string().get(sv)) {
-    f.text_bytes += sv.size();
-    return;
-  }
-  dom::array arr;
-  if (!e.get_array().get(arr)) {
-    for (dom::element part : arr) {
-      dom::element text;
-      if (part.is_string()) {
-        add_text(part, f);
-      } else if (!part["text"].get(text)) {
-        add_text(text, f);
-      } else if (!part["content"].get(text)) {
-        add_text(text, f);
+// The decoded size of a JSON string's content (the bytes between its quotes),
+// or nullopt when an escape is malformed. The on-demand walk has checked the
+// UTF-8 and found the closing quote; the escapes are what decoding would
+// reject, and they are checked here without writing the decoded text.
+std::optional<std::size_t> decoded_size(std::string_view raw) {
+  std::size_t size = raw.size();
+  std::size_t i = 0;
+  for (;;) {
+    const void* hit = std::memchr(raw.data() + i, '\\', raw.size() - i);
+    if (hit == nullptr) return size;
+    i = static_cast<std::size_t>(static_cast<const char*>(hit) - raw.data());
+    if (i + 1 >= raw.size()) return std::nullopt;
+    const char c = raw[i + 1];
+    if (c == 'u') {
+      unsigned v = 0;
+      if (!read_hex4(raw, i + 2, v)) return std::nullopt;
+      std::size_t consumed = 6;
+      std::size_t encoded = v < 0x80 ? 1 : v < 0x800 ? 2 : 3;
+      if (v >= 0xD800 && v <= 0xDBFF) {  // a high surrogate needs its low half next
+        unsigned low = 0;
+        if (i + 8 > raw.size() || raw[i + 6] != '\\' || raw[i + 7] != 'u' ||
+            !read_hex4(raw, i + 8, low) || low < 0xDC00 || low > 0xDFFF) {
+          return std::nullopt;
+        }
+        consumed = 12;
+        encoded = 4;
+      } else if (v >= 0xDC00 && v <= 0xDFFF) {
+        return std::nullopt;
       }
+      size -= consumed - encoded;
+      i += consumed;
+    } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+               c == 't') {
+      size -= 1;
+      i += 2;
+    } else {
+      return std::nullopt;
     }
   }
+}
+
+// A value's token as written, without the whitespace simdjson keeps after it.
+std::string_view token_of(od::value& v) {
+  std::string_view t = v.raw_json_token();
+  while (!t.empty() && is_ws(t.back())) t.remove_suffix(1);
+  return t;
+}
+
+// Consumes a string value; `size` gets its decoded size.
+error_code read_string(od::value& v, std::size_t& size) {
+  const std::string_view token = token_of(v);
+  od::raw_json_string raw;
+  if (auto e = v.get_raw_json_string().get(raw)) return e;
+  if (token.size() < 2) return simdjson::STRING_ERROR;
+  const auto decoded = decoded_size(token.substr(1, token.size() - 2));
+  if (!decoded) return simdjson::STRING_ERROR;
+  size = *decoded;
+  return simdjson::SUCCESS;
+}
+
+// Walks a value to its end, checking it as a full parse would. The on-demand
+// parser reads only what it is asked for, so everything is asked for; strings
+// are checked (read_string), never copied out.
+error_code check(od::value v) {
+  od::json_type type{};
+  if (auto e = v.type().get(type)) return e;
+  switch (type) {
+    case od::json_type::object: {
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      for (auto member : obj) {
+        od::field field;
+        if (auto e = std::move(member).get(field)) return e;
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;  // keys are short: decoded
+        if (auto e = check(field.value())) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array arr;
+      if (auto e = v.get_array().get(arr)) return e;
+      for (auto item : arr) {
+        od::value element;
+        if (auto e = std::move(item).get(element)) return e;
+        if (auto e = check(element)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::size_t size = 0;
+      return read_string(v, size);
+    }
+    case od::json_type::number: {
+      od::number n;
+      return v.get_number().get(n) ? simdjson::NUMBER_ERROR : simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      return v.get_bool().get(b) ? simdjson::T_ATOM_ERROR : simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      return v.is_null().get(is_null) || !is_null ? simdjson::N_ATOM_ERROR : simdjson::SUCCESS;
+    }
+  }
+  return simdjson::TAPE_ERROR;
+}
+
+// Counts the prompt text in a value: a string, or an array of strings and of
+// parts whose "text" or "content" holds text. Everything else is checked only.
+error_code add_text(od::value v, BodyFacts& f) {
+  od::json_type type{};
+  if (auto e = v.type().get(type)) return e;
+  if (type == od::json_type::string) {
+    std::size_t size = 0;
+    if (auto e = read_string(v, size)) return e;
+    f.text_bytes += size;
+    return simdjson::SUCCESS;
+  }
+  if (type != od::json_type::array) return check(v);
+  od::array arr;
+  if (auto e = v.get_array().get(arr)) return e;
+  for (auto item : arr) {
+    od::value part;
+    if (auto e = std::move(item).get(part)) return e;
+    od::json_type part_type{};
+    if (auto e = part.type().get(part_type)) return e;
+    if (part_type != od::json_type::object) {
+      if (auto e = part_type == od::json_type::string ? add_text(part, f) : check(part)) return e;
+      continue;
+    }
+    od::object obj;
+    if (auto e = part.get_object().get(obj)) return e;
+    for (auto member : obj) {
+      od::field field;
+      if (auto e = std::move(member).get(field)) return e;
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return e;
+      const bool text = key == "text" || key == "content";
+      if (auto e = text ? add_text(field.value(), f) : check(field.value())) return e;
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+// "messages" (or "input" items): strings, or objects whose "content" is text.
+error_code add_messages(od::value v, BodyFacts& f) {
+  od::json_type type{};
+  if (auto e = v.type().get(type)) return e;
+  if (type != od::json_type::array) return add_text(v, f);  // "input": "text"
+  od::array arr;
+  if (auto e = v.get_array().get(arr)) return e;
+  for (auto item : arr) {
+    od::value message;
+    if (auto e = std::move(item).get(message)) return e;
+    ++f.messages;
+    od::json_type message_type{};
+    if (auto e = message.type().get(message_type)) return e;
+    if (message_type != od::json_type::object) {
+      if (auto e = add_text(message, f)) return e;
+      continue;
+    }
+    od::object obj;
+    if (auto e = message.get_object().get(obj)) return e;
+    for (auto member : obj) {
+      od::field field;
+      if (auto e = std::move(member).get(field)) return e;
+      std::string_view key;
+      if (auto e = field.unescaped_key().get(key)) return e;
+      const bool content = key == "content";
+      if (auto e = content ? add_text(field.value(), f) : check(field.value())) return e;
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
+// The top-level model value: its byte range in `base` (quotes included) and,
+// when it is a string, its decoded text.
+error_code read_model(od::value v, od::document& doc, const char* base, BodyFacts& f) {
+  const std::string_view token = token_of(v);
+  f.model_begin = static_cast<std::size_t>(token.data() - base);
+  f.model_end = f.model_begin + token.size();
+  od::json_type type{};
+  if (auto e = v.type().get(type)) return e;
+  if (type == od::json_type::string) {
+    std::string_view decoded;
+    if (auto e = v.get_string().get(decoded)) return e;
+    f.model = std::string(decoded);
+    return simdjson::SUCCESS;
+  }
+  if (type == od::json_type::object || type == od::json_type::array) {
+    // The whole value is replaced by the splice: it is checked, and it ends
+    // where the walk stopped (at the member's "," or "}").
+    if (auto e = check(v)) return e;
+    const char* next = nullptr;
+    if (auto e = doc.current_location().get(next)) return e;
+    f.model_end = static_cast<std::size_t>(next - base);
+    while (f.model_end > f.model_begin && is_ws(base[f.model_end - 1])) --f.model_end;
+    return simdjson::SUCCESS;
+  }
+  return check(v);
+}
+
+bool read_bool(od::value v, bool& out) {
+  bool b = false;
+  if (v.get_bool().get(b)) return false;
+  out = b;
+  return true;
+}
+
+// Reads the members the gateway acts on and checks the rest.
+error_code read_members(od::object obj, od::document& doc, const char* base, BodyFacts& f,
+                        int& model_members) {
+  for (auto member : obj) {
+    od::field field;
+    if (auto e = std::move(member).get(field)) return e;
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;  // "\u006dodel" is "model" too
+    od::value value = field.value();
+    od::json_type type{};
+    if (auto e = value.type().get(type)) return e;
+    error_code e = simdjson::SUCCESS;
+    if (key == "stream" && type == od::json_type::boolean) {
+      if (!read_bool(value, f.stream)) e = simdjson::T_ATOM_ERROR;
+    } else if (key == "store" && type == od::json_type::boolean) {
+      if (!read_bool(value, f.store)) e = simdjson::T_ATOM_ERROR;
+    } else if ((key == "max_tokens" || key == "max_completion_tokens" ||
+                key == "max_output_tokens") &&
+               type == od::json_type::number) {
+      std::int64_t n = 0;
+      if (!value.get_int64().get(n)) {
+        f.max_tokens = n;
+      } else {
+        e = check(value);  // a number, but not one that fits: checked, not read
+      }
+    } else if (key == "messages" || key == "input") {
+      e = add_messages(value, f);
+    } else if (key == "prompt" || key == "system" || key == "instructions") {
+      e = add_text(value, f);
+    } else if (key == "previous_response_id" && type == od::json_type::string) {
+      std::string_view id;
+      e = value.get_string().get(id);
+      if (!e) f.previous_response_id = std::string(id);
+    } else if (key == "model") {
+      ++model_members;
+      e = read_model(value, doc, base, f);
+    } else {
+      e = check(value);
+    }
+    if (e) return e;
+  }
+  return simdjson::SUCCESS;
 }
 
 }  // namespace
@@ -147,61 +296,38 @@ std::int64_t estimate_prompt_tokens(std::size_t text_bytes) {
 
 static_assert(kBodyPadding >= simdjson::SIMDJSON_PADDING);
 
+// simdjson's on-demand parser indexes the whole body (UTF-8 and structure, at
+// SIMD speed) and then walks it once: agents send up to hundreds of KiB, and a
+// full DOM parse would decode every string into a second copy (decision 0018).
 BodyFacts inspect_body(std::string_view body, std::size_t allocated) {
   BodyFacts f;
-  thread_local dom::parser parser;
-  dom::element doc;
-  const bool padded = allocated >= body.size() + simdjson::SIMDJSON_PADDING;
-  if (auto err = parser.parse(body.data(), body.size(), !padded).get(doc)) {
-    f.error = std::string("request body is not valid JSON: ") + simdjson::error_message(err);
-    return f;
+  thread_local od::parser parser;
+  simdjson::padded_string copy;  // only when the caller's buffer has no padding
+  const char* base = body.data();
+  if (allocated < body.size() + simdjson::SIMDJSON_PADDING) {
+    copy = simdjson::padded_string(body);
+    base = copy.data();
+    allocated = copy.size() + simdjson::SIMDJSON_PADDING;
   }
-  dom::object obj;
-  if (doc.get_object().get(obj)) {
+  auto fail = [&f](error_code e) {
+    f = BodyFacts{};
+    f.error = std::string("request body is not valid JSON: ") + simdjson::error_message(e);
+    return f;
+  };
+  od::document doc;
+  if (auto e = parser.iterate(base, body.size(), allocated).get(doc)) return fail(e);
+  od::json_type type{};
+  if (auto e = doc.type().get(type)) return fail(e);
+  if (type != od::json_type::object) {
     f.error = "request body must be a JSON object";
     return f;
   }
-  f.valid = true;
-  int model_members = 0;  // as the parser sees keys: "\u006dodel" is "model" too
-  for (auto [key, value] : obj) {
-    if (key == "stream") {
-      bool b = false;
-      f.stream = value.is_bool() && !value.get_bool().get(b) && b;
-    } else if (key == "max_tokens" || key == "max_completion_tokens" ||
-               key == "max_output_tokens") {
-      int64_t n = 0;
-      if (!value.get_int64().get(n)) f.max_tokens = n;
-    } else if (key == "messages" || key == "input") {
-      dom::array arr;
-      if (!value.get_array().get(arr)) {
-        f.messages += arr.size();
-        for (dom::element m : arr) {
-          dom::element content;
-          if (m.is_string()) {
-            add_text(m, f);
-          } else if (!m["content"].get(content)) {
-            add_text(content, f);
-          }
-        }
-      } else {
-        add_text(value, f);  // "input": "text" (embeddings, responses)
-      }
-    } else if (key == "prompt" || key == "system" || key == "instructions") {
-      add_text(value, f);
-    } else if (key == "previous_response_id") {
-      std::string_view sv;
-      if (value.is_string() && !value.get_string().get(sv)) {
-        f.previous_response_id = std::string(sv);
-      }
-    } else if (key == "store") {
-      bool b = true;
-      f.store = !(value.is_bool() && !value.get_bool().get(b) && !b);
-    } else if (key == "model") {
-      ++model_members;
-      std::string_view sv;
-      if (value.is_string() && !value.get_string().get(sv)) f.model = std::string(sv);
-    }
-  }
+  od::object obj;
+  if (auto e = doc.get_object().get(obj)) return fail(e);
+  int model_members = 0;
+  if (auto e = read_members(obj, doc, base, f, model_members)) return fail(e);
+  const char* after = nullptr;
+  if (!doc.current_location().get(after)) return fail(simdjson::TRAILING_CONTENT);
 
   // Parsers disagree on duplicate members (first or last wins), so with two
   // the provider might read a model the client chose instead of the route's.
@@ -210,34 +336,7 @@ BodyFacts inspect_body(std::string_view body, std::size_t allocated) {
     f.error = "request body has more than one top-level \"model\" member";
     return f;
   }
-  if (model_members == 0) return f;
-  // Byte offsets of the model value, found by walking the top-level members
-  // up to it (agents put it first: the rest of a long body is not walked).
-  Scanner sc{body};
-  sc.ws();
-  if (sc.i < body.size() && body[sc.i] == '{') {
-    ++sc.i;
-    for (;;) {
-      sc.ws();
-      if (sc.i >= body.size() || body[sc.i] == '}') break;
-      const std::size_t key_begin = sc.i;
-      if (!sc.skip_string()) break;
-      const std::string_view raw_key = body.substr(key_begin, sc.i - key_begin);
-      sc.ws();
-      if (sc.i >= body.size() || body[sc.i] != ':') break;
-      ++sc.i;
-      sc.ws();
-      const std::size_t value_begin = sc.i;
-      if (!sc.skip_value()) break;
-      if (names_model(raw_key)) {
-        f.model_begin = value_begin;
-        f.model_end = sc.i;
-        break;
-      }
-      sc.ws();
-      if (sc.i < body.size() && body[sc.i] == ',') ++sc.i;
-    }
-  }
+  f.valid = true;
   return f;
 }
 

@@ -77,6 +77,52 @@ TEST(InspectBody, MalformedBodiesAreReportedNotGuessed) {
   EXPECT_FALSE(inspect_body("{\"model\":\"m\"}").stream);
 }
 
+// The body is walked on demand (decision 0018), so every part of it is asked
+// for: a fault in a member the gateway does not read is still a 400, not a
+// request the provider refuses after it counted against the key's limits.
+TEST(InspectBody, AFaultAnywhereInTheBodyIsReported) {
+  for (const char* body : {
+           R"({"model":"m","tools":[{"a":tru}]})",
+           R"({"model":"m","messages":[{"role":"user","content":"a\x"}]})",
+           R"({"model":"m","messages":[{"role":"user","content":"\ud800"}]})",
+           R"({"model":"m","messages":[{"role":"user" "content":"a"}]})",
+           R"({"model":"m","n":01})",
+           R"({"model":"m","x":[1,2}})",
+           R"({"model":"m"} {"model":"n"})",
+           R"({"model":"m","x":nul})",
+           R"({"model":{"model":0inode-"ge[l"}})",       // found by fuzz_model_splice
+           R"({"model":"m","messages":[{"c\\\o":1}]})",  // and this: an escape in a key
+           R"({"model":"m","x":{"k":[true,false,null,1.5e3,"\u00e9"],}})",
+       }) {
+    const BodyFacts f = inspect_body(body);
+    EXPECT_FALSE(f.valid) << body;
+    EXPECT_NE(f.error.find("not valid JSON"), std::string::npos) << body << ": " << f.error;
+    EXPECT_FALSE(f.model) << body;
+  }
+  EXPECT_TRUE(inspect_body(R"({"model":"m","x":{"k":[true,false,null,1.5e3,"\u00e9\/"]}})").valid);
+}
+
+// Prompt size is counted in decoded bytes, as before the walk stopped
+// decoding: an escape is the byte (or UTF-8 sequence) it stands for.
+TEST(InspectBody, EscapesCountAsTheBytesTheyStandFor) {
+  const BodyFacts f = inspect_body(
+      R"({"messages":[{"role":"user","content":"a\nb\"\\"},{"content":"\u00e9\u4e2d\ud83d\ude00x"}]})");
+  ASSERT_TRUE(f.valid) << f.error;
+  EXPECT_EQ(f.text_bytes, 5u + 2u + 3u + 4u + 1u);
+}
+
+TEST(ModelSplice, WhitespaceAroundTheModelAndNonStringModelsAreReplacedWhole) {
+  const std::string spaced = "{ \"model\" :  \"main\"  , \"n\": 1 }";
+  const BodyFacts f = inspect_body(spaced);
+  ASSERT_TRUE(f.valid) << f.error;
+  EXPECT_EQ(splice_model(spaced, f, "up"), "{ \"model\" :  \"up\"  , \"n\": 1 }");
+  const std::string object = R"({"model":{"a":[1,"]"]} ,"n":1})";
+  const BodyFacts g = inspect_body(object);
+  ASSERT_TRUE(g.valid) << g.error;
+  EXPECT_FALSE(g.model);
+  EXPECT_EQ(splice_model(object, g, "up"), R"({"model":"up" ,"n":1})");
+}
+
 TEST(InspectBody, NonStringModelIsNotAModel) {
   const BodyFacts f = inspect_body(R"({"model":42})");
   EXPECT_TRUE(f.valid);
