@@ -145,7 +145,15 @@ struct ProviderRuntime {
   std::unique_ptr<ports::Upstream> upstream;
   policy::PoolState pool;
   std::string endpoint_error;  // base_url could not be parsed
+  // When the rotation cursor was last written to the store (see save_cursor).
+  std::optional<TimePoint> cursor_saved_at;
 };
+
+// How often a round-robin pool's cursor is written to the store. It only
+// spares a restarted gateway from starting at the first key; written per
+// request it was a store write on every request (a Redis round trip on the
+// io thread in Redis mode).
+inline constexpr Duration kCursorSaveEvery = std::chrono::seconds(1);
 
 // A concurrency lease shared with other gateway instances (Redis mode), given
 // back when the attempt ends however it ends.
@@ -395,7 +403,7 @@ struct RequestEngine::Impl {
 
   void save_cooldown(const ProviderRuntime& rt, const std::string& fingerprint);
 
-  void save_cursor(const ProviderRuntime& rt);
+  void save_cursor(ProviderRuntime& rt);
 
   void save_adaptive(const ProviderRuntime& rt, const UpstreamKeyState& key,
                      const std::string& bucket, int limit);

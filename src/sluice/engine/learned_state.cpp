@@ -111,8 +111,11 @@ auto RequestEngine::Impl::save_cooldown(const ProviderRuntime& rt, const std::st
   }
 }
 
-auto RequestEngine::Impl::save_cursor(const ProviderRuntime& rt) -> void {
+auto RequestEngine::Impl::save_cursor(ProviderRuntime& rt) -> void {
   if (!store || rt.cfg->strategy != policy::SelectionStrategy::kRoundRobin) return;
+  const TimePoint now = clock.now();
+  if (rt.cursor_saved_at && now - *rt.cursor_saved_at < kCursorSaveEvery) return;
+  rt.cursor_saved_at = now;
   if (auto st = store->put_cursor(rt.cfg->name, rt.pool.cursor); !st.ok()) {
     store_error("put_cursor", st.error());
   }

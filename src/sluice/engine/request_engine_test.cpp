@@ -540,8 +540,8 @@ TEST(EngineScenario, EveryEndingWritesExactlyOneLogLineThatNamesIt) {
   EXPECT_EQ(counters["requests_error"], 3);
 }
 
-// A memory store whose conversation reads fail, as a Redis that went away would.
-class UnreadableConversations final : public state::Store {
+// A memory store behind every call, for tests that change or watch one of them.
+class ForwardingStore : public state::Store {
  public:
   state::MemoryStore inner;
   state::Status put_cooldown(const state::KeyCooldown& c) override { return inner.put_cooldown(c); }
@@ -584,11 +584,49 @@ class UnreadableConversations final : public state::Store {
                                  TimePoint expires) override {
     return inner.put_conversation(id, c, now, expires);
   }
-  state::Result<std::optional<std::string>> get_conversation(std::string_view, TimePoint) override {
-    return state::StoreError{"redis 10.0.0.5:6379: connection refused"};
+  state::Result<std::optional<std::string>> get_conversation(std::string_view id,
+                                                             TimePoint now) override {
+    return inner.get_conversation(id, now);
   }
   state::StoreInfo info() const override { return inner.info(); }
 };
+
+// Conversation reads fail, as a Redis that went away would.
+class UnreadableConversations final : public ForwardingStore {
+ public:
+  state::Result<std::optional<std::string>> get_conversation(std::string_view, TimePoint) override {
+    return state::StoreError{"redis 10.0.0.5:6379: connection refused"};
+  }
+};
+
+// Every cursor write, as the store saw it.
+class CursorWrites final : public ForwardingStore {
+ public:
+  std::vector<std::size_t> written;
+  state::Status put_cursor(std::string_view p, std::size_t c) override {
+    written.push_back(c);
+    return inner.put_cursor(p, c);
+  }
+};
+
+// A round-robin pool's cursor is written at most once a second, not on every
+// request: in Redis mode each write was a round trip the io thread waited for.
+TEST(EngineScenario, ARoundRobinCursorIsWrittenAtMostOnceASecond) {
+  CursorWrites store;
+  EngineHarness h(kPoolAndNeighbour, {0.5}, &store);
+  ASSERT_TRUE(h.ok()) << h.load_errors();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(h.chat("gpt")->writer.status, 200);
+  EXPECT_EQ(store.written.size(), 1u);
+  EXPECT_EQ(keys_used(h.provider("openai")).size(), 5u);
+  h.advance(milliseconds(999));
+  ASSERT_EQ(h.chat("gpt")->writer.status, 200);
+  EXPECT_EQ(store.written.size(), 1u);
+  h.advance(milliseconds(1));
+  ASSERT_EQ(h.chat("gpt")->writer.status, 200);
+  ASSERT_EQ(store.written.size(), 2u);
+  // What was written is where rotation stood: 7 picks over two keys.
+  EXPECT_EQ(store.written.back(), 7u % 2u);
+}
 
 // A conversation sluice cannot read is sluice's trouble: a retryable 503,
 // not a 400 that tells the client its request was wrong.
