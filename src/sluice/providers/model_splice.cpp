@@ -2,8 +2,6 @@
 
 #include <simdjson.h>
 
-#include <cstring>
-
 #include "sluice/core/text.hpp"
 
 namespace sluice::providers {
@@ -15,65 +13,6 @@ using simdjson::error_code;
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool read_hex4(std::string_view s, std::size_t at, unsigned& v) {
-  if (at + 4 > s.size()) return false;
-  v = 0;
-  for (std::size_t k = at; k < at + 4; ++k) {
-    const int d = hex_digit(s[k]);
-    if (d < 0) return false;
-    v = v * 16 + static_cast<unsigned>(d);
-  }
-  return true;
-}
-
-// The decoded size of a JSON string's content (the bytes between its quotes),
-// or nullopt when an escape is malformed. The on-demand walk has checked the
-// UTF-8 and found the closing quote; the escapes are what decoding would
-// reject, and they are checked here without writing the decoded text.
-std::optional<std::size_t> decoded_size(std::string_view raw) {
-  std::size_t size = raw.size();
-  std::size_t i = 0;
-  for (;;) {
-    const void* hit = std::memchr(raw.data() + i, '\\', raw.size() - i);
-    if (hit == nullptr) return size;
-    i = static_cast<std::size_t>(static_cast<const char*>(hit) - raw.data());
-    if (i + 1 >= raw.size()) return std::nullopt;
-    const char c = raw[i + 1];
-    if (c == 'u') {
-      unsigned v = 0;
-      if (!read_hex4(raw, i + 2, v)) return std::nullopt;
-      std::size_t consumed = 6;
-      std::size_t encoded = v < 0x80 ? 1 : v < 0x800 ? 2 : 3;
-      if (v >= 0xD800 && v <= 0xDBFF) {  // a high surrogate needs its low half next
-        unsigned low = 0;
-        if (i + 8 > raw.size() || raw[i + 6] != '\\' || raw[i + 7] != 'u' ||
-            !read_hex4(raw, i + 8, low) || low < 0xDC00 || low > 0xDFFF) {
-          return std::nullopt;
-        }
-        consumed = 12;
-        encoded = 4;
-      } else if (v >= 0xDC00 && v <= 0xDFFF) {
-        return std::nullopt;
-      }
-      size -= consumed - encoded;
-      i += consumed;
-    } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
-               c == 't') {
-      size -= 1;
-      i += 2;
-    } else {
-      return std::nullopt;
-    }
-  }
-}
-
 // A value's token as written, without the whitespace simdjson keeps after it.
 std::string_view token_of(od::value& v) {
   std::string_view t = v.raw_json_token();
@@ -81,21 +20,19 @@ std::string_view token_of(od::value& v) {
   return t;
 }
 
-// Consumes a string value; `size` gets its decoded size.
+// Consumes a string value; `size` gets its size as written (escapes
+// included). Its escapes are not decoded, so not checked: decision 0018.
 error_code read_string(od::value& v, std::size_t& size) {
   const std::string_view token = token_of(v);
   od::raw_json_string raw;
   if (auto e = v.get_raw_json_string().get(raw)) return e;
-  if (token.size() < 2) return simdjson::STRING_ERROR;
-  const auto decoded = decoded_size(token.substr(1, token.size() - 2));
-  if (!decoded) return simdjson::STRING_ERROR;
-  size = *decoded;
+  size = token.size() >= 2 ? token.size() - 2 : 0;
   return simdjson::SUCCESS;
 }
 
-// Walks a value to its end, checking it as a full parse would. The on-demand
-// parser reads only what it is asked for, so everything is asked for; strings
-// are checked (read_string), never copied out.
+// Walks a value to its end, checking it as a full parse would but for the
+// escapes inside string values. The on-demand parser reads only what it is
+// asked for, so everything is asked for; strings are never copied out.
 error_code check(od::value v) {
   od::json_type type{};
   if (auto e = v.type().get(type)) return e;

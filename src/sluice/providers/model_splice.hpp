@@ -19,8 +19,10 @@ struct BodyFacts {
   std::size_t model_end = 0;
   bool stream = false;                     // top-level "stream": true
   std::optional<std::int64_t> max_tokens;  // max_tokens / max_completion_tokens / max_output_tokens
-  std::size_t text_bytes = 0;  // bytes of prompt text: message contents, prompt, input, system
-  std::size_t messages = 0;    // entries of "messages" (or "input" items)
+  // Bytes of prompt text (message contents, prompt, input, system) as written:
+  // an escape counts as its bytes in the body, not as what it stands for.
+  std::size_t text_bytes = 0;
+  std::size_t messages = 0;  // entries of "messages" (or "input" items)
   // The Responses API's state fields: a conversation to continue, and
   // whether this turn is to be kept (`store` defaults to true).
   std::optional<std::string> previous_response_id;
