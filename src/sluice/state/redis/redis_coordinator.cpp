@@ -36,7 +36,23 @@ local b = redis.call('HMGET', KEYS[2], 'snap', 'sent_req', 'sent_tok')
 redis.call('HINCRBY', KEYS[2], 'sent_req', 1)
 redis.call('HINCRBY', KEYS[2], 'sent_tok', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], 86400000)
-return {1, b[1], tostring(b[2] or 0), tostring(b[3] or 0)}
+return {1, b[1], tostring(b[2] or 0), tostring(b[3] or 0), redis.call('ZCARD', KEYS[1])}
+)lua";
+
+// A send admitted on a spare lease (no admission round trip): counted against
+// the shared budget as kAdmit counts it, and answered with the budget and the
+// number of leases held, for the next local admission.
+// KEYS: lease set, budget hash. ARGV: tokens.
+constexpr std::string_view kCount = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local b = redis.call('HMGET', KEYS[2], 'snap', 'sent_req', 'sent_tok')
+redis.call('HINCRBY', KEYS[2], 'sent_req', 1)
+redis.call('HINCRBY', KEYS[2], 'sent_tok', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], 86400000)
+return {1, b[1], tostring((b[2] or 0) + 1), tostring((b[3] or 0) + ARGV[1]),
+        redis.call('ZCARD', KEYS[1])}
 )lua";
 
 // KEYS: lease set, budget hash. ARGV: lease id, refund (0/1), tokens.
@@ -100,6 +116,21 @@ std::int64_t to_int(const RedisReply& r) {
   std::int64_t v = 0;
   std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
   return v;
+}
+
+// Spare leases (decision 0019) are kept only for limits at least this large,
+// only while at most half the limit is held across instances, and at most a
+// quarter of it spare here: a spare is a slot no other instance can use, so
+// small caps (z.ai's 1 to 5) and keys near their limit always go to Redis.
+constexpr int kSpareMinLimit = 16;
+
+std::optional<SharedBudget> budget_of(const std::vector<RedisReply>& e) {
+  if (e.size() < 4) return std::nullopt;
+  SharedBudget b;
+  if (e[1].type == RedisReply::Type::kString) b.snapshot = decode_snapshot(e[1].str);
+  b.sent_requests = to_int(e[2]);
+  b.sent_tokens = to_int(e[3]);
+  return b;
 }
 
 std::string random_instance_id() {
@@ -181,7 +212,7 @@ class RedisCoordinator::Worker {
   }
 
   void run() {
-    const std::vector<std::string_view> scripts = {kPing, kAdmit, kRelease, kShare, kRenew};
+    const std::vector<std::string_view> scripts = {kPing, kAdmit, kCount, kRelease, kShare, kRenew};
     bool reload = false;  // Redis lost its scripts: reconnect once nothing is in flight
     while (true) {
       // Wait for new work, or (with replies owed) for the socket too.
@@ -276,7 +307,19 @@ RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget 
   worker_ = std::make_unique<Worker>(std::move(ro), std::chrono::milliseconds(250));
 }
 
-RedisCoordinator::~RedisCoordinator() = default;
+RedisCoordinator::~RedisCoordinator() {
+  // Spares go back before the worker sends what is queued and stops.
+  std::vector<std::pair<std::string, std::string>> spare;
+  {
+    std::lock_guard lock(held_mutex_);
+    for (auto& [set, s] : spares_) {
+      for (auto& id : s.ids) spare.emplace_back(std::move(id), set);
+      s.ids.clear();
+    }
+  }
+  for (auto& [id, set] : spare)
+    worker_->eval(kRelease, {set, set}, {std::move(id), "0", "0"}, nullptr);
+}
 
 Result<std::unique_ptr<RedisCoordinator>> RedisCoordinator::open(RedisCoordinatorOptions options) {
   auto target = parse_redis_url(options.url);
@@ -298,15 +341,21 @@ std::string RedisCoordinator::budget_key(const std::string& scope, const std::st
 
 void RedisCoordinator::admit_async(const AdmissionRequest& req,
                                    std::function<void(Admission)> done) {
-  std::string id = instance_ + ":" + std::to_string(++next_lease_);
   std::string leases = lease_key(req.key_scope, req.bucket);
+  std::string budget = budget_key(req.key_scope, req.model);
+  if (auto local = take_spare(req, leases, budget)) {
+    count_send(req, std::move(leases), std::move(budget));
+    done(std::move(*local));
+    return;
+  }
+  std::string id = instance_ + ":" + std::to_string(++next_lease_);
   const auto ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl);
-  std::vector<std::string> keys{leases, budget_key(req.key_scope, req.model)};
+  std::vector<std::string> keys{leases, budget};
   std::vector<std::string> args{std::to_string(req.limit), id, std::to_string(ttl_ms.count()),
                                 std::to_string(req.tokens)};
   worker_->eval(kAdmit, std::move(keys), std::move(args),
-                [this, id = std::move(id), leases = std::move(leases),
-                 done = std::move(done)](Result<RedisReply> r) {
+                [this, id = std::move(id), leases = std::move(leases), budget = std::move(budget),
+                 tokens = req.tokens, done = std::move(done)](Result<RedisReply> r) {
                   Admission a;
                   if (!r.ok() || r.value().is_error() || r.value().elements.empty()) {
                     done(std::move(a));  // unavailable: local limits only
@@ -320,19 +369,77 @@ void RedisCoordinator::admit_async(const AdmissionRequest& req,
                   }
                   a.kind = Admission::Kind::kGranted;
                   a.lease_id = id;
+                  if (auto seen = budget_of(e)) a.budget = std::move(*seen);
                   {
                     std::lock_guard lock(held_mutex_);
                     held_.emplace(id, leases);
-                  }
-                  if (e.size() >= 4) {
-                    if (e[1].type == RedisReply::Type::kString) {
-                      a.budget.snapshot = decode_snapshot(e[1].str);
-                    }
-                    a.budget.sent_requests = to_int(e[2]);
-                    a.budget.sent_tokens = to_int(e[3]);
+                    // What the next local admission starts from: this send included.
+                    BudgetView& view = budgets_[budget];
+                    view.budget = a.budget;
+                    view.budget.sent_requests += 1;
+                    view.budget.sent_tokens += tokens;
+                    view.known = e.size() >= 4;
+                    if (e.size() >= 5) spares_[leases].held_seen = to_int(e[4]);
                   }
                   done(std::move(a));
                 });
+}
+
+// A spare lease of this key, with the budget as last seen plus the sends
+// admitted here since: an admission without a round trip.
+std::optional<Admission> RedisCoordinator::take_spare(const AdmissionRequest& req,
+                                                      const std::string& leases,
+                                                      const std::string& budget) {
+  std::lock_guard lock(held_mutex_);
+  const auto s = spares_.find(leases);
+  const auto b = budgets_.find(budget);
+  if (s == spares_.end() || s->second.ids.empty() || b == budgets_.end() || !b->second.known) {
+    return std::nullopt;
+  }
+  Admission a;
+  a.kind = Admission::Kind::kGranted;
+  a.lease_id = std::move(s->second.ids.back());
+  s->second.ids.pop_back();
+  s->second.used = true;
+  BudgetView& view = b->second;
+  a.budget = view.budget;
+  a.budget.sent_requests += view.pending_requests;
+  a.budget.sent_tokens += view.pending_tokens;
+  view.pending_requests += 1;
+  view.pending_tokens += req.tokens;
+  return a;
+}
+
+// Counts a send admitted on a spare lease, as kAdmit would have.
+void RedisCoordinator::count_send(const AdmissionRequest& req, std::string leases,
+                                  std::string budget) {
+  std::vector<std::string> keys{leases, budget};
+  worker_->eval(kCount, std::move(keys), {std::to_string(req.tokens)},
+                [this, leases = std::move(leases), budget = std::move(budget),
+                 tokens = req.tokens](Result<RedisReply> r) {
+                  std::lock_guard lock(held_mutex_);
+                  BudgetView& view = budgets_[budget];
+                  view.pending_requests = std::max<std::int64_t>(0, view.pending_requests - 1);
+                  view.pending_tokens = std::max<std::int64_t>(0, view.pending_tokens - tokens);
+                  const bool ok = r.ok() && !r.value().is_error() && r.value().elements.size() >= 5;
+                  if (!ok) {
+                    // Redis is away or lost its data: spares may no longer be
+                    // leases. Drop them (they expire unrenewed); Redis decides again.
+                    drop_spares_locked(leases);
+                    view.known = false;
+                    return;
+                  }
+                  const auto& e = r.value().elements;
+                  if (auto seen = budget_of(e)) view.budget = std::move(*seen);
+                  spares_[leases].held_seen = to_int(e[4]);
+                });
+}
+
+void RedisCoordinator::drop_spares_locked(const std::string& leases) {
+  const auto s = spares_.find(leases);
+  if (s == spares_.end()) return;
+  for (const auto& id : s->second.ids) held_.erase(id);
+  s->second.ids.clear();
 }
 
 Admission RedisCoordinator::admit(const AdmissionRequest& req) {
@@ -344,13 +451,21 @@ Admission RedisCoordinator::admit(const AdmissionRequest& req) {
 
 void RedisCoordinator::release(const AdmissionRequest& req, const std::string& lease_id,
                                bool refund) {
+  std::string leases = lease_key(req.key_scope, req.bucket);
   {
     std::lock_guard lock(held_mutex_);
+    // Kept for this instance's next request on the key while the key is far
+    // from its limit: that request then needs no admission round trip.
+    SpareLeases& s = spares_[leases];
+    if (!refund && held_.contains(lease_id) && req.limit >= kSpareMinLimit &&
+        s.held_seen <= req.limit / 2 && s.ids.size() < static_cast<std::size_t>(req.limit / 4)) {
+      s.ids.push_back(lease_id);
+      return;
+    }
     held_.erase(lease_id);
   }
   // A failure here is harmless: the lease expires within its TTL.
-  worker_->eval(kRelease,
-                {lease_key(req.key_scope, req.bucket), budget_key(req.key_scope, req.model)},
+  worker_->eval(kRelease, {std::move(leases), budget_key(req.key_scope, req.model)},
                 {lease_id, refund ? "1" : "0", std::to_string(req.tokens)}, nullptr);
 }
 
@@ -367,15 +482,44 @@ void RedisCoordinator::renew() {
   std::vector<std::string> args;
   args.push_back(std::to_string(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl).count()));
+  std::vector<std::pair<std::string, std::string>> unused;  // spare id, its set
   {
     std::lock_guard lock(held_mutex_);
-    if (held_.empty()) return;
+    // Spares no request took since the last renewal go back to Redis.
+    for (auto& [set, s] : spares_) {
+      if (!s.used) {
+        for (auto& id : s.ids) {
+          held_.erase(id);
+          unused.emplace_back(std::move(id), set);
+        }
+        s.ids.clear();
+      }
+      s.used = false;
+    }
     for (const auto& [id, set] : held_) {
       keys.push_back(set);
       args.push_back(id);
     }
   }
-  worker_->eval(kRenew, std::move(keys), std::move(args), nullptr);
+  for (auto& [id, set] : unused) {
+    worker_->eval(kRelease, {set, set}, {std::move(id), "0", "0"}, nullptr);
+  }
+  if (keys.empty()) return;
+  const auto expected = static_cast<std::int64_t>(keys.size());
+  worker_->eval(kRenew, std::move(keys), std::move(args), [this, expected](Result<RedisReply> r) {
+    // A lease that could not be renewed had expired (or Redis lost
+    // it): spares are no longer sure to be leases, so none are kept.
+    if (r.ok() && !r.value().is_error() && to_int(r.value()) >= expected) return;
+    std::lock_guard lock(held_mutex_);
+    for (auto& [set, s] : spares_) drop_spares_locked(set);
+  });
+}
+
+std::size_t RedisCoordinator::spare_leases() const {
+  std::lock_guard lock(held_mutex_);
+  std::size_t n = 0;
+  for (const auto& [set, s] : spares_) n += s.ids.size();
+  return n;
 }
 
 std::size_t RedisCoordinator::leases_held() const {

@@ -192,6 +192,84 @@ TEST_F(RedisCoordinatorTest, WithRedisDownAdmissionIsUnavailableAtOnceAndRecover
   EXPECT_EQ(transitions, (std::vector<bool>{false, true}));  // each said once
 }
 
+// Decision 0019: a lease given back while its key is far from its limit is
+// kept as a spare, and this instance's next request on the key takes it
+// without a round trip, its send still counted in the shared budget.
+TEST_F(RedisCoordinatorTest, ALeaseOfAKeyFarFromItsLimitIsKeptAndReusedWithoutARoundTrip) {
+  auto a = open();
+  auto b = open();
+  req_.limit = 64;
+  const Admission first = a->admit(req_);
+  ASSERT_EQ(first.kind, Kind::kGranted);
+  a->release(req_, first.lease_id, false);
+  EXPECT_EQ(a->spare_leases(), 1u);
+  a->flush();
+  AdmissionRequest any_held = req_;
+  any_held.limit = 1;  // busy while any lease on the key is held anywhere
+  EXPECT_EQ(b->admit(any_held).kind, Kind::kBusy) << "the spare is still a lease in Redis";
+
+  redis_.stop();  // no round trip can be made now
+  const Admission second = a->admit(req_);
+  EXPECT_EQ(second.kind, Kind::kGranted);
+  EXPECT_EQ(second.lease_id, first.lease_id);
+  EXPECT_EQ(second.budget.sent_requests, 1);  // first's send, as the budget stood
+  EXPECT_EQ(a->spare_leases(), 0u);
+  ASSERT_TRUE(redis_.start());
+}
+
+TEST_F(RedisCoordinatorTest, ASendOnASpareLeaseIsCountedInTheSharedBudget) {
+  auto a = open();
+  auto b = open();
+  req_.limit = 64;
+  const Admission first = a->admit(req_);
+  a->release(req_, first.lease_id, false);
+  const Admission second = a->admit(req_);
+  ASSERT_EQ(second.lease_id, first.lease_id);
+  a->flush();
+  const Admission seen = b->admit(req_);
+  ASSERT_EQ(seen.kind, Kind::kGranted);
+  EXPECT_EQ(seen.budget.sent_requests, 2);
+  EXPECT_EQ(seen.budget.sent_tokens, 200);
+}
+
+TEST_F(RedisCoordinatorTest, SmallCapsAndKeysNearTheirLimitKeepNoSpares) {
+  auto a = open();
+  req_.limit = 4;  // z.ai-sized cap: every slot matters to the other instances
+  const Admission only = a->admit(req_);
+  a->release(req_, only.lease_id, false);
+  EXPECT_EQ(a->spare_leases(), 0u);
+  EXPECT_EQ(a->leases_held(), 0u);
+
+  req_.limit = 16;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 9; ++i) ids.push_back(a->admit(req_).lease_id);  // 9 of 16 held
+  a->release(req_, ids.back(), false);
+  EXPECT_EQ(a->spare_leases(), 0u) << "more than half the limit was held";
+  ids.pop_back();
+  a->release(req_, ids.back(), true);  // a refund is never kept either
+  EXPECT_EQ(a->spare_leases(), 0u);
+  ids.pop_back();
+  const Admission eighth = a->admit(req_);  // Redis now says 8 held
+  a->release(req_, eighth.lease_id, false);
+  EXPECT_EQ(a->spare_leases(), 1u);
+}
+
+TEST_F(RedisCoordinatorTest, ASpareNoRequestTookGoesBackAtTheNextRenewal) {
+  auto a = open();
+  auto b = open();
+  req_.limit = 64;
+  const Admission first = a->admit(req_);
+  a->release(req_, first.lease_id, false);
+  ASSERT_EQ(a->spare_leases(), 1u);
+  a->renew();
+  EXPECT_EQ(a->spare_leases(), 0u);
+  EXPECT_EQ(a->leases_held(), 0u);
+  a->flush();
+  AdmissionRequest any_held = req_;
+  any_held.limit = 1;
+  EXPECT_EQ(b->admit(any_held).kind, Kind::kGranted);
+}
+
 TEST_F(RedisCoordinatorTest, AnotherInstancesCooldownArrivesThroughPubSub) {
   auto target = parse_redis_url(redis_.url());
   ASSERT_TRUE(target.ok());
