@@ -30,6 +30,30 @@ error_code read_string(od::value& v, std::size_t& size) {
   return simdjson::SUCCESS;
 }
 
+error_code check(od::value v);
+error_code add_text(od::value v, BodyFacts& f);
+
+// Walks an object's members: those `is_text` names hold prompt text (counted
+// in `f`), the others are checked only. Keys are decoded: they are short.
+template <class IsText>
+error_code walk_members(od::value v, BodyFacts* f, IsText is_text) {
+  od::object obj;
+  if (auto e = v.get_object().get(obj)) return e;
+  for (auto member : obj) {
+    od::field field;
+    if (auto e = std::move(member).get(field)) return e;
+    std::string_view key;
+    if (auto e = field.unescaped_key().get(key)) return e;
+    const bool text = f != nullptr && is_text(key);
+    if (auto e = text ? add_text(field.value(), *f) : check(field.value())) return e;
+  }
+  return simdjson::SUCCESS;
+}
+
+bool no_text(std::string_view) { return false; }
+bool text_part(std::string_view key) { return key == "text" || key == "content"; }
+bool message_content(std::string_view key) { return key == "content"; }
+
 // Walks a value to its end, checking it as a full parse would but for the
 // escapes inside string values. The on-demand parser reads only what it is
 // asked for, so everything is asked for; strings are never copied out.
@@ -37,18 +61,7 @@ error_code check(od::value v) {
   od::json_type type{};
   if (auto e = v.type().get(type)) return e;
   switch (type) {
-    case od::json_type::object: {
-      od::object obj;
-      if (auto e = v.get_object().get(obj)) return e;
-      for (auto member : obj) {
-        od::field field;
-        if (auto e = std::move(member).get(field)) return e;
-        std::string_view key;
-        if (auto e = field.unescaped_key().get(key)) return e;  // keys are short: decoded
-        if (auto e = check(field.value())) return e;
-      }
-      return simdjson::SUCCESS;
-    }
+    case od::json_type::object: return walk_members(v, nullptr, no_text);
     case od::json_type::array: {
       od::array arr;
       if (auto e = v.get_array().get(arr)) return e;
@@ -102,16 +115,7 @@ error_code add_text(od::value v, BodyFacts& f) {
       if (auto e = part_type == od::json_type::string ? add_text(part, f) : check(part)) return e;
       continue;
     }
-    od::object obj;
-    if (auto e = part.get_object().get(obj)) return e;
-    for (auto member : obj) {
-      od::field field;
-      if (auto e = std::move(member).get(field)) return e;
-      std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return e;
-      const bool text = key == "text" || key == "content";
-      if (auto e = text ? add_text(field.value(), f) : check(field.value())) return e;
-    }
+    if (auto e = walk_members(part, &f, text_part)) return e;
   }
   return simdjson::SUCCESS;
 }
@@ -133,16 +137,7 @@ error_code add_messages(od::value v, BodyFacts& f) {
       if (auto e = add_text(message, f)) return e;
       continue;
     }
-    od::object obj;
-    if (auto e = message.get_object().get(obj)) return e;
-    for (auto member : obj) {
-      od::field field;
-      if (auto e = std::move(member).get(field)) return e;
-      std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return e;
-      const bool content = key == "content";
-      if (auto e = content ? add_text(field.value(), f) : check(field.value())) return e;
-    }
+    if (auto e = walk_members(message, &f, message_content)) return e;
   }
   return simdjson::SUCCESS;
 }
