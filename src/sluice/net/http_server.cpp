@@ -5,7 +5,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -229,28 +228,43 @@ constexpr std::size_t kDirectBody = 16 * 1024;
 
 // Reads the rest of a declared body into the end of parser.request.body, then
 // lets the parser count it (it must still see every byte to finish the
-// message). nullopt: done; else the error, as read_request returns it.
+// message). Room is made only for bytes already received, so a client that
+// declares a large body and sends it slowly holds no more memory than it
+// sent. nullopt: done; else the error, as read_request returns it.
 awaitable<std::optional<beast::error_code>> read_body_in_place(tcp::socket& socket,
                                                                RequestParser& parser,
                                                                std::size_t size) {
   std::string& body = parser.request.body;
-  const std::size_t at = body.size();
-  body.resize(at + size);  // reserved with the head (on_body_init_impl), padding included
-  auto [rec, got] = co_await asio::async_read(socket, asio::buffer(body.data() + at, size), kTuple);
-  if (rec) {
-    body.resize(at + got);
-    co_return rec == asio::error::eof ? beast::error_code(http::error::partial_message) : rec;
-  }
   beast::error_code ec;
-  parser.body_in_place = true;
-  std::size_t used = 0;
-  while (!ec && used < size) {
-    const std::size_t n = parser.put(asio::buffer(body.data() + at + used, size - used), ec);
-    if (n == 0 && !ec) ec = http::error::partial_message;  // cannot happen: a length body
-    used += n;
+  for (std::size_t left = size; left > 0;) {
+    std::size_t ready = socket.available(ec);
+    if (!ec && ready == 0) {
+      auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+      ec = wait_ec;
+      if (!ec) ready = std::max<std::size_t>(socket.available(ec), 1);  // 0: the read says why
+    }
+    if (ec) co_return ec;
+    const std::size_t at = body.size();
+    body.resize(at + std::min(ready, left));  // reserved with the head, padding included
+    const std::size_t got = socket.read_some(asio::buffer(body.data() + at, body.size() - at), ec);
+    body.resize(at + got);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      continue;
+    }
+    if (ec == asio::error::eof) co_return beast::error_code(http::error::partial_message);
+    if (ec) co_return ec;
+    parser.body_in_place = true;
+    for (std::size_t used = 0; !ec && used < got;) {
+      const std::size_t n = parser.put(asio::buffer(body.data() + at + used, got - used), ec);
+      if (ec == http::error::need_more) ec = {};
+      if (n == 0 && !ec) ec = http::error::partial_message;  // a length body takes every byte
+      used += n;
+    }
+    parser.body_in_place = false;
+    if (ec) co_return ec;
+    left -= got;
   }
-  parser.body_in_place = false;
-  if (ec) co_return ec;
   co_return std::nullopt;
 }
 
