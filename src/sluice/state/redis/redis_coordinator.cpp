@@ -309,16 +309,12 @@ RedisCoordinator::RedisCoordinator(RedisCoordinatorOptions options, RedisTarget 
 
 RedisCoordinator::~RedisCoordinator() {
   // Spares go back before the worker sends what is queued and stops.
-  std::vector<std::pair<std::string, std::string>> spare;
+  std::vector<SpareId> spare;
   {
     std::lock_guard lock(held_mutex_);
-    for (auto& [set, s] : spares_) {
-      for (auto& id : s.ids) spare.emplace_back(std::move(id), set);
-      s.ids.clear();
-    }
+    for (const auto& [set, s] : spares_) take_spares_locked(set, &spare);
   }
-  for (auto& [id, set] : spare)
-    worker_->eval(kRelease, {set, set}, {std::move(id), "0", "0"}, nullptr);
+  give_back(std::move(spare));
 }
 
 Result<std::unique_ptr<RedisCoordinator>> RedisCoordinator::open(RedisCoordinatorOptions options) {
@@ -425,7 +421,7 @@ void RedisCoordinator::count_send(const AdmissionRequest& req, std::string lease
                   if (!ok) {
                     // Redis is away or lost its data: spares may no longer be
                     // leases. Drop them (they expire unrenewed); Redis decides again.
-                    drop_spares_locked(leases);
+                    take_spares_locked(leases, nullptr);
                     view.known = false;
                     return;
                   }
@@ -435,11 +431,20 @@ void RedisCoordinator::count_send(const AdmissionRequest& req, std::string lease
                 });
 }
 
-void RedisCoordinator::drop_spares_locked(const std::string& leases) {
+void RedisCoordinator::take_spares_locked(const std::string& leases, std::vector<SpareId>* out) {
   const auto s = spares_.find(leases);
   if (s == spares_.end()) return;
-  for (const auto& id : s->second.ids) held_.erase(id);
+  for (auto& id : s->second.ids) {
+    held_.erase(id);
+    if (out != nullptr) out->push_back({std::move(id), leases});
+  }
   s->second.ids.clear();
+}
+
+void RedisCoordinator::give_back(std::vector<SpareId> spares) {
+  for (auto& [id, set] : spares) {
+    worker_->eval(kRelease, {set, set}, {std::move(id), "0", "0"}, nullptr);
+  }
 }
 
 Admission RedisCoordinator::admit(const AdmissionRequest& req) {
@@ -482,18 +487,12 @@ void RedisCoordinator::renew() {
   std::vector<std::string> args;
   args.push_back(std::to_string(
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.lease_ttl).count()));
-  std::vector<std::pair<std::string, std::string>> unused;  // spare id, its set
+  std::vector<SpareId> unused;
   {
     std::lock_guard lock(held_mutex_);
     // Spares no request took since the last renewal go back to Redis.
     for (auto& [set, s] : spares_) {
-      if (!s.used) {
-        for (auto& id : s.ids) {
-          held_.erase(id);
-          unused.emplace_back(std::move(id), set);
-        }
-        s.ids.clear();
-      }
+      if (!s.used) take_spares_locked(set, &unused);
       s.used = false;
     }
     for (const auto& [id, set] : held_) {
@@ -501,9 +500,7 @@ void RedisCoordinator::renew() {
       args.push_back(id);
     }
   }
-  for (auto& [id, set] : unused) {
-    worker_->eval(kRelease, {set, set}, {std::move(id), "0", "0"}, nullptr);
-  }
+  give_back(std::move(unused));
   if (keys.empty()) return;
   const auto expected = static_cast<std::int64_t>(keys.size());
   worker_->eval(kRenew, std::move(keys), std::move(args), [this, expected](Result<RedisReply> r) {
@@ -511,7 +508,7 @@ void RedisCoordinator::renew() {
     // it): spares are no longer sure to be leases, so none are kept.
     if (r.ok() && !r.value().is_error() && to_int(r.value()) >= expected) return;
     std::lock_guard lock(held_mutex_);
-    for (auto& [set, s] : spares_) drop_spares_locked(set);
+    for (const auto& [set, s] : spares_) take_spares_locked(set, nullptr);
   });
 }
 

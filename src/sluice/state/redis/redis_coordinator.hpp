@@ -64,7 +64,15 @@ class RedisCoordinator final : public Coordinator {
   std::optional<Admission> take_spare(const AdmissionRequest& req, const std::string& leases,
                                       const std::string& budget);
   void count_send(const AdmissionRequest& req, std::string leases, std::string budget);
-  void drop_spares_locked(const std::string& leases);
+  // A spare lease id and its sorted set.
+  struct SpareId {
+    std::string id;
+    std::string set;
+  };
+  // Takes every spare of `leases` out of held_ (held_mutex_ held); with `out`,
+  // they are listed there for give_back, else dropped (they expire unrenewed).
+  void take_spares_locked(const std::string& leases, std::vector<SpareId>* out);
+  void give_back(std::vector<SpareId> spares);  // released in Redis
 
   // Leases given back while their key was far from its limit, kept for this
   // instance's next request on the key (decision 0019).
