@@ -207,9 +207,7 @@ LogLine& LogLine::kv(std::string_view key, std::int64_t value) {
 
 LogLine& LogLine::kv(std::string_view key, double value) {
   if (!std::isfinite(value)) return kv(key, std::string_view(std::isnan(value) ? "NaN" : "Inf"));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", value);
-  raw(key, buf);
+  raw(key, fixed_decimal(value, 3));
   return *this;
 }
 

@@ -1,5 +1,6 @@
 #include "sluice/core/text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -109,6 +110,15 @@ std::optional<long long> parse_integer(std::string_view s) {
   auto [ptr, ec] = std::from_chars(s.data(), end, v);
   if (ec != std::errc() || ptr != end) return std::nullopt;
   return v;
+}
+
+std::string fixed_decimal(double value, int places) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed,
+                                       std::clamp(places, 0, 17));
+  // Only a value too large for 64 characters fails; the general form says it.
+  if (ec != std::errc()) return std::to_string(value);
+  return std::string(buf, end);
 }
 
 std::string json_quote(std::string_view s) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 namespace sluice {
@@ -68,6 +69,24 @@ TEST(Text, Utf8PrefixNeverEndsInsideACharacter) {
   // Not UTF-8 at all: cut where asked.
   EXPECT_EQ(utf8_prefix("ab\xff\xfe", 3), "ab\xff");
   EXPECT_EQ(utf8_prefix(std::string(8, '\x80'), 5).size(), 5u);
+}
+
+TEST(Text, FixedDecimalWritesWhatPrintfWrites) {
+  EXPECT_EQ(fixed_decimal(0.0, 2), "0.00");
+  EXPECT_EQ(fixed_decimal(1.005, 2), "1.00");  // 1.00499999... in binary
+  EXPECT_EQ(fixed_decimal(0.125, 2), "0.12");  // an exact tie goes to even
+  EXPECT_EQ(fixed_decimal(0.375, 2), "0.38");
+  EXPECT_EQ(fixed_decimal(-2.5, 0), "-2");
+  EXPECT_EQ(fixed_decimal(12345.6789, 3), "12345.679");
+  // A sweep of the values the Server-Timing header and log lines carry.
+  for (int i = 0; i < 20000; ++i) {
+    const double ms = i * 0.0137 + i / 7.0;
+    for (const int places : {0, 2, 3}) {
+      char want[64];
+      std::snprintf(want, sizeof want, "%.*f", places, ms);
+      ASSERT_EQ(fixed_decimal(ms, places), want) << ms << " with " << places;
+    }
+  }
 }
 
 }  // namespace

@@ -120,10 +120,8 @@ inline std::string translation_note(const std::optional<translate::Context>& t,
 // next to those two, in ms.
 inline std::string server_timing(Duration total, Duration queued, Duration waited) {
   const auto ms = [](Duration d) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f",
-                  std::chrono::duration<double, std::milli>(std::max(d, Duration::zero())).count());
-    return std::string(buf);
+    return fixed_decimal(
+        std::chrono::duration<double, std::milli>(std::max(d, Duration::zero())).count(), 2);
   };
   return "sluice;dur=" + ms(total - queued - waited) +
          ";desc=\"sluice overhead\", queue;dur=" + ms(queued) + ", wait;dur=" + ms(waited) +
