@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/state/test_support.hpp"
 #include "testing/engine_harness.hpp"
 #include "testing/request_log.hpp"
 
@@ -540,59 +541,8 @@ TEST(EngineScenario, EveryEndingWritesExactlyOneLogLineThatNamesIt) {
   EXPECT_EQ(counters["requests_error"], 3);
 }
 
-// A memory store behind every call, for tests that change or watch one of them.
-class ForwardingStore : public state::Store {
- public:
-  state::MemoryStore inner;
-  state::Status put_cooldown(const state::KeyCooldown& c) override { return inner.put_cooldown(c); }
-  state::Result<std::optional<state::KeyCooldown>> get_cooldown(std::string_view s) override {
-    return inner.get_cooldown(s);
-  }
-  state::Status erase_cooldown(std::string_view s) override { return inner.erase_cooldown(s); }
-  state::Result<std::vector<state::KeyCooldown>> list_cooldowns() override {
-    return inner.list_cooldowns();
-  }
-  state::Status put_cursor(std::string_view p, std::size_t c) override {
-    return inner.put_cursor(p, c);
-  }
-  state::Result<std::optional<std::size_t>> get_cursor(std::string_view p) override {
-    return inner.get_cursor(p);
-  }
-  state::Status put_adaptive_limit(std::string_view k, std::string_view b, int l) override {
-    return inner.put_adaptive_limit(k, b, l);
-  }
-  state::Result<std::optional<int>> get_adaptive_limit(std::string_view k,
-                                                       std::string_view b) override {
-    return inner.get_adaptive_limit(k, b);
-  }
-  state::Status put_snapshot(std::string_view k, std::string_view m,
-                             const RateLimitSnapshot& s) override {
-    return inner.put_snapshot(k, m, s);
-  }
-  state::Result<std::optional<RateLimitSnapshot>> get_snapshot(std::string_view k,
-                                                               std::string_view m) override {
-    return inner.get_snapshot(k, m);
-  }
-  state::Result<state::UsageCounts> add_usage(const state::UsageKey& k,
-                                              state::UsageCounts d) override {
-    return inner.add_usage(k, d);
-  }
-  state::Result<state::UsageCounts> get_usage(const state::UsageKey& k) override {
-    return inner.get_usage(k);
-  }
-  state::Status put_conversation(std::string_view id, std::string_view c, TimePoint now,
-                                 TimePoint expires) override {
-    return inner.put_conversation(id, c, now, expires);
-  }
-  state::Result<std::optional<std::string>> get_conversation(std::string_view id,
-                                                             TimePoint now) override {
-    return inner.get_conversation(id, now);
-  }
-  state::StoreInfo info() const override { return inner.info(); }
-};
-
 // Conversation reads fail, as a Redis that went away would.
-class UnreadableConversations final : public ForwardingStore {
+class UnreadableConversations final : public state::test::ForwardingStore {
  public:
   state::Result<std::optional<std::string>> get_conversation(std::string_view, TimePoint) override {
     return state::StoreError{"redis 10.0.0.5:6379: connection refused"};
@@ -600,7 +550,7 @@ class UnreadableConversations final : public ForwardingStore {
 };
 
 // Every cursor write, as the store saw it.
-class CursorWrites final : public ForwardingStore {
+class CursorWrites final : public state::test::ForwardingStore {
  public:
   std::vector<std::size_t> written;
   state::Status put_cursor(std::string_view p, std::size_t c) override {

@@ -4,6 +4,7 @@
 #include "sluice/state/memory_store.hpp"
 #include "sluice/state/redis/redis_store.hpp"
 #include "sluice/state/sqlite/sqlite_store.hpp"
+#include "sluice/state/write_behind_store.hpp"
 
 namespace sluice::server {
 namespace {
@@ -19,6 +20,22 @@ void log_redis_state(bool up, const std::string& why) {
   }
 }
 
+// Writes to a file or to Redis are made on a worker thread, so the thread
+// serving requests never waits for one (a Redis 5 ms away made every request
+// wait 10 ms behind each Responses turn it kept). A failure is logged as the
+// engine logs its own, once until the error changes.
+std::unique_ptr<state::Store> written_behind(std::unique_ptr<state::Store> backend) {
+  return std::make_unique<state::WriteBehindStore>(
+      std::move(backend),
+      state::WriteBehindStore::Options{
+          .on_error = [last = std::string()](std::string_view op,
+                                             const state::StoreError& e) mutable {
+            if (e.message == last) return;
+            last = e.message;
+            LogLine("warn", "state_store_error").kv("op", op).kv("error", e.message);
+          }});
+}
+
 // A damaged SQLite file is moved aside and sluice starts empty, saying so: a
 // gateway that refuses to start over a cache of cooldowns would be worse
 // than one that re-learns them.
@@ -29,7 +46,7 @@ std::unique_ptr<state::Store> open_local(const config::StateConfig& sc) {
     if (opened.ok()) {
       for (const auto& w : opened.value().warnings) LogLine("warn", "state").kv("warning", w);
       LogLine("info", "state").kv("backend", "sqlite").kv("path", sc.path);
-      return std::move(opened.value().store);
+      return written_behind(std::move(opened.value().store));
     }
     LogLine("error", "state")
         .kv("backend", "sqlite")
@@ -59,7 +76,7 @@ std::string open_state(const config::StateConfig& sc, StateBackends& out) {
                                                     .lease_ttl = sc.lease_ttl,
                                                     .on_state_change = log_redis_state});
   if (!coordinator.ok()) return coordinator.error().message;
-  out.store = std::move(store.value());
+  out.store = written_behind(std::move(store.value()));
   out.coordinator = std::move(coordinator.value());
   return {};
 }

@@ -1,6 +1,7 @@
 // The Store conformance suite: one set of behaviours every backend must show,
 // run unchanged on each. The memory store is the reference; a backend joins
-// by adding one entry to kBackends.
+// by adding one entry to kBackends. The write-behind store runs it in front
+// of the backends it is used with.
 #include <gtest/gtest.h>
 
 #include <climits>
@@ -18,6 +19,7 @@
 #include "sluice/state/sqlite/sqlite_store.hpp"
 #include "sluice/state/store.hpp"
 #include "sluice/state/test_support.hpp"
+#include "sluice/state/write_behind_store.hpp"
 #include "testing/redis_server.hpp"
 
 namespace sluice::state {
@@ -35,35 +37,51 @@ struct Backend {
 
 void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
+std::unique_ptr<Store> open_sqlite(const std::string& dir) {
+  auto opened = SqliteStore::open({.path = dir + "/state.db"});
+  if (!opened) {
+    ADD_FAILURE() << opened.error().message;
+    return nullptr;
+  }
+  return std::move(opened.value().store);
+}
+
+std::unique_ptr<Store> open_redis(const std::string&) {
+  // One redis-server for the suite; each test gets a prefix of its own.
+  static testing::RedisServer server;
+  static int next = 0;
+  if (!server.ok()) {
+    ADD_FAILURE() << server.error();
+    return nullptr;
+  }
+  auto opened = RedisStore::open(
+      {.url = server.url(), .prefix = "conformance" + std::to_string(next++) + ":"});
+  if (!opened) {
+    ADD_FAILURE() << opened.error().message;
+    return nullptr;
+  }
+  return std::move(opened.value());
+}
+
+// The same backend with its writes made behind the caller's back: the
+// suite's reads must still see them.
+std::function<std::unique_ptr<Store>(const std::string&)> behind(
+    std::unique_ptr<Store> (*open)(const std::string&)) {
+  return [open](const std::string& dir) -> std::unique_ptr<Store> {
+    auto backend = open(dir);
+    if (!backend) return nullptr;
+    return std::make_unique<WriteBehindStore>(std::move(backend), WriteBehindStore::Options{});
+  };
+}
+
+// A name is the backend info() reports, then what is in front of it.
 const std::vector<Backend>& backends() {
   static const std::vector<Backend> kBackends = {
       {"memory", [](const std::string&) { return std::make_unique<MemoryStore>(); }},
-      {"sqlite",
-       [](const std::string& dir) -> std::unique_ptr<Store> {
-         auto opened = SqliteStore::open({.path = dir + "/state.db"});
-         if (!opened) {
-           ADD_FAILURE() << opened.error().message;
-           return nullptr;
-         }
-         return std::move(opened.value().store);
-       }},
-      {"redis",
-       [](const std::string&) -> std::unique_ptr<Store> {
-         // One redis-server for the suite; each test gets a prefix of its own.
-         static testing::RedisServer server;
-         static int next = 0;
-         if (!server.ok()) {
-           ADD_FAILURE() << server.error();
-           return nullptr;
-         }
-         auto opened = RedisStore::open(
-             {.url = server.url(), .prefix = "conformance" + std::to_string(next++) + ":"});
-         if (!opened) {
-           ADD_FAILURE() << opened.error().message;
-           return nullptr;
-         }
-         return std::move(opened.value());
-       }},
+      {"sqlite", open_sqlite},
+      {"redis", open_redis},
+      {"sqlite_write_behind", behind(open_sqlite)},
+      {"redis_write_behind", behind(open_redis)},
   };
   return kBackends;
 }
@@ -130,7 +148,7 @@ TEST_P(StoreConformance, AnEmptyStoreReadsAsAbsentNotAsAnError) {
   EXPECT_EQ(usage.value(), UsageCounts{});
 
   const StoreInfo info = store().info();
-  EXPECT_EQ(info.backend, GetParam().name);
+  EXPECT_EQ(info.backend, GetParam().name.substr(0, GetParam().name.find('_')));
   EXPECT_EQ(info.last_error, "");
 }
 

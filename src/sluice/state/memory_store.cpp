@@ -109,11 +109,11 @@ Status MemoryStore::put_conversation(std::string_view response_id, std::string_v
   }
   // One that could never fit is not kept, and costs the others nothing.
   const std::size_t size = response_id.size() + conversation.size();
-  const bool keep = expires > now && size <= kConversationBytes;
+  const bool keep = expires > now && size <= conversation_cap_;
   // The expired first, then the soonest to expire while over the cap.
   while (!conversations_by_expiry_.empty() &&
          (conversations_by_expiry_.begin()->first <= now ||
-          (keep && conversation_bytes_ + size > kConversationBytes))) {
+          (keep && conversation_bytes_ + size > conversation_cap_))) {
     drop_conversation(conversations_.find(conversations_by_expiry_.begin()->second));
   }
   if (!keep) return Done{};

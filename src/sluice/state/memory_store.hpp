@@ -14,6 +14,11 @@ namespace sluice::state {
 
 class MemoryStore final : public Store {
  public:
+  MemoryStore() = default;
+  // A store whose conversations hold at most `conversation_bytes` (the
+  // write-behind store's cache of its own turns is one).
+  explicit MemoryStore(std::size_t conversation_bytes) : conversation_cap_(conversation_bytes) {}
+
   Status put_cooldown(const KeyCooldown& cooldown) override;
   Result<std::optional<KeyCooldown>> get_cooldown(std::string_view key_scope) override;
   Status erase_cooldown(std::string_view key_scope) override;
@@ -68,6 +73,7 @@ class MemoryStore final : public Store {
   std::map<std::string, Conversation, std::less<>> conversations_;
   std::multimap<TimePoint, std::string> conversations_by_expiry_;
   std::size_t conversation_bytes_ = 0;
+  std::size_t conversation_cap_ = kConversationBytes;
 };
 
 }  // namespace sluice::state

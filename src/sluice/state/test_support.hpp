@@ -1,6 +1,7 @@
 #pragma once
-// Helpers for the state tests only: a scratch directory that cleans up after
-// itself, and snapshot comparison (RateLimitSnapshot has no operator==).
+// Helpers for tests only: a scratch directory that cleans up after itself,
+// snapshot comparison (RateLimitSnapshot has no operator==), and a store that
+// forwards to memory for tests that change or watch one of its calls.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -11,6 +12,7 @@
 #include <system_error>
 
 #include "sluice/core/rate_limit_snapshot.hpp"
+#include "sluice/state/memory_store.hpp"
 
 namespace sluice::state::test {
 
@@ -81,5 +83,76 @@ inline RateLimitSnapshot full_snapshot(TimePoint taken_at) {
   s.find_or_add("tokens project 配额", BudgetAxis::kOther);  // all optionals empty
   return s;
 }
+
+// A memory store behind every call, for tests that change or watch one of
+// them: override a call, or on_call, which every call passes first.
+class ForwardingStore : public Store {
+ public:
+  MemoryStore inner;
+  virtual void on_call(std::string_view /*op*/) const {}
+
+  Status put_cooldown(const KeyCooldown& c) override {
+    on_call("put_cooldown");
+    return inner.put_cooldown(c);
+  }
+  Result<std::optional<KeyCooldown>> get_cooldown(std::string_view s) override {
+    on_call("get_cooldown");
+    return inner.get_cooldown(s);
+  }
+  Status erase_cooldown(std::string_view s) override {
+    on_call("erase_cooldown");
+    return inner.erase_cooldown(s);
+  }
+  Result<std::vector<KeyCooldown>> list_cooldowns() override {
+    on_call("list_cooldowns");
+    return inner.list_cooldowns();
+  }
+  Status put_cursor(std::string_view p, std::size_t c) override {
+    on_call("put_cursor");
+    return inner.put_cursor(p, c);
+  }
+  Result<std::optional<std::size_t>> get_cursor(std::string_view p) override {
+    on_call("get_cursor");
+    return inner.get_cursor(p);
+  }
+  Status put_adaptive_limit(std::string_view k, std::string_view b, int l) override {
+    on_call("put_adaptive_limit");
+    return inner.put_adaptive_limit(k, b, l);
+  }
+  Result<std::optional<int>> get_adaptive_limit(std::string_view k, std::string_view b) override {
+    on_call("get_adaptive_limit");
+    return inner.get_adaptive_limit(k, b);
+  }
+  Status put_snapshot(std::string_view k, std::string_view m, const RateLimitSnapshot& s) override {
+    on_call("put_snapshot");
+    return inner.put_snapshot(k, m, s);
+  }
+  Result<std::optional<RateLimitSnapshot>> get_snapshot(std::string_view k,
+                                                        std::string_view m) override {
+    on_call("get_snapshot");
+    return inner.get_snapshot(k, m);
+  }
+  Result<UsageCounts> add_usage(const UsageKey& k, UsageCounts d) override {
+    on_call("add_usage");
+    return inner.add_usage(k, d);
+  }
+  Result<UsageCounts> get_usage(const UsageKey& k) override {
+    on_call("get_usage");
+    return inner.get_usage(k);
+  }
+  Status put_conversation(std::string_view id, std::string_view c, TimePoint now,
+                          TimePoint expires) override {
+    on_call("put_conversation");
+    return inner.put_conversation(id, c, now, expires);
+  }
+  Result<std::optional<std::string>> get_conversation(std::string_view id, TimePoint now) override {
+    on_call("get_conversation");
+    return inner.get_conversation(id, now);
+  }
+  StoreInfo info() const override {
+    on_call("info");
+    return inner.info();
+  }
+};
 
 }  // namespace sluice::state::test

@@ -1,0 +1,185 @@
+#include "sluice/state/write_behind_store.hpp"
+
+#include <future>
+#include <utility>
+
+namespace sluice::state {
+
+WriteBehindStore::WriteBehindStore(std::unique_ptr<Store> backend, Options options)
+    : backend_(std::move(backend)),
+      options_(std::move(options)),
+      own_conversations_(options_.conversation_cache_bytes),
+      backend_info_(backend_->info()),
+      worker_([this] { work(); }) {}
+
+WriteBehindStore::~WriteBehindStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+void WriteBehindStore::work() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and every write made
+    Task task = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    task(*backend_);
+    StoreInfo info = backend_->info();
+    lock.lock();
+    backend_info_ = std::move(info);
+    busy_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+}
+
+Status WriteBehindStore::write(std::string_view op, Task task) {
+  std::unique_lock lock(mu_);
+  if (queued_writes_ >= options_.max_queued) {
+    StoreError refused{"the state backend is behind (" + std::to_string(queued_writes_) +
+                       " writes waiting): this " + std::string(op) + " is not kept"};
+    last_error_ = refused.message;
+    return refused;
+  }
+  ++queued_writes_;
+  queue_.push_back([this, task = std::move(task)](Store& backend) {
+    task(backend);
+    std::lock_guard done(mu_);
+    --queued_writes_;
+  });
+  lock.unlock();
+  wake_.notify_one();
+  return Done{};
+}
+
+template <class T>
+Result<T> WriteBehindStore::read(std::function<Result<T>(Store&)> run) {
+  // The worker owns the promise: the caller may wake and return while
+  // set_value is still returning.
+  auto answer = std::make_shared<std::promise<Result<T>>>();
+  auto future = answer->get_future();
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back([answer, &run](Store& backend) { answer->set_value(run(backend)); });
+  }
+  wake_.notify_one();
+  return future.get();
+}
+
+void WriteBehindStore::report(std::string_view op, const Status& status) {
+  if (status.ok()) return;
+  {
+    std::lock_guard lock(mu_);
+    last_error_ = status.error().message;
+  }
+  if (options_.on_error) options_.on_error(op, status.error());
+}
+
+void WriteBehindStore::flush() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+}
+
+std::size_t WriteBehindStore::queued() const {
+  std::lock_guard lock(mu_);
+  return queued_writes_;
+}
+
+Status WriteBehindStore::put_cooldown(const KeyCooldown& cooldown) {
+  return write("put_cooldown",
+               [this, cooldown](Store& s) { report("put_cooldown", s.put_cooldown(cooldown)); });
+}
+
+Result<std::optional<KeyCooldown>> WriteBehindStore::get_cooldown(std::string_view key_scope) {
+  return read<std::optional<KeyCooldown>>(
+      [key_scope](Store& s) { return s.get_cooldown(key_scope); });
+}
+
+Status WriteBehindStore::erase_cooldown(std::string_view key_scope) {
+  return write("erase_cooldown", [this, scope = std::string(key_scope)](Store& s) {
+    report("erase_cooldown", s.erase_cooldown(scope));
+  });
+}
+
+Result<std::vector<KeyCooldown>> WriteBehindStore::list_cooldowns() {
+  return read<std::vector<KeyCooldown>>([](Store& s) { return s.list_cooldowns(); });
+}
+
+Status WriteBehindStore::put_cursor(std::string_view pool_id, std::size_t cursor) {
+  return write("put_cursor", [this, pool = std::string(pool_id), cursor](Store& s) {
+    report("put_cursor", s.put_cursor(pool, cursor));
+  });
+}
+
+Result<std::optional<std::size_t>> WriteBehindStore::get_cursor(std::string_view pool_id) {
+  return read<std::optional<std::size_t>>([pool_id](Store& s) { return s.get_cursor(pool_id); });
+}
+
+Status WriteBehindStore::put_adaptive_limit(std::string_view key_scope, std::string_view bucket,
+                                            int limit) {
+  return write("put_adaptive_limit", [this, scope = std::string(key_scope),
+                                      bucket = std::string(bucket), limit](Store& s) {
+    report("put_adaptive_limit", s.put_adaptive_limit(scope, bucket, limit));
+  });
+}
+
+Result<std::optional<int>> WriteBehindStore::get_adaptive_limit(std::string_view key_scope,
+                                                                std::string_view bucket) {
+  return read<std::optional<int>>(
+      [key_scope, bucket](Store& s) { return s.get_adaptive_limit(key_scope, bucket); });
+}
+
+Status WriteBehindStore::put_snapshot(std::string_view key_scope, std::string_view model,
+                                      const RateLimitSnapshot& snapshot) {
+  return write("put_snapshot",
+               [this, scope = std::string(key_scope), model = std::string(model), snapshot](
+                   Store& s) { report("put_snapshot", s.put_snapshot(scope, model, snapshot)); });
+}
+
+Result<std::optional<RateLimitSnapshot>> WriteBehindStore::get_snapshot(std::string_view key_scope,
+                                                                        std::string_view model) {
+  return read<std::optional<RateLimitSnapshot>>(
+      [key_scope, model](Store& s) { return s.get_snapshot(key_scope, model); });
+}
+
+Result<UsageCounts> WriteBehindStore::add_usage(const UsageKey& key, UsageCounts delta) {
+  return read<UsageCounts>([&key, delta](Store& s) { return s.add_usage(key, delta); });
+}
+
+Result<UsageCounts> WriteBehindStore::get_usage(const UsageKey& key) {
+  return read<UsageCounts>([&key](Store& s) { return s.get_usage(key); });
+}
+
+Status WriteBehindStore::put_conversation(std::string_view response_id,
+                                          std::string_view conversation, TimePoint now,
+                                          TimePoint expires) {
+  // Memory first (it never fails), so the next turn finds it at once.
+  (void)own_conversations_.put_conversation(response_id, conversation, now, expires);
+  return write("put_conversation", [this, id = std::string(response_id),
+                                    text = std::string(conversation), now, expires](Store& s) {
+    report("put_conversation", s.put_conversation(id, text, now, expires));
+  });
+}
+
+Result<std::optional<std::string>> WriteBehindStore::get_conversation(std::string_view response_id,
+                                                                      TimePoint now) {
+  auto own = own_conversations_.get_conversation(response_id, now);
+  if (own.ok() && own.value()) return own;
+  return read<std::optional<std::string>>(
+      [response_id, now](Store& s) { return s.get_conversation(response_id, now); });
+}
+
+StoreInfo WriteBehindStore::info() const {
+  std::lock_guard lock(mu_);
+  StoreInfo info = backend_info_;
+  if (!last_error_.empty()) info.last_error = last_error_;
+  return info;
+}
+
+}  // namespace sluice::state

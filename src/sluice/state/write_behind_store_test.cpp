@@ -1,0 +1,200 @@
+// What the write-behind store adds to the conformance suite: writes that do
+// not wait for the backend, reads that wait for earlier writes, a bounded
+// queue, failures reported, the queue made on the way out, and this
+// instance's conversations read without the backend. The backend is held
+// shut by a gate the test opens, so nothing here is paced by sleeps.
+#include "sluice/state/write_behind_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sluice/state/test_support.hpp"
+
+namespace sluice::state {
+namespace {
+
+const TimePoint kT0 = TimePoint(std::chrono::seconds(1'800'000'000));
+
+// What the backend saw, shared with the test so it outlives the store.
+struct Watch {
+  std::mutex mu;
+  std::condition_variable changed;
+  bool open = true;
+  int waiting = 0;  // calls held at the gate
+  std::vector<std::string> calls;
+
+  void shut() {
+    std::lock_guard lock(mu);
+    open = false;
+  }
+  void let_through() {
+    {
+      std::lock_guard lock(mu);
+      open = true;
+    }
+    changed.notify_all();
+  }
+  // Returns once a call is held at the shut gate.
+  void await_held() {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return waiting > 0; });
+  }
+  std::vector<std::string> seen() {
+    std::lock_guard lock(mu);
+    return calls;
+  }
+};
+
+class GatedStore final : public test::ForwardingStore {
+ public:
+  explicit GatedStore(std::shared_ptr<Watch> watch) : watch_(std::move(watch)) {}
+  void on_call(std::string_view op) const override {
+    if (op == "info") return;
+    std::unique_lock lock(watch_->mu);
+    ++watch_->waiting;
+    watch_->changed.notify_all();
+    watch_->changed.wait(lock, [&] { return watch_->open; });
+    --watch_->waiting;
+    watch_->calls.emplace_back(op);
+  }
+  // A write that fails, as a Redis that went away answers.
+  Status put_cursor(std::string_view pool, std::size_t cursor) override {
+    on_call("put_cursor");
+    if (pool == "broken") return StoreError{"redis 10.0.0.5:6379: connection refused"};
+    return inner.put_cursor(pool, cursor);
+  }
+
+ private:
+  std::shared_ptr<Watch> watch_;
+};
+
+struct Fixture {
+  std::shared_ptr<Watch> watch = std::make_shared<Watch>();
+  std::vector<std::string> errors;  // written by the worker; read after flush()
+  std::unique_ptr<WriteBehindStore> store;
+
+  explicit Fixture(WriteBehindStore::Options options = {}) {
+    options.on_error = [this](std::string_view op, const StoreError& e) {
+      errors.push_back(std::string(op) + ": " + e.message);
+    };
+    store =
+        std::make_unique<WriteBehindStore>(std::make_unique<GatedStore>(watch), std::move(options));
+  }
+};
+
+TEST(WriteBehindStore, AWriteReturnsWhileTheBackendIsStillBusy) {
+  Fixture f;
+  f.watch->shut();
+  ASSERT_TRUE(f.store->put_cursor("pool", 1).ok());
+  f.watch->await_held();  // the first write is at the backend, held
+  // The caller goes on writing: nothing it does waits for the backend.
+  ASSERT_TRUE(f.store->put_cooldown({.key_scope = "k", .reason = "429"}).ok());
+  ASSERT_TRUE(f.store->put_adaptive_limit("k", "", 3).ok());
+  EXPECT_EQ(f.store->queued(), 3u);
+  EXPECT_TRUE(f.watch->seen().empty());
+
+  f.watch->let_through();
+  f.store->flush();
+  EXPECT_EQ(f.store->queued(), 0u);
+  EXPECT_EQ(f.watch->seen(),
+            (std::vector<std::string>{"put_cursor", "put_cooldown", "put_adaptive_limit"}));
+}
+
+TEST(WriteBehindStore, AReadSeesTheWritesQueuedBeforeIt) {
+  Fixture f;
+  f.watch->shut();
+  ASSERT_TRUE(f.store->put_cursor("pool", 7).ok());
+  f.watch->await_held();
+  auto cursor = std::async(std::launch::async, [&] { return f.store->get_cursor("pool"); });
+  f.watch->let_through();
+  auto got = cursor.get();
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.value(), 7u);
+  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"put_cursor", "get_cursor"}));
+}
+
+TEST(WriteBehindStore, AFullQueueRefusesAWriteAndSaysWhy) {
+  Fixture f({.max_queued = 2});
+  f.watch->shut();
+  ASSERT_TRUE(f.store->put_cursor("a", 1).ok());
+  f.watch->await_held();
+  ASSERT_TRUE(f.store->put_cursor("b", 2).ok());
+  const Status refused = f.store->put_cursor("c", 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "the state backend is behind (2 writes waiting): this put_cursor is not kept");
+  EXPECT_EQ(f.store->info().last_error, refused.error().message);
+
+  f.watch->let_through();
+  f.store->flush();
+  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"put_cursor", "put_cursor"}));
+  ASSERT_TRUE(f.store->put_cursor("c", 3).ok());  // room again
+}
+
+TEST(WriteBehindStore, AFailedWriteIsReportedWithItsOperation) {
+  Fixture f;
+  ASSERT_TRUE(f.store->put_cursor("broken", 1).ok());  // queued: the failure comes later
+  f.store->flush();
+  EXPECT_EQ(f.errors,
+            (std::vector<std::string>{"put_cursor: redis 10.0.0.5:6379: connection refused"}));
+  EXPECT_EQ(f.store->info().last_error, "redis 10.0.0.5:6379: connection refused");
+}
+
+TEST(WriteBehindStore, EveryQueuedWriteIsMadeBeforeTheStoreGoes) {
+  Fixture f;
+  f.watch->shut();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(f.store->put_cursor("pool", i).ok());
+  f.watch->await_held();
+  std::thread closer([&] { f.store.reset(); });
+  f.watch->let_through();
+  closer.join();
+  EXPECT_EQ(f.watch->seen().size(), 50u);
+}
+
+TEST(WriteBehindStore, ItsOwnConversationIsReadWithoutTheBackend) {
+  Fixture f;
+  ASSERT_TRUE(
+      f.store->put_conversation("resp_1", "turn one", kT0, kT0 + std::chrono::hours(1)).ok());
+  f.store->flush();
+  f.watch->shut();  // a read that went to the backend now would hang
+  auto got = f.store->get_conversation("resp_1", kT0 + std::chrono::minutes(1));
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.value(), "turn one");
+  // Past its expiry it is gone here too, and the backend is asked.
+  auto later = std::async(std::launch::async, [&] {
+    return f.store->get_conversation("resp_1", kT0 + std::chrono::hours(2));
+  });
+  f.watch->await_held();
+  f.watch->let_through();
+  auto expired = later.get();
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(expired.value(), std::nullopt);
+  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"put_conversation", "get_conversation"}));
+}
+
+TEST(WriteBehindStore, ConversationsPastTheCacheAreReadFromTheBackend) {
+  Fixture f({.conversation_cache_bytes = 32});
+  const TimePoint expires = kT0 + std::chrono::hours(1);
+  ASSERT_TRUE(f.store->put_conversation("resp_old", std::string(20, 'a'), kT0, expires).ok());
+  ASSERT_TRUE(f.store
+                  ->put_conversation("resp_new", std::string(20, 'b'), kT0,
+                                     expires + std::chrono::minutes(1))
+                  .ok());
+  f.store->flush();
+  auto newest = f.store->get_conversation("resp_new", kT0);
+  auto oldest = f.store->get_conversation("resp_old", kT0);  // pushed out of memory
+  ASSERT_TRUE(newest.ok() && oldest.ok());
+  EXPECT_EQ(newest.value(), std::string(20, 'b'));
+  EXPECT_EQ(oldest.value(), std::string(20, 'a'));
+  EXPECT_EQ(f.watch->seen(),
+            (std::vector<std::string>{"put_conversation", "put_conversation", "get_conversation"}));
+}
+
+}  // namespace
+}  // namespace sluice::state
