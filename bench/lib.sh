@@ -25,10 +25,11 @@ free_ports() {
 
 # Builds sluice (release) and makes the run's scratch directory: sets `bin`,
 # `work` and `pids` (append a pid there for it to be killed on exit); on exit
-# every pid in `pids` is killed and `work` removed.
+# every pid in `pids` is killed and `work` removed. SLUICE_BENCH_BIN=path runs
+# another build instead (an earlier commit's, to compare).
 bench_prepare() {
   cmake --preset release >/dev/null && cmake --build --preset release --target sluice >/dev/null
-  bin=./build/release/apps/sluice/sluice
+  bin=${SLUICE_BENCH_BIN:-./build/release/apps/sluice/sluice}
   work=$(mktemp -d)
   pids=()
   trap bench_cleanup EXIT

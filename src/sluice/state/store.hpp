@@ -167,6 +167,18 @@ class Store {
                                                               TimePoint now) = 0;
 
   virtual StoreInfo info() const = 0;
+
+  // Writes (the put and erase calls) made between begin_writes() and
+  // end_writes() may be held and made together at end_writes(), which says
+  // which of them failed; their own calls returned Done. Redis makes them in
+  // one round trip. By default each write is made as it is called. Only
+  // WriteBehindStore's worker uses this, with no read in between.
+  struct FailedWrite {
+    std::string op;  // "put_conversation"
+    StoreError error;
+  };
+  virtual void begin_writes() {}
+  virtual std::vector<FailedWrite> end_writes() { return {}; }
 };
 
 // Shared by the backends so that they agree on edge cases.

@@ -2,6 +2,7 @@
 
 #include <future>
 #include <utility>
+#include <vector>
 
 namespace sluice::state {
 
@@ -26,14 +27,25 @@ void WriteBehindStore::work() {
   while (true) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and every write made
-    Task task = std::move(queue_.front());
-    queue_.pop_front();
+    // A read alone; else every write queued before the next read, as one
+    // batch (one round trip to Redis, however many there are).
+    std::vector<Queued> batch;
+    do {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    } while (batch.front().write && !queue_.empty() && queue_.front().write &&
+             batch.size() < kMaxBatch);
     busy_ = true;
     lock.unlock();
-    task(*backend_);
+    if (batch.front().write) backend_->begin_writes();
+    for (auto& queued : batch) queued.run(*backend_);
+    if (batch.front().write) {
+      for (const auto& failed : backend_->end_writes()) report(failed.op, failed.error);
+    }
     StoreInfo info = backend_->info();
     lock.lock();
     backend_info_ = std::move(info);
+    if (batch.front().write) queued_writes_ -= batch.size();
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();
   }
@@ -48,11 +60,7 @@ Status WriteBehindStore::write(std::string_view op, Task task) {
     return refused;
   }
   ++queued_writes_;
-  queue_.push_back([this, task = std::move(task)](Store& backend) {
-    task(backend);
-    std::lock_guard done(mu_);
-    --queued_writes_;
-  });
+  queue_.push_back({std::move(task), true});
   lock.unlock();
   wake_.notify_one();
   return Done{};
@@ -66,19 +74,22 @@ Result<T> WriteBehindStore::read(std::function<Result<T>(Store&)> run) {
   auto future = answer->get_future();
   {
     std::lock_guard lock(mu_);
-    queue_.push_back([answer, &run](Store& backend) { answer->set_value(run(backend)); });
+    queue_.push_back({[answer, &run](Store& backend) { answer->set_value(run(backend)); }, false});
   }
   wake_.notify_one();
   return future.get();
 }
 
 void WriteBehindStore::report(std::string_view op, const Status& status) {
-  if (status.ok()) return;
+  if (!status.ok()) report(op, status.error());
+}
+
+void WriteBehindStore::report(std::string_view op, const StoreError& error) {
   {
     std::lock_guard lock(mu_);
-    last_error_ = status.error().message;
+    last_error_ = error.message;
   }
-  if (options_.on_error) options_.on_error(op, status.error());
+  if (options_.on_error) options_.on_error(op, error);
 }
 
 void WriteBehindStore::flush() {

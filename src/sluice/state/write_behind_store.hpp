@@ -1,7 +1,8 @@
 #pragma once
 // A Store in front of a backend that may be far away (Redis on another host)
 // or slow to write (a SQLite file on a busy disk). Writes are queued and made
-// by one worker thread, in the order they were asked for, so the thread that
+// by one worker thread, in the order they were asked for and as many at once
+// as are waiting (one round trip to Redis for all of them), so the thread that
 // serves requests never waits on the backend to write a cooldown, a cursor,
 // an adaptive limit or a Responses turn. Reads wait for the writes queued
 // before them (a caller reads what it wrote), except conversations this
@@ -85,6 +86,12 @@ class WriteBehindStore final : public Store {
 
  private:
   using Task = std::function<void(Store&)>;
+  struct Queued {
+    Task run;
+    bool write;  // else a read, which waits for its answer
+  };
+  // Writes made in one batch at most (one pipeline to Redis).
+  static constexpr std::size_t kMaxBatch = 256;
 
   // Queues a write; an error only when the queue is full.
   Status write(std::string_view op, Task task);
@@ -92,6 +99,7 @@ class WriteBehindStore final : public Store {
   template <class T>
   Result<T> read(std::function<Result<T>(Store&)> run);
   void report(std::string_view op, const Status& status);
+  void report(std::string_view op, const StoreError& error);
   void work();
 
   std::unique_ptr<Store> backend_;
@@ -101,7 +109,7 @@ class WriteBehindStore final : public Store {
   mutable std::mutex mu_;
   std::condition_variable wake_;  // a task was queued, or stop
   std::condition_variable idle_;  // the queue ran dry
-  std::deque<Task> queue_;
+  std::deque<Queued> queue_;
   std::size_t queued_writes_ = 0;
   bool busy_ = false;
   bool stopping_ = false;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <memory>
@@ -14,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "sluice/state/redis/redis_store.hpp"
 #include "sluice/state/test_support.hpp"
+#include "testing/redis_server.hpp"
 
 namespace sluice::state {
 namespace {
@@ -63,6 +66,15 @@ class GatedStore final : public test::ForwardingStore {
     --watch_->waiting;
     watch_->calls.emplace_back(op);
   }
+  void begin_writes() override {
+    std::lock_guard lock(watch_->mu);
+    watch_->calls.emplace_back("begin_writes");
+  }
+  std::vector<FailedWrite> end_writes() override {
+    std::lock_guard lock(watch_->mu);
+    watch_->calls.emplace_back("end_writes");
+    return {};
+  }
   // A write that fails, as a Redis that went away answers.
   Status put_cursor(std::string_view pool, std::size_t cursor) override {
     on_call("put_cursor");
@@ -97,13 +109,15 @@ TEST(WriteBehindStore, AWriteReturnsWhileTheBackendIsStillBusy) {
   ASSERT_TRUE(f.store->put_cooldown({.key_scope = "k", .reason = "429"}).ok());
   ASSERT_TRUE(f.store->put_adaptive_limit("k", "", 3).ok());
   EXPECT_EQ(f.store->queued(), 3u);
-  EXPECT_TRUE(f.watch->seen().empty());
+  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"begin_writes"}));  // none made yet
 
   f.watch->let_through();
   f.store->flush();
   EXPECT_EQ(f.store->queued(), 0u);
+  // The two that waited went to the backend together, as one batch.
   EXPECT_EQ(f.watch->seen(),
-            (std::vector<std::string>{"put_cursor", "put_cooldown", "put_adaptive_limit"}));
+            (std::vector<std::string>{"begin_writes", "put_cursor", "end_writes", "begin_writes",
+                                      "put_cooldown", "put_adaptive_limit", "end_writes"}));
 }
 
 TEST(WriteBehindStore, AReadSeesTheWritesQueuedBeforeIt) {
@@ -116,7 +130,8 @@ TEST(WriteBehindStore, AReadSeesTheWritesQueuedBeforeIt) {
   auto got = cursor.get();
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got.value(), 7u);
-  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"put_cursor", "get_cursor"}));
+  EXPECT_EQ(f.watch->seen(),
+            (std::vector<std::string>{"begin_writes", "put_cursor", "end_writes", "get_cursor"}));
 }
 
 TEST(WriteBehindStore, AFullQueueRefusesAWriteAndSaysWhy) {
@@ -133,7 +148,9 @@ TEST(WriteBehindStore, AFullQueueRefusesAWriteAndSaysWhy) {
 
   f.watch->let_through();
   f.store->flush();
-  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"put_cursor", "put_cursor"}));
+  EXPECT_EQ(f.watch->seen(),
+            (std::vector<std::string>{"begin_writes", "put_cursor", "end_writes", "begin_writes",
+                                      "put_cursor", "end_writes"}));
   ASSERT_TRUE(f.store->put_cursor("c", 3).ok());  // room again
 }
 
@@ -154,7 +171,8 @@ TEST(WriteBehindStore, EveryQueuedWriteIsMadeBeforeTheStoreGoes) {
   std::thread closer([&] { f.store.reset(); });
   f.watch->let_through();
   closer.join();
-  EXPECT_EQ(f.watch->seen().size(), 50u);
+  const auto seen = f.watch->seen();
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "put_cursor"), 50);
 }
 
 TEST(WriteBehindStore, ItsOwnConversationIsReadWithoutTheBackend) {
@@ -175,7 +193,8 @@ TEST(WriteBehindStore, ItsOwnConversationIsReadWithoutTheBackend) {
   auto expired = later.get();
   ASSERT_TRUE(expired.ok());
   EXPECT_EQ(expired.value(), std::nullopt);
-  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"put_conversation", "get_conversation"}));
+  EXPECT_EQ(f.watch->seen(), (std::vector<std::string>{"begin_writes", "put_conversation",
+                                                       "end_writes", "get_conversation"}));
 }
 
 TEST(WriteBehindStore, ConversationsPastTheCacheAreReadFromTheBackend) {
@@ -192,8 +211,39 @@ TEST(WriteBehindStore, ConversationsPastTheCacheAreReadFromTheBackend) {
   ASSERT_TRUE(newest.ok() && oldest.ok());
   EXPECT_EQ(newest.value(), std::string(20, 'b'));
   EXPECT_EQ(oldest.value(), std::string(20, 'a'));
-  EXPECT_EQ(f.watch->seen(),
-            (std::vector<std::string>{"put_conversation", "put_conversation", "get_conversation"}));
+  const auto seen = f.watch->seen();
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "put_conversation"), 2);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "get_conversation"), 1);  // resp_old only
+}
+
+// RedisStore's batch: held until end_writes, then sent in one pipeline; a
+// Redis that is gone fails each write of it by name.
+TEST(WriteBehindStore, RedisHoldsABatchAndSendsItAtTheEnd) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  auto writer = RedisStore::open({.url = server.url(), .prefix = "batch:"});
+  auto reader = RedisStore::open({.url = server.url(), .prefix = "batch:"});
+  ASSERT_TRUE(writer.ok() && reader.ok());
+  Store& w = *writer.value();
+  w.begin_writes();
+  ASSERT_TRUE(w.put_cursor("pool", 4).ok());
+  ASSERT_TRUE(w.put_cooldown({.key_scope = "k", .reason = "429"}).ok());
+  EXPECT_EQ(reader.value()->get_cursor("pool").value(), std::nullopt);  // held
+  EXPECT_TRUE(w.end_writes().empty());
+  EXPECT_EQ(reader.value()->get_cursor("pool").value(), 4u);
+  EXPECT_EQ(reader.value()->get_cooldown("k").value()->reason, "429");
+
+  server.stop();
+  w.begin_writes();
+  ASSERT_TRUE(w.put_cursor("pool", 5).ok());
+  ASSERT_TRUE(w.put_conversation("resp_1", "turn", kT0, kT0 + std::chrono::hours(1)).ok());
+  const auto failed = w.end_writes();
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(failed[0].op, "put_cursor");
+  EXPECT_EQ(failed[1].op, "put_conversation");
+  EXPECT_NE(failed[0].error.message.find("127.0.0.1:" + std::to_string(server.port())),
+            std::string::npos)
+      << failed[0].error.message;
 }
 
 }  // namespace

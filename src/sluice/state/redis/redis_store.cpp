@@ -141,18 +141,60 @@ Result<std::optional<std::string>> RedisStore::hget(std::string_view hash, std::
   return std::optional<std::string>(std::move(r.value().str));
 }
 
-Status RedisStore::put_cooldown(const KeyCooldown& cooldown) {
-  auto replies = client_->pipeline(
-      {{"HSET", key("cooldowns"), cooldown.key_scope, encode_cooldown(cooldown)},
-       {"PUBLISH", redis_events_channel(options_.prefix), cooldown_event(cooldown.key_scope)}});
+Status RedisStore::write(std::string_view op, std::vector<std::vector<std::string>> commands) {
+  if (batching_) {
+    batch_writes_.emplace_back(std::string(op), commands.size());
+    for (auto& c : commands) batch_.push_back(std::move(c));
+    return Done{};
+  }
+  auto replies = client_->pipeline(commands);
   if (!replies.ok()) {
     last_error_ = replies.error().message;
     return replies.error();
   }
-  for (const auto& r : replies.value()) {
-    if (r.is_error()) return StoreError{last_error_ = "redis put_cooldown: " + r.str};
-  }
+  if (auto failed = check_replies(op, replies.value(), 0, replies.value().size())) return *failed;
   return Done{};
+}
+
+std::optional<StoreError> RedisStore::check_replies(std::string_view op,
+                                                    const std::vector<RedisReply>& replies,
+                                                    std::size_t from, std::size_t count) {
+  for (std::size_t i = from; i < from + count && i < replies.size(); ++i) {
+    if (replies[i].is_error()) {
+      last_error_ = "redis " + std::string(op) + ": " + replies[i].str;
+      return StoreError{last_error_};
+    }
+  }
+  return std::nullopt;
+}
+
+void RedisStore::begin_writes() { batching_ = true; }
+
+std::vector<Store::FailedWrite> RedisStore::end_writes() {
+  batching_ = false;
+  std::vector<FailedWrite> failed;
+  if (batch_.empty()) return failed;
+  auto replies = client_->pipeline(batch_);
+  std::size_t at = 0;
+  for (const auto& [op, count] : batch_writes_) {
+    if (!replies.ok()) {
+      failed.push_back({op, replies.error()});
+    } else if (auto e = check_replies(op, replies.value(), at, count)) {
+      failed.push_back({op, *e});
+    }
+    at += count;
+  }
+  if (!replies.ok()) last_error_ = replies.error().message;
+  batch_.clear();
+  batch_writes_.clear();
+  return failed;
+}
+
+Status RedisStore::put_cooldown(const KeyCooldown& cooldown) {
+  return write(
+      "put_cooldown",
+      {{"HSET", key("cooldowns"), cooldown.key_scope, encode_cooldown(cooldown)},
+       {"PUBLISH", redis_events_channel(options_.prefix), cooldown_event(cooldown.key_scope)}});
 }
 
 Result<std::optional<KeyCooldown>> RedisStore::get_cooldown(std::string_view key_scope) {
@@ -165,9 +207,7 @@ Result<std::optional<KeyCooldown>> RedisStore::get_cooldown(std::string_view key
 }
 
 Status RedisStore::erase_cooldown(std::string_view key_scope) {
-  auto r = call({"HDEL", key("cooldowns"), std::string(key_scope)});
-  if (!r.ok()) return r.error();
-  return Done{};
+  return write("erase_cooldown", {{"HDEL", key("cooldowns"), std::string(key_scope)}});
 }
 
 Result<std::vector<KeyCooldown>> RedisStore::list_cooldowns() {
@@ -184,9 +224,8 @@ Result<std::vector<KeyCooldown>> RedisStore::list_cooldowns() {
 }
 
 Status RedisStore::put_cursor(std::string_view pool_id, std::size_t cursor) {
-  auto r = call({"HSET", key("cursors"), std::string(pool_id), std::to_string(cursor)});
-  if (!r.ok()) return r.error();
-  return Done{};
+  return write("put_cursor",
+               {{"HSET", key("cursors"), std::string(pool_id), std::to_string(cursor)}});
 }
 
 Result<std::optional<std::size_t>> RedisStore::get_cursor(std::string_view pool_id) {
@@ -200,9 +239,8 @@ Result<std::optional<std::size_t>> RedisStore::get_cursor(std::string_view pool_
 
 Status RedisStore::put_adaptive_limit(std::string_view key_scope, std::string_view bucket,
                                       int limit) {
-  auto r = call({"HSET", key("adaptive"), composite({key_scope, bucket}), std::to_string(limit)});
-  if (!r.ok()) return r.error();
-  return Done{};
+  return write("put_adaptive_limit",
+               {{"HSET", key("adaptive"), composite({key_scope, bucket}), std::to_string(limit)}});
 }
 
 Result<std::optional<int>> RedisStore::get_adaptive_limit(std::string_view key_scope,
@@ -217,10 +255,8 @@ Result<std::optional<int>> RedisStore::get_adaptive_limit(std::string_view key_s
 
 Status RedisStore::put_snapshot(std::string_view key_scope, std::string_view model,
                                 const RateLimitSnapshot& snapshot) {
-  auto r =
-      call({"HSET", key("snapshots"), composite({key_scope, model}), encode_snapshot(snapshot)});
-  if (!r.ok()) return r.error();
-  return Done{};
+  return write("put_snapshot", {{"HSET", key("snapshots"), composite({key_scope, model}),
+                                 encode_snapshot(snapshot)}});
 }
 
 Result<std::optional<RateLimitSnapshot>> RedisStore::get_snapshot(std::string_view key_scope,
@@ -273,19 +309,15 @@ Result<UsageCounts> RedisStore::get_usage(const UsageKey& key_) {
 Status RedisStore::put_conversation(std::string_view response_id, std::string_view conversation,
                                     TimePoint now, TimePoint expires) {
   if (expires <= now) {  // gone at once: nothing of it stays
-    auto r = call({"DEL", key("conversation:" + std::string(response_id))});
-    if (!r.ok()) return r.error();
-    return Done{};
+    return write("put_conversation", {{"DEL", key("conversation:" + std::string(response_id))}});
   }
   const auto ttl_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(expires - now).count() + 1000;
   std::string value = std::to_string(expires.time_since_epoch().count());
   value += '\n';
   value.append(conversation.data(), conversation.size());
-  auto r = call({"SET", key("conversation:" + std::string(response_id)), std::move(value), "PX",
-                 std::to_string(ttl_ms)});
-  if (!r.ok()) return r.error();
-  return Done{};
+  return write("put_conversation", {{"SET", key("conversation:" + std::string(response_id)),
+                                     std::move(value), "PX", std::to_string(ttl_ms)}});
 }
 
 Result<std::optional<std::string>> RedisStore::get_conversation(std::string_view response_id,

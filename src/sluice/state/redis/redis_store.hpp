@@ -61,16 +61,32 @@ class RedisStore final : public Store {
 
   StoreInfo info() const override;
 
+  // Writes in between are sent as one pipeline at end_writes().
+  void begin_writes() override;
+  std::vector<FailedWrite> end_writes() override;
+
  private:
   RedisStore(RedisStoreOptions options, RedisTarget target);
   std::string key(std::string_view name) const { return options_.prefix + std::string(name); }
   Result<RedisReply> call(const std::vector<std::string>& argv);
   Result<std::optional<std::string>> hget(std::string_view hash, std::string_view field);
+  // One write's commands: made now in one round trip, or held for
+  // end_writes() while a batch is open.
+  Status write(std::string_view op, std::vector<std::vector<std::string>> commands);
+  // The error of a write whose replies came back; nullopt when none failed.
+  std::optional<StoreError> check_replies(std::string_view op,
+                                          const std::vector<RedisReply>& replies, std::size_t from,
+                                          std::size_t count);
 
   RedisStoreOptions options_;
   std::unique_ptr<RedisClient> client_;
   std::vector<std::string> warnings_;
   std::string last_error_;
+  // An open batch: its commands, and per write its operation and how many
+  // of the commands are its.
+  bool batching_ = false;
+  std::vector<std::vector<std::string>> batch_;
+  std::vector<std::pair<std::string, std::size_t>> batch_writes_;
 };
 
 }  // namespace sluice::state
