@@ -41,10 +41,9 @@ void WriteBehindStore::work() {
     for (auto& queued : batch) queued.run(*backend_);
     if (batch.front().write) {
       for (const auto& failed : backend_->end_writes()) report(failed.op, failed.error);
+      refresh_info();
     }
-    StoreInfo info = backend_->info();
     lock.lock();
-    backend_info_ = std::move(info);
     if (batch.front().write) queued_writes_ -= batch.size();
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();
@@ -74,7 +73,12 @@ Result<T> WriteBehindStore::read(std::function<Result<T>(Store&)> run) {
   auto future = answer->get_future();
   {
     std::lock_guard lock(mu_);
-    queue_.push_back({[answer, &run](Store& backend) { answer->set_value(run(backend)); }, false});
+    queue_.push_back({[this, answer, &run](Store& backend) {
+                        Result<T> got = run(backend);
+                        refresh_info();  // before the caller can ask info()
+                        answer->set_value(std::move(got));
+                      },
+                      false});
   }
   wake_.notify_one();
   return future.get();
@@ -90,6 +94,16 @@ void WriteBehindStore::report(std::string_view op, const StoreError& error) {
     last_error_ = error.message;
   }
   if (options_.on_error) options_.on_error(op, error);
+}
+
+void WriteBehindStore::refresh_info() {
+  StoreInfo info = backend_->info();
+  std::lock_guard lock(mu_);
+  // A read's failure is the backend's to record: the newest error shows.
+  if (!info.last_error.empty() && info.last_error != backend_info_.last_error) {
+    last_error_ = info.last_error;
+  }
+  backend_info_ = std::move(info);
 }
 
 void WriteBehindStore::flush() {

@@ -75,8 +75,9 @@ class WriteBehindStore final : public Store {
   Result<std::optional<std::string>> get_conversation(std::string_view response_id,
                                                       TimePoint now) override;
 
-  // The backend's as of its last call (never waits for one in progress),
-  // with the last write that failed or was refused here as its last_error.
+  // The backend's as of its last call (never waits for one in progress);
+  // its last_error is the newest failure seen: a write refused here, or any
+  // call the backend failed.
   StoreInfo info() const override;
 
   // Returns once every call made before it has reached the backend.
@@ -101,6 +102,8 @@ class WriteBehindStore final : public Store {
   void report(std::string_view op, const Status& status);
   void report(std::string_view op, const StoreError& error);
   void work();
+  // The backend's info as of now, on the worker (it alone calls the backend).
+  void refresh_info();
 
   std::unique_ptr<Store> backend_;
   Options options_;

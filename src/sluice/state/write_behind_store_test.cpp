@@ -75,6 +75,16 @@ class GatedStore final : public test::ForwardingStore {
     watch_->calls.emplace_back("end_writes");
     return {};
   }
+  // A read that fails and is recorded, as RedisStore records its errors.
+  Result<std::optional<RateLimitSnapshot>> get_snapshot(std::string_view,
+                                                        std::string_view) override {
+    on_call("get_snapshot");
+    last_error_ = "redis 10.0.0.5:6379: reply timed out";
+    return StoreError{last_error_};
+  }
+  StoreInfo info() const override {
+    return StoreInfo{.backend = "gated", .last_error = last_error_};
+  }
   // A write that fails, as a Redis that went away answers.
   Status put_cursor(std::string_view pool, std::size_t cursor) override {
     on_call("put_cursor");
@@ -84,6 +94,7 @@ class GatedStore final : public test::ForwardingStore {
 
  private:
   std::shared_ptr<Watch> watch_;
+  std::string last_error_;
 };
 
 struct Fixture {
@@ -161,6 +172,17 @@ TEST(WriteBehindStore, AFailedWriteIsReportedWithItsOperation) {
   EXPECT_EQ(f.errors,
             (std::vector<std::string>{"put_cursor: redis 10.0.0.5:6379: connection refused"}));
   EXPECT_EQ(f.store->info().last_error, "redis 10.0.0.5:6379: connection refused");
+}
+
+TEST(WriteBehindStore, TheNewestFailureIsTheLastErrorWhoeverSawIt) {
+  Fixture f;
+  ASSERT_TRUE(f.store->put_cursor("broken", 1).ok());
+  f.store->flush();
+  EXPECT_EQ(f.store->info().last_error, "redis 10.0.0.5:6379: connection refused");
+  // A read the backend failed (and recorded) is newer than that write.
+  EXPECT_FALSE(f.store->get_snapshot("k", "m").ok());
+  EXPECT_EQ(f.store->info().last_error, "redis 10.0.0.5:6379: reply timed out");
+  EXPECT_EQ(f.store->info().backend, "gated");
 }
 
 TEST(WriteBehindStore, EveryQueuedWriteIsMadeBeforeTheStoreGoes) {
