@@ -276,6 +276,7 @@ class EngineHarness {
   engine::RequestEngine& engine() { return *engine_; }
   state::MemoryStore& store() { return store_; }
   FakeClock& clock() { return clock_; }
+  FakeTimers& timers() { return timers_; }
   TimePoint now() const { return clock_.now(); }
 
   // Starts a request for alias `model` (the body's "model") as the gateway's

@@ -21,8 +21,11 @@ class FakeTimers final : public ports::Timers {
       : executor_(std::move(executor)), clock_(clock) {}
 
   std::unique_ptr<ports::Timer> at(TimePoint when) override {
+    ++made_;
     return std::make_unique<Wait>(executor_, clock_, when);
   }
+  // Timers asked for so far (a test compares what two paths cost).
+  std::size_t made() const { return made_; }
 
  private:
   class Wait final : public ports::Timer {
@@ -59,6 +62,7 @@ class FakeTimers final : public ports::Timers {
 
   boost::asio::any_io_executor executor_;
   FakeClock& clock_;
+  std::size_t made_ = 0;
 };
 
 }  // namespace sluice::testing

@@ -1,5 +1,7 @@
 // Admission, shared by requests and the policy mode's slots: a concurrency slot by
 // priority, and in Redis mode a lease across instances.
+#include <thread>
+
 #include "sluice/engine/engine_impl.hpp"
 
 namespace sluice::engine {
@@ -50,17 +52,20 @@ auto RequestEngine::Impl::ask_admission(const state::AdmissionRequest& request)
     -> awaitable<state::Admission> {
   struct Pending {
     std::optional<state::Admission> answer;
-    ports::Timer* timer = nullptr;  // null once this frame stopped waiting
+    ports::Timer* timer = nullptr;  // null unless this frame is waiting
+    bool asking = true;             // inside admit_async, on this thread
   };
   auto pending = std::make_shared<Pending>();
-  const std::unique_ptr<ports::Timer> timer = timers.at(clock.now() + kAdmissionWait);
-  pending->timer = timer.get();
-  struct StopWaiting {
-    Pending& p;
-    ~StopWaiting() { p.timer = nullptr; }
-  } stop_waiting{*pending};
+  const std::thread::id here = std::this_thread::get_id();
   coordinator->admit_async(
-      request, [pending, request, mb = mailbox, c = coordinator](state::Admission a) {
+      request, [pending, here, request, mb = mailbox, c = coordinator](state::Admission a) {
+        // Answered at once (a spare lease): taken as it is. Posting it cost
+        // two loop turns and a timer per request, and under load each turn
+        // waits behind every completion already queued.
+        if (std::this_thread::get_id() == here && pending->asking) {
+          pending->answer = std::move(a);
+          return;
+        }
         std::lock_guard lock(mb->m);
         if (!mb->open) return;
         asio::post(mb->executor, [pending, request, c, a = std::move(a)]() mutable {
@@ -73,7 +78,16 @@ auto RequestEngine::Impl::ask_admission(const state::AdmissionRequest& request)
           pending->timer->wake();
         });
       });
-  if (!pending->answer) co_await timer->wait();
+  pending->asking = false;
+  if (pending->answer) co_return std::move(*pending->answer);
+  // A posted answer runs on this thread, so not before this frame waits.
+  const std::unique_ptr<ports::Timer> timer = timers.at(clock.now() + kAdmissionWait);
+  pending->timer = timer.get();
+  struct StopWaiting {
+    Pending& p;
+    ~StopWaiting() { p.timer = nullptr; }
+  } stop_waiting{*pending};
+  co_await timer->wait();
   // No answer in time: as if Redis were away (local limits only).
   co_return pending->answer.value_or(state::Admission{});
 }

@@ -652,6 +652,50 @@ TEST(EngineScenario, NoRequestWaitsForAnotherRequestsRedisRoundTrip) {
   EXPECT_EQ(redis.released, (std::vector<std::string>{"lease-2", "lease-1"}));
 }
 
+// Redis mode's port answering inside admit_async, as RedisCoordinator does
+// from a spare lease.
+class InstantCoordinator final : public state::Coordinator {
+ public:
+  std::vector<std::string> released;
+  state::Admission admit(const state::AdmissionRequest&) override {
+    state::Admission a;
+    a.kind = state::Admission::Kind::kGranted;
+    a.lease_id = "spare-" + std::to_string(++granted_);
+    return a;
+  }
+  void release(const state::AdmissionRequest&, const std::string& id, bool) override {
+    released.push_back(id);
+  }
+  void share_snapshot(const state::AdmissionRequest&, const RateLimitSnapshot&) override {}
+  void renew() override {}
+  Duration lease_ttl() const override { return seconds(10); }
+
+ private:
+  int granted_ = 0;
+};
+
+TEST(EngineScenario, AnAdmissionAnsweredAtOnceCostsWhatMemoryModeCosts) {
+  EngineHarness memory(kOneProvider, {0.5});
+  ASSERT_TRUE(memory.ok());
+  const std::size_t before_memory = memory.timers().made();
+  auto alone = memory.chat("main");
+  memory.run();
+  ASSERT_TRUE(alone->done);
+  const std::size_t memory_timers = memory.timers().made() - before_memory;
+
+  InstantCoordinator redis;
+  EngineHarness shared(kOneProvider, {0.5}, nullptr, &redis);
+  ASSERT_TRUE(shared.ok());
+  const std::size_t before_shared = shared.timers().made();
+  auto call = shared.chat("main");
+  shared.run();
+  ASSERT_TRUE(call->done);
+  EXPECT_EQ(call->writer.status, 200);
+  // No admission timer, no wait for a posted answer: the lease was at hand.
+  EXPECT_EQ(shared.timers().made() - before_shared, memory_timers);
+  EXPECT_EQ(redis.released, (std::vector<std::string>{"spare-1"}));
+}
+
 TEST(EngineScenario, AnAdmissionAnsweredAfterItsRequestGaveUpIsGivenBack) {
   SlowCoordinator redis;
   EngineHarness h(kOneProvider, {0.5}, nullptr, &redis);
