@@ -50,7 +50,7 @@ void WriteBehindStore::work() {
   }
 }
 
-Status WriteBehindStore::write(std::string_view op, Task task) {
+Status WriteBehindStore::write(std::string_view op, std::function<Status(Store&)> task) {
   std::unique_lock lock(mu_);
   if (queued_writes_ >= options_.max_queued) {
     StoreError refused{"the state backend is behind (" + std::to_string(queued_writes_) +
@@ -59,7 +59,10 @@ Status WriteBehindStore::write(std::string_view op, Task task) {
     return refused;
   }
   ++queued_writes_;
-  queue_.push_back({std::move(task), true});
+  queue_.push_back({[this, op = std::string(op), task = std::move(task)](Store& backend) {
+                      report(op, task(backend));
+                    },
+                    true});
   lock.unlock();
   wake_.notify_one();
   return Done{};
@@ -117,8 +120,7 @@ std::size_t WriteBehindStore::queued() const {
 }
 
 Status WriteBehindStore::put_cooldown(const KeyCooldown& cooldown) {
-  return write("put_cooldown",
-               [this, cooldown](Store& s) { report("put_cooldown", s.put_cooldown(cooldown)); });
+  return write("put_cooldown", [cooldown](Store& s) { return s.put_cooldown(cooldown); });
 }
 
 Result<std::optional<KeyCooldown>> WriteBehindStore::get_cooldown(std::string_view key_scope) {
@@ -127,9 +129,8 @@ Result<std::optional<KeyCooldown>> WriteBehindStore::get_cooldown(std::string_vi
 }
 
 Status WriteBehindStore::erase_cooldown(std::string_view key_scope) {
-  return write("erase_cooldown", [this, scope = std::string(key_scope)](Store& s) {
-    report("erase_cooldown", s.erase_cooldown(scope));
-  });
+  return write("erase_cooldown",
+               [scope = std::string(key_scope)](Store& s) { return s.erase_cooldown(scope); });
 }
 
 Result<std::vector<KeyCooldown>> WriteBehindStore::list_cooldowns() {
@@ -137,8 +138,8 @@ Result<std::vector<KeyCooldown>> WriteBehindStore::list_cooldowns() {
 }
 
 Status WriteBehindStore::put_cursor(std::string_view pool_id, std::size_t cursor) {
-  return write("put_cursor", [this, pool = std::string(pool_id), cursor](Store& s) {
-    report("put_cursor", s.put_cursor(pool, cursor));
+  return write("put_cursor", [pool = std::string(pool_id), cursor](Store& s) {
+    return s.put_cursor(pool, cursor);
   });
 }
 
@@ -148,10 +149,10 @@ Result<std::optional<std::size_t>> WriteBehindStore::get_cursor(std::string_view
 
 Status WriteBehindStore::put_adaptive_limit(std::string_view key_scope, std::string_view bucket,
                                             int limit) {
-  return write("put_adaptive_limit", [this, scope = std::string(key_scope),
-                                      bucket = std::string(bucket), limit](Store& s) {
-    report("put_adaptive_limit", s.put_adaptive_limit(scope, bucket, limit));
-  });
+  return write("put_adaptive_limit",
+               [scope = std::string(key_scope), bucket = std::string(bucket), limit](Store& s) {
+                 return s.put_adaptive_limit(scope, bucket, limit);
+               });
 }
 
 Result<std::optional<int>> WriteBehindStore::get_adaptive_limit(std::string_view key_scope,
@@ -163,8 +164,9 @@ Result<std::optional<int>> WriteBehindStore::get_adaptive_limit(std::string_view
 Status WriteBehindStore::put_snapshot(std::string_view key_scope, std::string_view model,
                                       const RateLimitSnapshot& snapshot) {
   return write("put_snapshot",
-               [this, scope = std::string(key_scope), model = std::string(model), snapshot](
-                   Store& s) { report("put_snapshot", s.put_snapshot(scope, model, snapshot)); });
+               [scope = std::string(key_scope), model = std::string(model), snapshot](Store& s) {
+                 return s.put_snapshot(scope, model, snapshot);
+               });
 }
 
 Result<std::optional<RateLimitSnapshot>> WriteBehindStore::get_snapshot(std::string_view key_scope,
@@ -186,10 +188,9 @@ Status WriteBehindStore::put_conversation(std::string_view response_id,
                                           TimePoint expires) {
   // Memory first (it never fails), so the next turn finds it at once.
   (void)own_conversations_.put_conversation(response_id, conversation, now, expires);
-  return write("put_conversation", [this, id = std::string(response_id),
-                                    text = std::string(conversation), now, expires](Store& s) {
-    report("put_conversation", s.put_conversation(id, text, now, expires));
-  });
+  return write("put_conversation",
+               [id = std::string(response_id), text = std::string(conversation), now,
+                expires](Store& s) { return s.put_conversation(id, text, now, expires); });
 }
 
 Result<std::optional<std::string>> WriteBehindStore::get_conversation(std::string_view response_id,

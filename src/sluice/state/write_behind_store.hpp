@@ -94,8 +94,9 @@ class WriteBehindStore final : public Store {
   // Writes made in one batch at most (one pipeline to Redis).
   static constexpr std::size_t kMaxBatch = 256;
 
-  // Queues a write; an error only when the queue is full.
-  Status write(std::string_view op, Task task);
+  // Queues a write, whose failure is reported under `op`; an error only
+  // when the queue is full.
+  Status write(std::string_view op, std::function<Status(Store&)> task);
   // Runs `read` on the worker after everything queued before it.
   template <class T>
   Result<T> read(std::function<Result<T>(Store&)> run);
