@@ -456,7 +456,8 @@ struct RequestEngine::Impl {
     return ti;
   }
   // Redis mode: one admission, asked without blocking the loop (the
-  // coordinator answers on its own thread; the answer is posted back).
+  // coordinator answers on its own thread and the answer is posted back, or
+  // at once from a spare lease).
   awaitable<state::Admission> ask_admission(const state::AdmissionRequest& request);
   // Redis mode: asks for a lease until one is free across the instances or
   // `give_up` passes (kBusy then).
@@ -474,6 +475,31 @@ struct RequestEngine::Impl {
     std::string refusal;
   };
   KeyPick pick_slot_key(ProviderRuntime& p, std::optional<std::size_t> wanted, TimePoint now);
+  // The provider and key a slot request names, or why it names none
+  // (`refusal_code` set).
+  struct SlotTarget {
+    ProviderRuntime* provider = nullptr;
+    std::optional<std::size_t> wanted;  // the key asked for by fingerprint
+    std::string refusal_code;
+    std::string refusal;
+  };
+  SlotTarget slot_target(const SlotRequest& r);
+  // What a slot's Redis step says (lease across instances, the budget they
+  // spend together): go on, look again from the start, or refuse.
+  struct SharedStep {
+    enum class Kind : std::uint8_t { kGo, kAgain, kRefuse };
+    Kind kind = Kind::kGo;
+    std::string code;
+    std::string message;
+    std::optional<Duration> retry_after;
+  };
+  awaitable<SharedStep> share_slot(SharedLease& lease, const ModelBudget& mb,
+                                   const policy::ThrottleInput& ti, TimePoint give_up,
+                                   SlotCancel* cancel, const std::string& where);
+  // The slot granted: its send is counted in `mb` until it is given back.
+  static Slot granted_slot(const SlotRequest& r, ModelBudget& mb, std::shared_ptr<SlotGrant> grant,
+                           int in_flight, policy::Permit permit, std::string fingerprint,
+                           std::size_t key_index);
   std::string learn(const Learning& l);
 
   // --- one request (handle.cpp) ------------------------------------------
@@ -567,6 +593,17 @@ struct RequestEngine::Impl {
   static policy::Event shared_event(const state::Admission& admission, SharedLease& lease,
                                     const ModelBudget& mb, const policy::ThrottleInput& seen,
                                     TimePoint now);
+  // What Redis mode asks for one send on `fingerprint` of `p` for `model`.
+  static state::AdmissionRequest lease_request(const ProviderRuntime& p,
+                                               const std::string& fingerprint,
+                                               const std::string& model, int limit,
+                                               std::int64_t tokens) {
+    return {.key_scope = key_scope(p, fingerprint),
+            .bucket = p.cfg->limiter_bucket(model),
+            .model = model,
+            .limit = limit,
+            .tokens = tokens};
+  }
   awaitable<policy::Relayed> relay_answer(FrontRequest& req, ports::ResponseWriter& w,
                                           const policy::RequestRun& run, TimePoint started,
                                           const ResponsesState& responses, const ProviderRuntime& p,

@@ -92,11 +92,8 @@ auto RequestEngine::Impl::handle(FrontRequest req, ports::ResponseWriter& w) -> 
       // permit is kept while waiting, so local priority order still holds.
       const std::string& model = req.route[current].upstream_model;
       SharedLease& lease = hold.lease;
-      lease.request.key_scope = key_scope(*p, p->pool.keys[hold.key_index].fingerprint);
-      lease.request.bucket = p->cfg->limiter_bucket(model);
-      lease.request.model = model;
-      lease.request.limit = hold.limiter->limit();
-      lease.request.tokens = own_tokens;
+      lease.request = lease_request(*p, p->pool.keys[hold.key_index].fingerprint, model,
+                                    hold.limiter->limit(), own_tokens);
       hold.admission = co_await admit_shared(lease, a->give_up);
       event = shared_event(hold.admission, lease, *hold.mb, hold.budget_seen, clock.now());
       continue;

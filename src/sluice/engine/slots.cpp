@@ -101,26 +101,11 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
     if (retry_after) out.retry_after = std::max(Duration::zero(), *retry_after);
     return out;
   };
-  auto pit = providers.find(r.provider);
-  if (pit == providers.end()) {
-    co_return refuse("unknown_provider", "no provider \"" + r.provider +
-                                             "\" in the config; providers: " + names_of(providers));
+  SlotTarget target = slot_target(r);
+  if (!target.refusal_code.empty()) {
+    co_return refuse(std::move(target.refusal_code), std::move(target.refusal));
   }
-  ProviderRuntime& p = pit->second;
-  if (r.model.empty() && per_model_limits(p)) {
-    co_return refuse("missing_model", r.provider +
-                                          " limits each model separately: name the upstream "
-                                          "model the request is for");
-  }
-  std::optional<std::size_t> wanted;
-  if (!r.key_fingerprint.empty()) {
-    wanted = key_index_of(p.pool, r.key_fingerprint);
-    if (!wanted) {
-      co_return refuse("unknown_key", "key " + r.key_fingerprint + " is not one of " + r.provider +
-                                          "'s keys (providers." + r.provider +
-                                          ".keys in the config)");
-    }
-  }
+  ProviderRuntime& p = *target.provider;
   const std::string where = r.provider + "/" + r.model;
   // A deadline already due still gets one look (timeout 0: "only if free now").
   for (bool first = true;; first = false) {
@@ -132,18 +117,18 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
     const Duration left = r.deadline ? std::max(Duration::zero(), *r.deadline - now) : kForever;
 
     // 1. A key that is not cooling: the one asked for, or the pool's pick.
-    KeyPick pick = pick_slot_key(p, wanted, now);
+    KeyPick pick = pick_slot_key(p, target.wanted, now);
     if (!pick.refusal_code.empty()) {
       co_return refuse(std::move(pick.refusal_code), std::move(pick.refusal));
     }
-    const std::optional<std::size_t> key_index = pick.index;
-    if (!key_index) {
+    if (!pick.index) {
       const TimePoint free_at = *pick.free_at;
       if (free_at - now > left) {
         co_return refuse("keys_cooling",
-                         wanted ? "key " + r.key_fingerprint + " of " + r.provider +
-                                      " is cooling: " + p.pool.keys[*wanted].cooling_reason
-                                : "every key of " + r.provider + " is cooling",
+                         target.wanted
+                             ? "key " + r.key_fingerprint + " of " + r.provider +
+                                   " is cooling: " + p.pool.keys[*target.wanted].cooling_reason
+                             : "every key of " + r.provider + " is cooling",
                          free_at - now);
       }
       const TimePoint wake_at = free_at + wake_delay(r.priority);
@@ -151,7 +136,7 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
       continue;
     }
     // A copy: the pool is replaced while this coroutine waits.
-    const std::string fingerprint = p.pool.keys[*key_index].fingerprint;
+    const std::string fingerprint = p.pool.keys[*pick.index].fingerprint;
     UpstreamKeyState& key_state = registry.key(p.cfg->base_url, fingerprint);
     ModelBudget& mb = key_state.budgets[r.model];
 
@@ -194,61 +179,107 @@ auto RequestEngine::Impl::acquire_slot(SlotRequest r, std::shared_ptr<SlotCancel
     // 3b. Redis mode: free across every instance too, and within the budget
     // they spend together.
     if (coordinator) {
-      SharedLease& lease = grant->lease;
-      lease.request.key_scope = key_scope(p, fingerprint);
-      lease.request.bucket = p.cfg->limiter_bucket(r.model);
-      lease.request.model = r.model;
-      lease.request.limit = limiter.limit();
-      lease.request.tokens = r.estimated_tokens;
+      grant->lease.request =
+          lease_request(p, fingerprint, r.model, limiter.limit(), r.estimated_tokens);
       const TimePoint give_up = now + left;
-      const state::Admission admission = co_await admit_shared(lease, give_up, cancel.get());
-      if (admission.kind == state::Admission::Kind::kBusy) {
-        if (cancel->cancelled) continue;
-        co_return refuse(
-            "no_slot", "no concurrency slot on " + where + " across instances before the deadline",
-            std::chrono::seconds(1));
-      }
-      lease.id = admission.lease_id;  // empty when Redis is away: local limits only
-      const auto& shared = admission.budget;
-      if (!lease.id.empty() && shared.snapshot &&
-          (!mb.snapshot || shared.snapshot->taken_at >= mb.snapshot->taken_at)) {
-        policy::ThrottleInput si = refreshed(ti, mb, clock.now());
-        si.snapshot = &*shared.snapshot;
-        si.unaccounted_requests = shared.sent_requests;
-        si.unaccounted_tokens = shared.sent_tokens;
-        const policy::ThrottleDecision sd = policy::decide_throttle(si);
-        if (sd.kind != policy::ThrottleDecision::Kind::kSendNow) {
-          lease.release(true);  // not sent: uncount it
-          if (sd.kind == policy::ThrottleDecision::Kind::kNotBefore) {
-            co_return refuse(
-                "budget_spent",
-                "shared budget " + sd.bucket + " of " + where + " is spent until its reset",
-                sd.until - clock.now());
-          }
-          co_await cancellable_sleep(sd.until, cancel.get());
-          continue;
-        }
+      SharedStep step = co_await share_slot(grant->lease, mb, ti, give_up, cancel.get(), where);
+      if (step.kind == SharedStep::Kind::kAgain) continue;
+      if (step.kind == SharedStep::Kind::kRefuse) {
+        co_return refuse(std::move(step.code), std::move(step.message), step.retry_after);
       }
     }
     if (cancel->cancelled) co_return refuse("cancelled", "the wait for a slot was cancelled");
 
-    // Granted: counted as sent until the slot is given back.
-    ++mb.in_flight;
-    mb.in_flight_tokens += r.estimated_tokens;
-    ++mb.unaccounted_requests;
-    mb.unaccounted_tokens += r.estimated_tokens;
-    grant->budget = &mb;
-    grant->tokens = r.estimated_tokens;
-    grant->in_flight_at_send = limiter.in_flight();
-    grant->permit = std::move(*permit);
-    out.granted = true;
-    out.provider = r.provider;
-    out.model = r.model;
-    out.key_fingerprint = fingerprint;
-    out.key_index = *key_index;
-    out.grant = std::move(grant);
-    co_return out;
+    co_return granted_slot(r, mb, std::move(grant), limiter.in_flight(), std::move(*permit),
+                           fingerprint, *pick.index);
   }
+}
+
+// The driver's reading of an admission (shared_event, handle.cpp's Share
+// step), acted on for a slot.
+auto RequestEngine::Impl::share_slot(SharedLease& lease, const ModelBudget& mb,
+                                     const policy::ThrottleInput& ti, TimePoint give_up,
+                                     SlotCancel* cancel, const std::string& where)
+    -> awaitable<SharedStep> {
+  SharedStep step;
+  const state::Admission admission = co_await admit_shared(lease, give_up, cancel);
+  const auto shared = std::get<policy::Shared>(
+      shared_event(admission, lease, mb, refreshed(ti, mb, clock.now()), clock.now()));
+  if (shared.kind == policy::Shared::Kind::kBusy) {
+    if (cancel->cancelled) {
+      step.kind = SharedStep::Kind::kAgain;  // said at the top
+    } else {
+      step.kind = SharedStep::Kind::kRefuse;
+      step.code = "no_slot";
+      step.message = "no concurrency slot on " + where + " across instances before the deadline";
+      step.retry_after = std::chrono::seconds(1);
+    }
+    co_return step;
+  }
+  if (!shared.budget) co_return step;
+  const policy::ThrottleDecision sd = policy::decide_throttle(*shared.budget);
+  if (sd.kind == policy::ThrottleDecision::Kind::kSendNow) co_return step;
+  lease.release(true);  // not sent: uncount it
+  if (sd.kind == policy::ThrottleDecision::Kind::kNotBefore) {
+    step.kind = SharedStep::Kind::kRefuse;
+    step.code = "budget_spent";
+    step.message = "shared budget " + sd.bucket + " of " + where + " is spent until its reset";
+    step.retry_after = sd.until - clock.now();
+    co_return step;
+  }
+  co_await cancellable_sleep(sd.until, cancel);
+  step.kind = SharedStep::Kind::kAgain;
+  co_return step;
+}
+
+auto RequestEngine::Impl::slot_target(const SlotRequest& r) -> SlotTarget {
+  SlotTarget target;
+  const auto refuse = [&](std::string code, std::string message) {
+    target.refusal_code = std::move(code);
+    target.refusal = std::move(message);
+    return target;
+  };
+  auto pit = providers.find(r.provider);
+  if (pit == providers.end()) {
+    return refuse("unknown_provider", "no provider \"" + r.provider +
+                                          "\" in the config; providers: " + names_of(providers));
+  }
+  target.provider = &pit->second;
+  if (r.model.empty() && per_model_limits(*target.provider)) {
+    return refuse("missing_model", r.provider +
+                                       " limits each model separately: name the upstream "
+                                       "model the request is for");
+  }
+  if (!r.key_fingerprint.empty()) {
+    target.wanted = key_index_of(target.provider->pool, r.key_fingerprint);
+    if (!target.wanted) {
+      return refuse("unknown_key", "key " + r.key_fingerprint + " is not one of " + r.provider +
+                                       "'s keys (providers." + r.provider + ".keys in the config)");
+    }
+  }
+  return target;
+}
+
+auto RequestEngine::Impl::granted_slot(const SlotRequest& r, ModelBudget& mb,
+                                       std::shared_ptr<SlotGrant> grant, int in_flight,
+                                       policy::Permit permit, std::string fingerprint,
+                                       std::size_t key_index) -> Slot {
+  ++mb.in_flight;
+  mb.in_flight_tokens += r.estimated_tokens;
+  ++mb.unaccounted_requests;
+  mb.unaccounted_tokens += r.estimated_tokens;
+  grant->budget = &mb;
+  grant->tokens = r.estimated_tokens;
+  grant->in_flight_at_send = in_flight;
+  grant->permit = std::move(permit);
+  Slot out;
+  out.granted = true;
+  out.provider = r.provider;
+  out.model = r.model;
+  out.key_fingerprint = std::move(fingerprint);
+  out.key_index = key_index;
+  out.grant = std::move(grant);
+  return out;
 }
 
 auto RequestEngine::Impl::learn(const Learning& l) -> std::string {
