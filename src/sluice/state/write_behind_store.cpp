@@ -30,11 +30,14 @@ void WriteBehindStore::work() {
     // A read alone; else every write queued before the next read, as one
     // batch (one round trip to Redis, however many there are).
     std::vector<Queued> batch;
+    std::size_t batch_bytes = 0;
     do {
+      batch_bytes += queue_.front().bytes;
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     } while (batch.front().write && !queue_.empty() && queue_.front().write &&
-             batch.size() < kMaxBatch);
+             batch.size() < kMaxBatch &&
+             batch_bytes + queue_.front().bytes <= options_.max_batch_bytes);
     busy_ = true;
     lock.unlock();
     if (batch.front().write) backend_->begin_writes();
@@ -44,25 +47,33 @@ void WriteBehindStore::work() {
       refresh_info();
     }
     lock.lock();
-    if (batch.front().write) queued_writes_ -= batch.size();
+    if (batch.front().write) {
+      queued_writes_ -= batch.size();
+      queued_bytes_ -= batch_bytes;
+    }
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();
   }
 }
 
-Status WriteBehindStore::write(std::string_view op, std::function<Status(Store&)> task) {
+Status WriteBehindStore::write(std::string_view op, std::size_t bytes,
+                               std::function<Status(Store&)> task) {
   std::unique_lock lock(mu_);
-  if (queued_writes_ >= options_.max_queued) {
+  // An empty queue takes any one write, however large: it is only ever made.
+  if (queued_writes_ >= options_.max_queued ||
+      (queued_writes_ > 0 && queued_bytes_ + bytes > options_.max_queued_bytes)) {
     StoreError refused{"the state backend is behind (" + std::to_string(queued_writes_) +
-                       " writes waiting): this " + std::string(op) + " is not kept"};
+                       " writes, " + std::to_string(queued_bytes_) + " bytes waiting): this " +
+                       std::string(op) + " is not kept"};
     last_error_ = refused.message;
     return refused;
   }
   ++queued_writes_;
+  queued_bytes_ += bytes;
   queue_.push_back({[this, op = std::string(op), task = std::move(task)](Store& backend) {
                       report(op, task(backend));
                     },
-                    true});
+                    true, bytes});
   lock.unlock();
   wake_.notify_one();
   return Done{};
@@ -120,7 +131,8 @@ std::size_t WriteBehindStore::queued() const {
 }
 
 Status WriteBehindStore::put_cooldown(const KeyCooldown& cooldown) {
-  return write("put_cooldown", [cooldown](Store& s) { return s.put_cooldown(cooldown); });
+  return write("put_cooldown", cooldown.key_scope.size() + cooldown.reason.size(),
+               [cooldown](Store& s) { return s.put_cooldown(cooldown); });
 }
 
 Result<std::optional<KeyCooldown>> WriteBehindStore::get_cooldown(std::string_view key_scope) {
@@ -129,7 +141,7 @@ Result<std::optional<KeyCooldown>> WriteBehindStore::get_cooldown(std::string_vi
 }
 
 Status WriteBehindStore::erase_cooldown(std::string_view key_scope) {
-  return write("erase_cooldown",
+  return write("erase_cooldown", key_scope.size(),
                [scope = std::string(key_scope)](Store& s) { return s.erase_cooldown(scope); });
 }
 
@@ -138,7 +150,7 @@ Result<std::vector<KeyCooldown>> WriteBehindStore::list_cooldowns() {
 }
 
 Status WriteBehindStore::put_cursor(std::string_view pool_id, std::size_t cursor) {
-  return write("put_cursor", [pool = std::string(pool_id), cursor](Store& s) {
+  return write("put_cursor", pool_id.size(), [pool = std::string(pool_id), cursor](Store& s) {
     return s.put_cursor(pool, cursor);
   });
 }
@@ -149,7 +161,7 @@ Result<std::optional<std::size_t>> WriteBehindStore::get_cursor(std::string_view
 
 Status WriteBehindStore::put_adaptive_limit(std::string_view key_scope, std::string_view bucket,
                                             int limit) {
-  return write("put_adaptive_limit",
+  return write("put_adaptive_limit", key_scope.size() + bucket.size(),
                [scope = std::string(key_scope), bucket = std::string(bucket), limit](Store& s) {
                  return s.put_adaptive_limit(scope, bucket, limit);
                });
@@ -163,7 +175,7 @@ Result<std::optional<int>> WriteBehindStore::get_adaptive_limit(std::string_view
 
 Status WriteBehindStore::put_snapshot(std::string_view key_scope, std::string_view model,
                                       const RateLimitSnapshot& snapshot) {
-  return write("put_snapshot",
+  return write("put_snapshot", key_scope.size() + model.size() + sizeof snapshot,
                [scope = std::string(key_scope), model = std::string(model), snapshot](Store& s) {
                  return s.put_snapshot(scope, model, snapshot);
                });
@@ -188,7 +200,7 @@ Status WriteBehindStore::put_conversation(std::string_view response_id,
                                           TimePoint expires) {
   // Memory first (it never fails), so the next turn finds it at once.
   (void)own_conversations_.put_conversation(response_id, conversation, now, expires);
-  return write("put_conversation",
+  return write("put_conversation", response_id.size() + conversation.size(),
                [id = std::string(response_id), text = std::string(conversation), now,
                 expires](Store& s) { return s.put_conversation(id, text, now, expires); });
 }

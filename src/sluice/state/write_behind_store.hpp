@@ -35,6 +35,13 @@ class WriteBehindStore final : public Store {
     // Writes waiting at most. Past it the backend has stopped keeping up, and
     // a write is refused with an error rather than held without bound.
     std::size_t max_queued = 4096;
+    // Bytes those writes carry at most (kept Responses turns are the large
+    // ones): 4,096 turns of 200 KiB would otherwise hold 800 MB.
+    std::size_t max_queued_bytes = std::size_t{64} << 20;
+    // A batch stops growing once it carries this many bytes, so one pipeline
+    // of kept turns stays well inside Redis's reply timeout (256 turns of
+    // 200 KiB would be 50 MB). A single larger write goes alone.
+    std::size_t max_batch_bytes = std::size_t{4} << 20;
     // Bytes of this instance's own conversations kept in memory as well.
     std::size_t conversation_cache_bytes = std::size_t{16} << 20;
     // Called on the worker thread when a queued write fails: its operation
@@ -89,14 +96,15 @@ class WriteBehindStore final : public Store {
   using Task = std::function<void(Store&)>;
   struct Queued {
     Task run;
-    bool write;  // else a read, which waits for its answer
+    bool write;             // else a read, which waits for its answer
+    std::size_t bytes = 0;  // what a write carries (its keys and values)
   };
   // Writes made in one batch at most (one pipeline to Redis).
   static constexpr std::size_t kMaxBatch = 256;
 
-  // Queues a write, whose failure is reported under `op`; an error only
-  // when the queue is full.
-  Status write(std::string_view op, std::function<Status(Store&)> task);
+  // Queues a write carrying `bytes`, whose failure is reported under `op`;
+  // an error only when the queue is full.
+  Status write(std::string_view op, std::size_t bytes, std::function<Status(Store&)> task);
   // Runs `read` on the worker after everything queued before it.
   template <class T>
   Result<T> read(std::function<Result<T>(Store&)> run);
@@ -115,6 +123,7 @@ class WriteBehindStore final : public Store {
   std::condition_variable idle_;  // the queue ran dry
   std::deque<Queued> queue_;
   std::size_t queued_writes_ = 0;
+  std::size_t queued_bytes_ = 0;  // carried by those writes
   bool busy_ = false;
   bool stopping_ = false;
   std::string last_error_;

@@ -154,7 +154,7 @@ TEST(WriteBehindStore, AFullQueueRefusesAWriteAndSaysWhy) {
   const Status refused = f.store->put_cursor("c", 3);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message,
-            "the state backend is behind (2 writes waiting): this put_cursor is not kept");
+            "the state backend is behind (2 writes, 2 bytes waiting): this put_cursor is not kept");
   EXPECT_EQ(f.store->info().last_error, refused.error().message);
 
   f.watch->let_through();
@@ -163,6 +163,47 @@ TEST(WriteBehindStore, AFullQueueRefusesAWriteAndSaysWhy) {
             (std::vector<std::string>{"begin_writes", "put_cursor", "end_writes", "begin_writes",
                                       "put_cursor", "end_writes"}));
   ASSERT_TRUE(f.store->put_cursor("c", 3).ok());  // room again
+}
+
+// Kept Responses turns are the large writes: the queue is bounded by what
+// they carry too, but an empty queue takes any one of them.
+TEST(WriteBehindStore, AQueueFullOfBytesRefusesAWriteAndSaysWhy) {
+  Fixture f({.max_queued_bytes = 1000});
+  const TimePoint expires = kT0 + std::chrono::hours(1);
+  f.watch->shut();
+  ASSERT_TRUE(f.store->put_conversation("r1", std::string(300, 'x'), kT0, expires).ok());
+  f.watch->await_held();
+  ASSERT_TRUE(f.store->put_conversation("r2", std::string(600, 'y'), kT0, expires).ok());
+  ASSERT_TRUE(f.store->put_cursor("pool", 1).ok());
+  // 302 + 602 + 4 bytes are waiting: 102 more would pass 1000.
+  const Status refused = f.store->put_conversation("r3", std::string(100, 'z'), kT0, expires);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "the state backend is behind (3 writes, 908 bytes waiting): this put_conversation "
+            "is not kept");
+  f.watch->let_through();
+  f.store->flush();
+  // An empty queue takes one write larger than the bound: it is only ever made.
+  EXPECT_TRUE(f.store->put_conversation("r4", std::string(5000, 'w'), kT0, expires).ok());
+}
+
+TEST(WriteBehindStore, ABatchStopsGrowingAtItsBytes) {
+  Fixture f({.max_batch_bytes = 1000});
+  f.watch->shut();
+  ASSERT_TRUE(f.store->put_cursor("pool", 1).ok());
+  f.watch->await_held();
+  for (const char* id : {"r1", "r2", "r3"}) {  // 402 bytes each
+    ASSERT_TRUE(
+        f.store->put_conversation(id, std::string(400, 'x'), kT0, kT0 + std::chrono::hours(1))
+            .ok());
+  }
+  f.watch->let_through();
+  f.store->flush();
+  // Two of them fit in 1000 bytes; the third waits for the next batch.
+  EXPECT_EQ(f.watch->seen(),
+            (std::vector<std::string>{"begin_writes", "put_cursor", "end_writes", "begin_writes",
+                                      "put_conversation", "put_conversation", "end_writes",
+                                      "begin_writes", "put_conversation", "end_writes"}));
 }
 
 TEST(WriteBehindStore, AFailedWriteIsReportedWithItsOperation) {
