@@ -11,12 +11,14 @@ loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import contextvars
 import ctypes
 import json
 import threading
 import time
+import weakref
 from typing import Any, Optional
 
 from . import _native
@@ -25,6 +27,17 @@ from ._errors import SluiceError
 
 _lib = _native.lib
 _SLICE = 0.2  # seconds per blocking C call, so signals are seen
+
+# Engines not closed yet. Python does not promise to collect them at exit, and
+# an engine's state writes (cooldowns, cursors, kept turns) are made behind
+# it: closing makes the ones still queued, so other gateways learn them.
+_open_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_engines() -> None:
+    for engine in list(_open_engines):
+        engine.close()
 
 
 class SlotRefused(SluiceError):
@@ -147,10 +160,14 @@ class Engine:
                 _lib.sluice_free(error.value)
             raise SluiceError(message.decode("utf-8", "replace") or "cannot open the engine")
         self._handle = handle
+        _open_engines.add(self)
 
     def close(self) -> None:
+        """Lets go of the engine. Its queued state writes are made before it
+        goes, which is once the last slot or call still open is closed."""
         handle, self._handle = self._handle, None
         if handle:
+            _open_engines.discard(self)
             _lib.sluice_engine_close(handle)
 
     def __enter__(self) -> "Engine":

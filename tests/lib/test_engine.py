@@ -4,6 +4,9 @@ providers and real `sluice serve` gateways (tests/lib/run.sh)."""
 import asyncio
 import gc
 import json
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -331,6 +334,49 @@ def test_an_engine_and_a_gateway_see_each_others_cooldowns_through_sqlite(
     assert r.status_code in (429, 503), r.text
     engine.close()
     # And the other way: an engine opened now sees what the store holds.
+    again = sluice.Engine(path)
+    with pytest.raises(sluice.SlotRefused) as refused:
+        again.acquire("zai", model="glm-4.6", timeout=1)
+    assert refused.value.code == "keys_cooling"
+    again.close()
+
+
+# A program that ends with its engine still open: a daemon thread holds it, so
+# Python never collects it, and the cooldown is learned on the way out, after
+# everything but the package's own exit hook (atexit runs the last registered
+# first).
+LEFT_OPEN = """
+import atexit, sys, threading, sluice
+engine = sluice.Engine(sys.argv[1])
+threading.Thread(target=lambda e=engine: threading.Event().wait(), daemon=True).start()
+atexit.register(lambda: engine.learn(
+    "zai", model="glm-4.6", status=429, headers={"retry-after": "600"},
+    body='{"error":{"code":"1303","message":"rate limit"}}'))
+print("open", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_an_engine_left_open_at_exit_still_makes_its_queued_writes(sim, write_config, tmp_path):
+    db_path = tmp_path / "state.db"
+    state = f"state: {{backend: sqlite, path: \"{db_path}\"}}\n"
+    path = write_config(one_slot_config(sim, state=state))
+    child = subprocess.Popen([sys.executable, "-c", LEFT_OPEN, path], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "open\n"
+    # SQLite's write lock, held here, keeps the cooldown queued in the child
+    # until its engine closes and says it is making it; a child that never
+    # closes its engine exits with the write still queued.
+    lock = sqlite3.connect(db_path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    child.stdin.write("exit\n")
+    child.stdin.flush()
+    said = next((line for line in iter(child.stderr.readline, "") if "state_closing" in line), "")
+    lock.execute("COMMIT")
+    lock.close()
+    child.stderr.read()
+    assert child.wait(timeout=30) == 0
+    assert "queued_writes=1" in said, said
     again = sluice.Engine(path)
     with pytest.raises(sluice.SlotRefused) as refused:
         again.acquire("zai", model="glm-4.6", timeout=1)

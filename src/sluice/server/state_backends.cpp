@@ -28,12 +28,18 @@ std::unique_ptr<state::Store> written_behind(std::unique_ptr<state::Store> backe
   return std::make_unique<state::WriteBehindStore>(
       std::move(backend),
       state::WriteBehindStore::Options{
-          .on_error = [last = std::string()](std::string_view op,
-                                             const state::StoreError& e) mutable {
-            if (e.message == last) return;
-            last = e.message;
-            LogLine("warn", "state_store_error").kv("op", op).kv("error", e.message);
-          }});
+          .on_error =
+              [last = std::string()](std::string_view op, const state::StoreError& e) mutable {
+                if (e.message == last) return;
+                last = e.message;
+                LogLine("warn", "state_store_error").kv("op", op).kv("error", e.message);
+              },
+          .on_close =
+              [](std::size_t queued) {
+                LogLine("info", "state_closing")
+                    .kv("queued_writes", static_cast<std::int64_t>(queued))
+                    .kv("note", "making them before the process goes on");
+              }});
 }
 
 // A damaged SQLite file is moved aside and sluice starts empty, saying so: a

@@ -14,10 +14,13 @@ WriteBehindStore::WriteBehindStore(std::unique_ptr<Store> backend, Options optio
       worker_([this] { work(); }) {}
 
 WriteBehindStore::~WriteBehindStore() {
+  std::size_t waiting = 0;
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    waiting = queued_writes_;
   }
+  if (waiting > 0 && options_.on_close) options_.on_close(waiting);
   wake_.notify_all();
   worker_.join();
 }

@@ -47,6 +47,10 @@ class WriteBehindStore final : public Store {
     // Called on the worker thread when a queued write fails: its operation
     // ("put_cooldown") and the backend's error.
     std::function<void(std::string_view op, const StoreError&)> on_error;
+    // Called as the store closes with writes still queued (how many), before
+    // it makes them: a process that waits at exit on a far or locked backend
+    // says why.
+    std::function<void(std::size_t queued)> on_close;
   };
 
   WriteBehindStore(std::unique_ptr<Store> backend, Options options);

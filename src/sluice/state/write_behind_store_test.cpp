@@ -227,11 +227,13 @@ TEST(WriteBehindStore, TheNewestFailureIsTheLastErrorWhoeverSawIt) {
 }
 
 TEST(WriteBehindStore, EveryQueuedWriteIsMadeBeforeTheStoreGoes) {
-  Fixture f;
+  std::promise<std::size_t> said;  // by the closing store, before it waits
+  Fixture f({.on_close = [&](std::size_t queued) { said.set_value(queued); }});
   f.watch->shut();
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(f.store->put_cursor("pool", i).ok());
   f.watch->await_held();
   std::thread closer([&] { f.store.reset(); });
+  EXPECT_EQ(said.get_future().get(), 50u);  // the one at the gate is not made yet
   f.watch->let_through();
   closer.join();
   const auto seen = f.watch->seen();
