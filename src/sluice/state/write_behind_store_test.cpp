@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/state/redis/redis_client.hpp"
 #include "sluice/state/redis/redis_store.hpp"
 #include "sluice/state/test_support.hpp"
 #include "testing/redis_server.hpp"
@@ -309,6 +310,22 @@ TEST(WriteBehindStore, RedisHoldsABatchAndSendsItAtTheEnd) {
   EXPECT_NE(failed[0].error.message.find("127.0.0.1:" + std::to_string(server.port())),
             std::string::npos)
       << failed[0].error.message;
+}
+
+// An error reply to a write names the Redis it came from, as a lost
+// connection does: an operator with several Redis hosts knows which one.
+TEST(WriteBehindStore, RedisNamesItselfInAWritesErrorReply) {
+  testing::RedisServer server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  auto store = RedisStore::open({.url = server.url(), .prefix = "typed:"});
+  ASSERT_TRUE(store.ok());
+  RedisClient other({.target = parse_redis_url(server.url()).value()});
+  ASSERT_FALSE(other.command({"SET", "typed:cursors", "not a hash"}).value().is_error());
+  const Status refused = store.value()->put_cursor("pool", 1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message.rfind("redis " + server.url() + ": put_cursor: WRONGTYPE", 0),
+            0u)
+      << refused.error().message;
 }
 
 }  // namespace
