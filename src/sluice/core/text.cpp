@@ -121,6 +121,23 @@ std::string fixed_decimal(double value, int places) {
   return std::string(buf, end);
 }
 
+void append_scaled(std::string& out, std::int64_t units, int places) {
+  places = std::clamp(places, 0, 18);
+  // The magnitude as unsigned, so the most negative value has one too.
+  std::uint64_t magnitude =
+      units < 0 ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units);
+  if (units < 0) out += '-';
+  char digits[24];  // the magnitude's digits, at least places + 1 of them
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude > 0 || n <= places);
+  while (n > places) out += digits[--n];
+  if (places > 0) out += '.';
+  while (n > 0) out += digits[--n];
+}
+
 std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace sluice {
@@ -69,6 +71,31 @@ TEST(Text, Utf8PrefixNeverEndsInsideACharacter) {
   // Not UTF-8 at all: cut where asked.
   EXPECT_EQ(utf8_prefix("ab\xff\xfe", 3), "ab\xff");
   EXPECT_EQ(utf8_prefix(std::string(8, '\x80'), 5).size(), 5u);
+}
+
+TEST(Text, AppendScaledPutsThePointWhereThePlacesSay) {
+  const auto scaled = [](std::int64_t units, int places) {
+    std::string out = "x=";
+    append_scaled(out, units, places);
+    return out;
+  };
+  EXPECT_EQ(scaled(0, 2), "x=0.00");
+  EXPECT_EQ(scaled(5, 2), "x=0.05");
+  EXPECT_EQ(scaled(100, 2), "x=1.00");
+  EXPECT_EQ(scaled(1234, 2), "x=12.34");
+  EXPECT_EQ(scaled(-5, 2), "x=-0.05");
+  EXPECT_EQ(scaled(-1234, 3), "x=-1.234");
+  EXPECT_EQ(scaled(42, 0), "x=42");
+  EXPECT_EQ(scaled(INT64_MIN, 2), "x=-92233720368547758.08");
+  EXPECT_EQ(scaled(INT64_MAX, 18), "x=9.223372036854775807");
+  // What printf writes for the same value, over a sweep.
+  for (std::int64_t v = -2000; v <= 200000; v += 7) {
+    char want[32];
+    std::snprintf(want, sizeof want, "x=%s%lld.%02lld", v < 0 ? "-" : "",
+                  static_cast<long long>(std::llabs(v) / 100),
+                  static_cast<long long>(std::llabs(v) % 100));
+    ASSERT_EQ(scaled(v, 2), want) << v;
+  }
 }
 
 TEST(Text, FixedDecimalWritesWhatPrintfWrites) {

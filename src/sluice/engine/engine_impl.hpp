@@ -119,13 +119,22 @@ inline std::string translation_note(const std::optional<translate::Context>& t,
 // written (the total less queueing and waits on the provider and for budgets)
 // next to those two, in ms.
 inline std::string server_timing(Duration total, Duration queued, Duration waited) {
-  const auto ms = [](Duration d) {
-    return fixed_decimal(
-        std::chrono::duration<double, std::milli>(std::max(d, Duration::zero())).count(), 2);
+  // In hundredths of a ms, rounded half up, from the integer count: the
+  // header is written on every answer.
+  const auto ms = [](std::string& out, Duration d) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    append_scaled(out, (std::max<std::int64_t>(ns, 0) + 5'000) / 10'000, 2);
   };
-  return "sluice;dur=" + ms(total - queued - waited) +
-         ";desc=\"sluice overhead\", queue;dur=" + ms(queued) + ", wait;dur=" + ms(waited) +
-         ";desc=\"provider and throttle waits\"";
+  std::string out;
+  out.reserve(112);
+  out += "sluice;dur=";
+  ms(out, total - queued - waited);
+  out += ";desc=\"sluice overhead\", queue;dur=";
+  ms(out, queued);
+  out += ", wait;dur=";
+  ms(out, waited);
+  out += ";desc=\"provider and throttle waits\"";
+  return out;
 }
 
 inline std::string translation_note(const std::optional<translate::Context>& t,

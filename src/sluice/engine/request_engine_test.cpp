@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/engine/engine_impl.hpp"
 #include "sluice/state/test_support.hpp"
 #include "testing/engine_harness.hpp"
 #include "testing/request_log.hpp"
@@ -708,6 +709,22 @@ TEST(EngineScenario, AnAdmissionAnsweredAfterItsRequestGaveUpIsGivenBack) {
   redis.grant(0, "late");
   h.run();
   EXPECT_EQ(redis.released, (std::vector<std::string>{"late"}));
+}
+
+// The header's figures: ms to the hundredth, rounded half up, never negative.
+TEST(ServerTimingHeader, SaysEachFigureInMsToTheHundredth) {
+  using std::chrono::microseconds;
+  using std::chrono::nanoseconds;
+  EXPECT_EQ(internal::server_timing(microseconds(12'345), microseconds(0), nanoseconds(1'004'999)),
+            "sluice;dur=11.34;desc=\"sluice overhead\", queue;dur=0.00, wait;dur=1.00;"
+            "desc=\"provider and throttle waits\"");
+  EXPECT_EQ(internal::server_timing(nanoseconds(2'005'000), nanoseconds(5'000), microseconds(0)),
+            "sluice;dur=2.00;desc=\"sluice overhead\", queue;dur=0.01, wait;dur=0.00;"
+            "desc=\"provider and throttle waits\"");
+  // A clock that stepped back shows no negative overhead.
+  EXPECT_EQ(internal::server_timing(microseconds(10), microseconds(30), microseconds(0)),
+            "sluice;dur=0.00;desc=\"sluice overhead\", queue;dur=0.03, wait;dur=0.00;"
+            "desc=\"provider and throttle waits\"");
 }
 
 }  // namespace
