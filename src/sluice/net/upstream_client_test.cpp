@@ -9,8 +9,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
 #include <cstdio>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "testing/scripted_upstream.hpp"
@@ -102,8 +104,33 @@ struct Outcome {
   std::size_t idle_after = 0;
 };
 
+// What the client has handed out so far, for a scripted provider that sends
+// its next event only once the one before has been handed out: the test is
+// paced by the client's progress, not by sleeps.
+class Seen {
+ public:
+  void piece() {
+    {
+      const std::lock_guard lock(mu_);
+      ++pieces_;
+    }
+    changed_.notify_all();
+  }
+  // Waits until `n` pieces were handed out; false after 10 s (the client held
+  // them back: the test fails instead of hanging).
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return pieces_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::size_t pieces_ = 0;
+};
+
 // By value: this coroutine outlives the lambdas that start it.
-awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target) {
+awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target, Seen* seen = nullptr) {
   Outcome o;
   // Named, not a temporary inside co_await (g++ 12, docs/decisions/0005).
   ports::OutgoingBody body{.before = "{}", .middle = {}, .after = {}};
@@ -113,7 +140,10 @@ awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target) {
     co_return o;
   }
   o.status = r.response->status();
-  while (auto piece = co_await r.response->next()) o.pieces.push_back(*piece);
+  while (auto piece = co_await r.response->next()) {
+    o.pieces.push_back(*piece);
+    if (seen) seen->piece();
+  }
   o.complete = r.response->complete();
   o.failure = r.response->failure();
   r.response.reset();
@@ -123,13 +153,14 @@ awaitable<Outcome> fetch(UpstreamClient& c, Endpoint ep, std::string target) {
 
 // The client against a scripted upstream (testing/scripted_upstream.hpp) on
 // `port`, on a Loop's io thread; the Loop's own server goes unused.
-Outcome fetch_from(std::uint16_t port, std::string target) {
+Outcome fetch_from(std::uint16_t port, std::string target, Seen* seen = nullptr) {
   Loop loop(
       [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
   Endpoint ep = loop.endpoint();
   ep.port = port;
-  return loop.run<Outcome>(
-      [ep, target](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, target); });
+  return loop.run<Outcome>([ep, target, seen](UpstreamClient& c, const Endpoint&) {
+    return fetch(c, ep, target, seen);
+  });
 }
 
 // One chunk of a chunked body, as a provider writes it.
@@ -206,19 +237,26 @@ TEST(UpstreamClient, StreamPiecesArriveAsTheyAreSentNotBufferedWhole) {
 // events after it must still be handed out one by one as they arrive, not
 // held until a later one (or the end) comes.
 TEST(UpstreamClient, EventsAfterOneThatCameWithTheHeadArriveOneByOne) {
-  testing::ScriptedUpstream up([](const testing::ScriptedUpstream::Conn& c, const std::string&) {
+  Seen seen;
+  std::atomic<bool> held_back{false};
+  // Each event (and the end) is sent only once the client has handed out
+  // the one before: a client that waited for more would never get it.
+  testing::ScriptedUpstream up([&](const testing::ScriptedUpstream::Conn& c, const std::string&) {
     c.write(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" +
         chunk("data: 1\n\n"));
+    std::size_t sent = 1;
     for (std::string_view event : {"data: 2\n\n", "data: 3\n\n"}) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      if (!seen.wait_for(sent)) held_back = true;
       c.write(chunk(event));
+      ++sent;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    if (!seen.wait_for(sent)) held_back = true;
     c.write("0\r\n\r\n");
     return true;
   });
-  const Outcome o = fetch_from(up.port(), "/s");
+  const Outcome o = fetch_from(up.port(), "/s", &seen);
+  EXPECT_FALSE(held_back) << "an event was held until a later one came";
   EXPECT_TRUE(o.complete);
   EXPECT_EQ(o.pieces, (std::vector<std::string>{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}));
 }
@@ -276,18 +314,19 @@ TEST(UpstreamClient, ARefusedConnectionIsAConnectFailure) {
 // together, so the gateway writes them to its client at once, not one system
 // call per event.
 TEST(UpstreamClient, EventsThatArriveTogetherAreHandedOnTogether) {
-  testing::ScriptedUpstream up([](const testing::ScriptedUpstream::Conn& c, const std::string&) {
+  Seen seen;
+  testing::ScriptedUpstream up([&](const testing::ScriptedUpstream::Conn& c, const std::string&) {
     c.write(
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n" +
         chunk("data: 0\n\n"));
-    // The provider's own pace: the rest of the answer 150 ms later, at once.
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    // The rest of the answer at once, after the first event was handed out.
+    seen.wait_for(1);
     std::string burst;
     for (int i = 1; i <= 50; ++i) burst += chunk("data: " + std::to_string(i) + "\n\n");
     c.write(burst + "0\r\n\r\n");
     return true;
   });
-  const Outcome o = fetch_from(up.port(), "/s");
+  const Outcome o = fetch_from(up.port(), "/s", &seen);
   EXPECT_TRUE(o.complete);
   // The first event, then the fifty in as many pieces as reads it took (the
   // read buffer starts small and grows for a fast stream): a few, not fifty.
@@ -300,19 +339,30 @@ TEST(UpstreamClient, EventsThatArriveTogetherAreHandedOnTogether) {
 }
 
 TEST(UpstreamClient, AStalePooledConnectionIsReplacedTransparently) {
-  ServerOptions sopts;
-  sopts.idle_timeout = std::chrono::milliseconds(50);  // the server drops idle keep-alives
+  // The provider answers keep-alive, then closes the first connection while
+  // it sits in the client's pool (as a provider's idle timeout does).
+  std::promise<void> first_closed;
+  std::atomic<int> answered{0};
+  testing::ScriptedUpstream up([&](const testing::ScriptedUpstream::Conn& c, const std::string&) {
+    c.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}");
+    if (answered++ > 0) return true;
+    ::shutdown(c.fd, SHUT_RDWR);
+    first_closed.set_value();
+    return false;
+  });
   Loop loop(
-      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(200, kJson, "{}"); },
-      sopts);
+      [](HttpRequest&, ResponseWriter& w) -> awaitable<void> { co_await w.send(204, {}, ""); });
+  Endpoint ep = loop.endpoint();
+  ep.port = up.port();
   auto first =
-      loop.run<Outcome>([](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/a"); });
+      loop.run<Outcome>([ep](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, "/a"); });
   ASSERT_EQ(first.idle_after, 1u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the server close it
+  first_closed.get_future().wait();
   auto second =
-      loop.run<Outcome>([](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/b"); });
+      loop.run<Outcome>([ep](UpstreamClient& c, const Endpoint&) { return fetch(c, ep, "/b"); });
   EXPECT_EQ(second.status, 200);
   EXPECT_TRUE(second.complete);
+  EXPECT_EQ(up.connections(), 2);  // the closed one was replaced, not failed
 }
 
 TEST(UpstreamClient, TlsToAPeerThatDoesNotSpeakTlsIsATlsFailure) {
