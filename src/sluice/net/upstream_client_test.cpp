@@ -122,6 +122,18 @@ class Seen {
     std::unique_lock lock(mu_);
     return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return pieces_ >= n; });
   }
+  // The same on the io thread the client runs on, which must not block: it
+  // looks every millisecond, for 10 s at most.
+  awaitable<bool> await_pieces(std::size_t n) {
+    for (int looks = 0; looks < 10'000; ++looks) {
+      {
+        const std::lock_guard lock(mu_);
+        if (pieces_ >= n) co_return true;
+      }
+      co_await pause(std::chrono::milliseconds(1));
+    }
+    co_return false;
+  }
 
  private:
   std::mutex mu_;
@@ -218,15 +230,19 @@ TEST(UpstreamClient, ABodyRefusedAsItArrivesWithTheHeadFailsTheBodyNotTheSend) {
 }
 
 TEST(UpstreamClient, StreamPiecesArriveAsTheyAreSentNotBufferedWhole) {
-  Loop loop([](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
+  Seen seen;
+  bool held_back = false;  // both on the loop's one thread
+  // The end is written only once the first event was handed out.
+  Loop loop([&](HttpRequest&, ResponseWriter& w) -> awaitable<void> {
     co_await w.begin_stream(200, kSse);
     co_await w.write_chunk("data: 1\n\n");
-    co_await pause(std::chrono::milliseconds(100));
+    held_back = !co_await seen.await_pieces(1);
     co_await w.write_chunk("data: [DONE]\n\n");
     co_await w.end_stream();
   });
   auto o = loop.run<Outcome>(
-      [](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/stream"); });
+      [&](UpstreamClient& c, const Endpoint& ep) { return fetch(c, ep, "/stream", &seen); });
+  EXPECT_FALSE(held_back) << "the first event waited for the end of the stream";
   ASSERT_GE(o.pieces.size(), 2u);
   EXPECT_EQ(o.pieces.front(), "data: 1\n\n");
   EXPECT_EQ(joined(o), "data: 1\n\ndata: [DONE]\n\n");
