@@ -99,6 +99,8 @@ class RedisClient {
 
   bool connected() const;
   const std::string& display() const { return options_.target.display; }
+  // "redis <where>: <op>: <why>", how every error of this Redis reads.
+  StoreError error(const std::string& op, const std::string& why) const;
 
  private:
   struct Context;
@@ -107,7 +109,6 @@ class RedisClient {
   // disconnected) on failure.
   bool append(const std::vector<std::string>& argv);
   void fail(const std::string& why);
-  StoreError error(const std::string& op, const std::string& why) const;
 
   RedisOptions options_;
   std::unique_ptr<Context> ctx_;

@@ -128,8 +128,7 @@ Result<RedisReply> RedisStore::call(const std::vector<std::string>& argv) {
     return r;
   }
   if (r.value().is_error()) {
-    last_error_ = "redis " + client_->display() + ": " + argv.front() + ": " + r.value().str;
-    return StoreError{last_error_};
+    return refused(argv.front(), r.value().str);
   }
   return r;
 }
@@ -161,8 +160,7 @@ std::optional<StoreError> RedisStore::check_replies(std::string_view op,
                                                     std::size_t from, std::size_t count) {
   for (std::size_t i = from; i < from + count && i < replies.size(); ++i) {
     if (replies[i].is_error()) {
-      last_error_ = "redis " + client_->display() + ": " + std::string(op) + ": " + replies[i].str;
-      return StoreError{last_error_};
+      return refused(std::string(op), replies[i].str);
     }
   }
   return std::nullopt;
@@ -279,13 +277,12 @@ Result<UsageCounts> RedisStore::add_usage(const UsageKey& key_, UsageCounts delt
     return r.error();
   }
   if (r.value().is_error() || r.value().elements.size() != 2) {
-    return StoreError{last_error_ =
-                          "redis " + client_->display() + ": add_usage: " + r.value().str};
+    return refused("add_usage", r.value().str);
   }
   UsageCounts out;
   if (!parse_number(r.value().elements[0].str, out.requests) ||
       !parse_number(r.value().elements[1].str, out.tokens)) {
-    return StoreError{"redis " + client_->display() + ": add_usage: unexpected reply"};
+    return client_->error("add_usage", "unexpected reply");
   }
   return out;
 }
@@ -299,7 +296,7 @@ Result<UsageCounts> RedisStore::get_usage(const UsageKey& key_) {
   const auto& r = replies.value();
   if ((!r[0].is_nil() && !parse_number(r[0].str, out.requests)) ||
       (!r[1].is_nil() && !parse_number(r[1].str, out.tokens))) {
-    return StoreError{"redis " + client_->display() + ": get_usage: a usage counter is damaged"};
+    return client_->error("get_usage", "a usage counter is damaged");
   }
   return out;
 }

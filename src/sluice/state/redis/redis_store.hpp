@@ -77,6 +77,12 @@ class RedisStore final : public Store {
   std::optional<StoreError> check_replies(std::string_view op,
                                           const std::vector<RedisReply>& replies, std::size_t from,
                                           std::size_t count);
+  // Redis's error reply to `op`, kept as the store's last error.
+  StoreError refused(const std::string& op, const std::string& reply) {
+    StoreError e = client_->error(op, reply);
+    last_error_ = e.message;
+    return e;
+  }
 
   RedisStoreOptions options_;
   std::unique_ptr<RedisClient> client_;
