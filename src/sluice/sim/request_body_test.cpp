@@ -103,6 +103,64 @@ TEST(RequestBody, MalformedBodiesComeBackAsBadRequestsNotExceptions) {
   EXPECT_EQ(bad(Endpoint::kEmbeddings, R"({"model":"m","input":[]})").why, W::kInvalidValue);
 }
 
+TEST(RequestBody, IntegersPastInt64AreTooLargeNotTheWrongType) {
+  for (const char* n : {"9223372036854775808", "18446744073709551615"}) {
+    const auto r = bad(Endpoint::kChatCompletions,
+                       std::string(R"({"model":"m","messages":[{}],"max_tokens":)") + n + "}");
+    EXPECT_EQ(r.why, BadRequest::Why::kInvalidValue) << n;
+    EXPECT_EQ(r.param, "max_tokens");
+  }
+  EXPECT_EQ(
+      bad(Endpoint::kChatCompletions, R"({"model":"m","messages":[{}],"max_tokens":8.0})").why,
+      BadRequest::Why::kInvalidType);
+}
+
+TEST(RequestBody, TextIsCountedUnescapedAndNullMeansAbsent) {
+  // "\u00e9" is é, two bytes of UTF-8; "\n" one byte: 2 + 1 + 5 = 8 bytes, 2 tokens.
+  EXPECT_EQ(
+      ok(Endpoint::kChatCompletions, R"({"model":"m","messages":[{"content":"\u00e9\nabcde"}]})")
+          .prompt_tokens,
+      2);
+  // A null model is a missing one; a null max_tokens takes the default.
+  EXPECT_EQ(bad(Endpoint::kChatCompletions, R"({"model":null,"messages":[{}]})").why,
+            BadRequest::Why::kMissing);
+  EXPECT_EQ(ok(Endpoint::kChatCompletions, R"({"model":"m","messages":[{}],"max_tokens":null})")
+                .max_tokens,
+            kDefaultMaxTokens);
+  // Invalid UTF-8 inside a string is not JSON.
+  EXPECT_EQ(bad(Endpoint::kChatCompletions, "{\"model\":\"m\xff\",\"messages\":[{}]}").why,
+            BadRequest::Why::kInvalidJson);
+}
+
+TEST(RequestBody, AnEmbeddingsFingerprintFollowsItsText) {
+  const auto a = ok(Endpoint::kEmbeddings, R"({"model":"e","input":"same text"})");
+  const auto b = ok(Endpoint::kEmbeddings, R"({"model":"e","input":["same text"]})");
+  const auto c = ok(Endpoint::kEmbeddings, R"({"model":"e","input":"other text"})");
+  EXPECT_EQ(a.text_hash, b.text_hash);
+  EXPECT_NE(a.text_hash, c.text_hash);
+}
+
+TEST(RequestBody, TheForcedToolIsCalledWithArgumentsFromItsOwnSchema) {
+  // Anthropic: a server tool and a plain tool come first; the forced tool's
+  // schema, not the first one's, shapes the arguments.
+  const auto r = ok(Endpoint::kMessages, R"({"model":"c","max_tokens":5,
+      "messages":[{"role":"user","content":"hi"}],
+      "tools":[{"type":"web_search_20250305","name":"web_search"},
+               {"name":"read","input_schema":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}},
+               {"name":"count","input_schema":{"type":"object","properties":{"n":{"type":"integer","minimum":3}},"required":["n"]}}],
+      "tool_choice":{"type":"tool","name":"count"}})");
+  ASSERT_TRUE(r.tool_call);
+  EXPECT_EQ(r.tool_call->name, "count");
+  EXPECT_EQ(r.tool_call->arguments, R"({"n":3})");
+  // Unforced: the first callable one (the server tool is skipped).
+  const auto first =
+      ok(Endpoint::kMessages, R"({"model":"c","messages":[{"role":"user","content":"hi"}],
+      "tools":[{"type":"web_search_20250305","name":"web_search"},{"name":"now"}]})");
+  ASSERT_TRUE(first.tool_call);
+  EXPECT_EQ(first.tool_call->name, "now");
+  EXPECT_EQ(first.tool_call->arguments, "{}");
+}
+
 TEST(RequestBody, DeeplyNestedContentDoesNotExhaustTheStack) {
   std::string deep = R"({"model":"m","messages":[{"content":)";
   deep += std::string(5000, '[') + "\"abcd\"" + std::string(5000, ']') + "}]}";

@@ -129,18 +129,17 @@ json example_for_schema(const json& schema, const json& root) {
   return example(schema, root, 0, "");
 }
 
-std::optional<ToolCall> choose_tool_call(const std::vector<OfferedTool>& offered,
-                                         std::string_view forced) {
+std::optional<std::size_t> choose_tool(const std::vector<std::string_view>& offered,
+                                       std::string_view forced) {
   if (offered.empty()) return std::nullopt;
-  const OfferedTool* pick = &offered.front();
-  if (!forced.empty()) {
-    auto it = std::find_if(offered.begin(), offered.end(),
-                           [&](const OfferedTool& t) { return t.name == forced; });
-    if (it != offered.end()) pick = &*it;
-  }
-  json args = pick->schema ? example_for_schema(*pick->schema, *pick->schema) : json::object();
+  auto it = std::find(offered.begin(), offered.end(), forced);
+  return forced.empty() || it == offered.end() ? 0 : static_cast<std::size_t>(it - offered.begin());
+}
+
+ToolCall call_tool(std::string name, const json* schema) {
+  json args = schema ? example_for_schema(*schema, *schema) : json::object();
   if (!args.is_object()) args = json::object();
-  return ToolCall{pick->name, args.dump()};
+  return ToolCall{std::move(name), args.dump()};
 }
 
 }  // namespace sluice::sim

@@ -3,6 +3,7 @@
 // is not a tool result, the sim "decides" to call one, with arguments made
 // from the tool's JSON schema so that a client validating them accepts them.
 // Pure functions over JSON; deterministic (no randomness).
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -16,11 +17,6 @@ struct ToolCall {
   std::string arguments;  // a JSON object as text (OpenAI's "arguments")
 };
 
-struct OfferedTool {
-  std::string name;
-  const nlohmann::json* schema = nullptr;  // null: takes no arguments
-};
-
 // A value that satisfies `schema`: `const`, `default`, the first `enum`
 // value, the first `anyOf` / `oneOf` branch, every required property of an
 // object (optional ones left out), `minItems` items, numbers within their
@@ -30,9 +26,13 @@ struct OfferedTool {
 // Depth-limited: a self-referencing schema yields an empty object, not a loop.
 nlohmann::json example_for_schema(const nlohmann::json& schema, const nlohmann::json& root);
 
-// The call the sim makes: the tool `forced` names when the request forces
-// one, else the first offered tool; nullopt when nothing is offered.
-std::optional<ToolCall> choose_tool_call(const std::vector<OfferedTool>& offered,
-                                         std::string_view forced);
+// Which offered tool the sim calls: the one `forced` names when the request
+// forces one, else the first offered; nullopt when nothing is offered. By
+// name alone, so that a request's parser converts only that tool's schema.
+std::optional<std::size_t> choose_tool(const std::vector<std::string_view>& offered,
+                                       std::string_view forced);
+
+// A call to `name` with arguments that satisfy `schema` (null: takes none).
+ToolCall call_tool(std::string name, const nlohmann::json* schema);
 
 }  // namespace sluice::sim

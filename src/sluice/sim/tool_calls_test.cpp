@@ -69,16 +69,15 @@ TEST(ToolCalls, LocalRefsResolveAndARecursiveSchemaEnds) {
 TEST(ToolCalls, TheForcedToolWinsElseTheFirstOffered) {
   const json a = json::parse(R"({"type":"object","properties":{"q":{"type":"string"}},
                                   "required":["q"]})");
-  std::vector<OfferedTool> offered = {{"search", &a}, {"now", nullptr}};
-  auto first = choose_tool_call(offered, "");
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->name, "search");
-  EXPECT_EQ(first->arguments, R"({"q":"sim"})");
-  auto forced = choose_tool_call(offered, "now");
-  ASSERT_TRUE(forced);
-  EXPECT_EQ(forced->name, "now");
-  EXPECT_EQ(forced->arguments, "{}");
-  EXPECT_FALSE(choose_tool_call({}, ""));
+  EXPECT_EQ(choose_tool({"search", "now"}, ""), 0u);
+  EXPECT_EQ(choose_tool({"search", "now"}, "now"), 1u);
+  EXPECT_EQ(choose_tool({"search", "now"}, "gone"), 0u);  // a forced name not offered
+  EXPECT_FALSE(choose_tool({}, ""));
+  EXPECT_FALSE(choose_tool({}, "now"));
+  const ToolCall search = call_tool("search", &a);
+  EXPECT_EQ(search.name, "search");
+  EXPECT_EQ(search.arguments, R"({"q":"sim"})");
+  EXPECT_EQ(call_tool("now", nullptr).arguments, "{}");
 }
 
 TEST(ToolCalls, HostileSchemasNeverThrow) {
