@@ -6,7 +6,9 @@
 # benchmark config's max_concurrent: 4096. Servers on core 0, wrk on core 1,
 # 32 connections; each figure the median of rounds alternating the targets.
 #   bench/body_sizes.sh [seconds-per-run]   (default 5)
-#   SLUICE_BENCH_ROUNDS=3
+#   SLUICE_BENCH_ROUNDS=3   SLUICE_BENCH_SIZES="1 16 64 256" (KiB)
+#   SLUICE_BENCH_PACE_MS=N: each connection waits N ms before each request, so
+#   both proxies serve about the same rate below saturation (wrk's delay()).
 # A benchmark, not a test: it asserts nothing and prints figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +36,22 @@ for f in sim sluice default; do
   wait_for_line "$work/$f.log" "listening\|serving on"
 done
 
-echo "CPU per request by body size: 32 connections, ${secs}s x $rounds rounds (medians)"
+# How busy a proxy's core was (CPU per request x requests/s): below ~100%,
+# each request starts on caches other work has cooled, and wrk and the
+# simulator on core 1 set the rate.
+busy() {
+  awk -v c="$1" -v r="$2" 'BEGIN {if (c+0 > 0 && r+0 > 0) printf "%.0f%%", c*r/1e4; else print "-"}'
+}
+
+echo "CPU per request by body size: 32 connections${SLUICE_BENCH_PACE_MS:+, each pausing ${SLUICE_BENCH_PACE_MS} ms before a request}, ${secs}s x $rounds rounds (medians)"
 echo
-echo "| body | nginx µs/req | sluice µs/req | ratio | sluice default limit µs/req | ratio | sluice req/s | sluice's core busy |"
-echo "|---|---|---|---|---|---|---|---|"
-for kib in 1 16 64 256; do
+echo "| body | nginx µs/req | sluice µs/req | ratio | sluice default limit µs/req | ratio | nginx req/s | sluice req/s | nginx's core busy | sluice's core busy |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for kib in ${SLUICE_BENCH_SIZES:-1 16 64 256}; do
   wrk_body_script "$kib" >"$work/body.lua"
+  if [ -n "${SLUICE_BENCH_PACE_MS:-}" ]; then
+    echo "function delay() return $SLUICE_BENCH_PACE_MS end" >>"$work/body.lua"
+  fi
   declare -A samples=()
   for round in $(seq 1 "$rounds"); do
     for target in nginx sluice default; do
@@ -57,9 +69,7 @@ for kib in 1 16 64 256; do
   s=$(median <<<"${samples[sluice,cpu]}")
   d=$(median <<<"${samples[default,cpu]}")
   r=$(median <<<"${samples[sluice,rps]}")
-  # How busy the proxy's core was: below ~100%, each request starts on caches
-  # other work has cooled (the simulator on core 1 is what limits the rate).
-  busy=$(awk -v s="$s" -v r="$r" 'BEGIN {if (s+0 > 0 && r+0 > 0) printf "%.0f%%", s*r/1e4; else print "-"}')
-  echo "| $kib KiB | $n | $s | $(ratio "$s" "$n") | $d | $(ratio "$d" "$n") | $r | $busy |"
+  nr=$(median <<<"${samples[nginx,rps]}")
+  echo "| $kib KiB | $n | $s | $(ratio "$s" "$n") | $d | $(ratio "$d" "$n") | $nr | $r | $(busy "$n" "$nr") | $(busy "$s" "$r") |"
   unset samples
 done
