@@ -28,8 +28,13 @@ free_ports() {
 # every pid in `pids` is killed and `work` removed. SLUICE_BENCH_BIN=path runs
 # another build instead (an earlier commit's, to compare).
 bench_prepare() {
-  cmake --preset release >/dev/null && cmake --build --preset release --target sluice >/dev/null
-  bin=${SLUICE_BENCH_BIN:-./build/release/apps/sluice/sluice}
+  # The binary scripts/run.sh serves: the release build compiled with a
+  # profile of agent traffic (scripts/build-pgo.sh).
+  if [ -z "${SLUICE_BENCH_BIN:-}" ]; then
+    bin=$(./scripts/build-pgo.sh | tail -1)
+  else
+    bin=$SLUICE_BENCH_BIN
+  fi
   work=$(mktemp -d)
   pids=()
   trap bench_cleanup EXIT

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target sluice
-exec ./build/release/apps/sluice/sluice serve "$@"
+# The release build, compiled once more with a profile of agent traffic
+# (scripts/build-pgo.sh, docs/decisions/0021).
+bin=$(./scripts/build-pgo.sh | tail -1)
+exec "$bin" serve "$@"

@@ -2,7 +2,8 @@
 # Sets up, builds and runs every test: formatting, the whole suite in the
 # release and asan (ASan + UBSan) presets, the integration-level tests under
 # tsan (ThreadSanitizer), and a bounded libFuzzer run of every fuzz target
-# (one per fuzz/corpus/ folder). Prints ctest's summary line for each preset.
+# (one per fuzz/corpus/ folder), and the profile-guided build run.sh serves
+# (scripts/build-pgo.sh). Prints ctest's summary line for each preset.
 #   SLUICE_PRESETS="release"  run only these presets (default: release asan tsan)
 #   SLUICE_FUZZ_SECONDS=30    time per fuzz target (0 skips fuzzing)
 set -euo pipefail
@@ -18,6 +19,13 @@ for preset in ${SLUICE_PRESETS:-release asan tsan}; do
   cmake --build --preset "$preset" -j "$jobs"
   ctest --preset "$preset" -j "$jobs"
 done
+
+# The binary run.sh serves: built with a profile of agent traffic, whose
+# training run through the instrumented build fails on any answer but 200.
+if [[ " ${SLUICE_PRESETS:-release} " == *" release "* ]]; then
+  echo "== pgo: instrumented build, training run, profile-guided build"
+  ./scripts/build-pgo.sh
+fi
 
 fuzz_seconds=${SLUICE_FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" -gt 0 ]; then
