@@ -59,7 +59,11 @@ def body_of(kib, api, stream):
 
 def main():
     binary = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="sluice-pgo-")
+    with tempfile.TemporaryDirectory(prefix="sluice-pgo-") as work:
+        train(binary, work)
+
+
+def train(binary, work):
     procs = []
     try:
         oa, oa_url = start([binary, "sim", "--dialect", "openai", "--listen", "127.0.0.1:0"],
@@ -104,7 +108,10 @@ models:
                 resp = conn.getresponse()
                 answer = resp.read()
                 if resp.status != 200:
-                    sys.exit(f"pgo-train: {path} answered {resp.status}: {answer[:300]!r}")
+                    with open(f"{work}/sluice.log") as log:
+                        tail = log.read()[-2000:]
+                    sys.exit(f"pgo-train: {path} answered {resp.status}: {answer[:300]!r}\n"
+                             f"the gateway's log ends:\n{tail}")
                 sent += 1
         conn.close()
         gw.send_signal(signal.SIGTERM)
