@@ -25,9 +25,9 @@ free_ports() {
 
 # Builds sluice as scripts/run.sh serves it and makes the run's scratch
 # directory: sets `bin`, `work` and `pids` (append a pid there for it to be
-# killed on exit); on exit
-# every pid in `pids` is killed and `work` removed. SLUICE_BENCH_BIN=path runs
-# another build instead (an earlier commit's, to compare).
+# killed on exit); on exit every pid in `pids` is killed and `work` removed.
+# SLUICE_BENCH_BIN=path runs another build instead (an earlier commit's, to
+# compare).
 bench_prepare() {
   # The release build compiled with a profile of agent traffic (scripts/build-pgo.sh).
   if [ -z "${SLUICE_BENCH_BIN:-}" ]; then
