@@ -68,16 +68,15 @@ struct TextTally {
         case dom::element_type::INT64:
         case dom::element_type::UINT64:
         case dom::element_type::DOUBLE: bytes += 4; break;
-        case dom::element_type::OBJECT:
+        case dom::element_type::OBJECT: {
+          dom::object o;
+          (void)as(j, o);
           // "type" values ("text", "image_url") name parts; they are not text.
-          {
-            dom::object o;
-            (void)as(j, o);
-            for (auto [key, value] : o) {
-              if (key != "type") todo.push_back(value);
-            }
-            break;
+          for (auto [key, value] : o) {
+            if (key != "type") todo.push_back(value);
           }
+          break;
+        }
         case dom::element_type::ARRAY: {
           dom::array a;
           (void)as(j, a);
@@ -126,8 +125,9 @@ std::optional<ToolCall> tool_call_for(Endpoint endpoint, dom::element doc) {
       if (!at(t, "function", fn) || !fn.is_object()) continue;
     } else if (endpoint == Endpoint::kResponses) {
       if (string_at(t, "type") != "function") continue;  // web_search, namespace, …
-    } else if (dom::element type; at(t, "type", type) && string_at(t, "type") != "custom") {
-      continue;  // Anthropic server tools (web_search_20250305, bash_20250124, …)
+    } else if (dom::element type; at(t, "type", type)) {
+      // Anthropic server tools (web_search_20250305, bash_20250124, …)
+      if (std::string_view kind; !as(type, kind) || kind != "custom") continue;
     }
     std::string_view name;
     if (dom::element e; !at(fn, "name", e) || !as(e, name)) continue;
