@@ -31,7 +31,7 @@ free_ports() {
 bench_prepare() {
   # The release build compiled with a profile of agent traffic (scripts/build-pgo.sh).
   if [ -z "${SLUICE_BENCH_BIN:-}" ]; then
-    bin=$(./scripts/build-pgo.sh | tail -1)
+    bin=$(./scripts/build-pgo.sh)
   else
     bin=$SLUICE_BENCH_BIN
   fi

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # The release build, compiled once more with a profile of agent traffic
 # (scripts/build-pgo.sh, docs/decisions/0021).
-bin=$(./scripts/build-pgo.sh | tail -1)
+bin=$(./scripts/build-pgo.sh)
 exec "$bin" serve "$@"

@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 ./scripts/check-format.sh
 
-for preset in ${SLUICE_PRESETS:-release asan tsan}; do
+presets=${SLUICE_PRESETS:-release asan tsan}
+for preset in $presets; do
   echo "== $preset: configure, build, test"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
@@ -22,7 +23,7 @@ done
 
 # The binary run.sh serves: built with a profile of agent traffic, whose
 # training run through the instrumented build fails on any answer but 200.
-if [[ " ${SLUICE_PRESETS:-release} " == *" release "* ]]; then
+if [[ " $presets " == *" release "* ]]; then
   echo "== pgo: instrumented build, training run, profile-guided build"
   ./scripts/build-pgo.sh
 fi
